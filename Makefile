@@ -1,0 +1,55 @@
+# Two commands: `make run` and `make test`. Everything else is here for them and for CI.
+SHELL := /bin/bash
+# The first interpreter >= 3.12 that really runs (a pyenv shim may exist without its version).
+PYTHON ?= $(shell for p in python3.12 python3.13 $$(pyenv root 2>/dev/null)/versions/3.1[23]*/bin/python3 \
+	$$HOME/.pyenv/versions/3.1[23]*/bin/python3 /usr/local/bin/python3 /usr/bin/python3; do \
+	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; exit; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export DJANGO_SETTINGS_MODULE ?= storedesk.settings.prod
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-postgres test-browser lint format messages demo bench clean
+
+$(BIN)/uv:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (pyenv or python3.12 on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(BIN)/uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	$(BIN)/storedesk compilemessages --ignore=.venv --verbosity 0 2>/dev/null || true
+
+run: install
+	$(BIN)/storedesk migrate --verbosity 0
+	$(BIN)/storedesk demo --if-empty
+	$(BIN)/storedesk run --no-migrate --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest -m "not browser" -q $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/storedesk} $(BIN)/pytest -m "not browser" -q $(PYTEST_ARGS)
+
+test-browser: install
+	$(BIN)/pytest -m browser -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+messages: install
+	cd src/storedesk && ../../$(BIN)/storedesk makemessages -l vi --no-obsolete
+	cd src/storedesk && ../../$(BIN)/storedesk compilemessages
+
+bench: install
+	$(BIN)/python bench/demo_load.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""The only writers of accounts data."""
+
+import secrets
+from datetime import datetime
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from storedesk.accounts.models import ApiToken, Team, User, hash_token
+from storedesk.accounts.roles import ROLE_PERMISSIONS, Role
+from storedesk.audit.services import record_audit
+
+TOKEN_PREFIX = "sdk_"
+
+
+def do_sync_roles() -> None:
+    """Make each role's group hold exactly its permission set."""
+    all_permissions = Permission.objects.select_related("content_type")
+    by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in all_permissions}
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        if wanted == "__all__":
+            group.permissions.set(by_name.values())
+        else:
+            group.permissions.set([by_name[name] for name in wanted if name in by_name])
+
+
+@transaction.atomic
+def do_create_user(*, username: str, email: str, password: str | None, roles: list[Role],
+                   first_name: str = "", last_name: str = "", language: str = "en",
+                   actor: User | None = None) -> User:
+    user = User.objects.create_user(username=username, email=email, password=password,
+                                    first_name=first_name, last_name=last_name,
+                                    language=language)
+    user.groups.set(Group.objects.filter(name__in=[role.value for role in roles]))
+    record_audit(actor=actor, action="user.created", obj=user,
+                 changes={"username": username, "roles": [role.value for role in roles]})
+    return user
+
+
+@transaction.atomic
+def do_update_preferences(user: User, *, language: str, timezone_name: str) -> User:
+    changes = {}
+    if user.language != language:
+        changes["language"] = [user.language, language]
+    if user.timezone != timezone_name:
+        changes["timezone"] = [user.timezone, timezone_name]
+    user.language, user.timezone = language, timezone_name
+    user.save(update_fields=["language", "timezone"])
+    if changes:
+        record_audit(actor=user, action="user.preferences_changed", obj=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def do_create_team(*, name: str, slug: str, email: str = "", actor: User | None = None) -> Team:
+    team = Team.objects.create(name=name, slug=slug, email=email)
+    record_audit(actor=actor, action="team.created", obj=team, changes={"name": name})
+    return team
+
+
+@transaction.atomic
+def do_create_api_token(user: User, *, name: str, expires_at: datetime | None = None,
+                        actor: User | None = None) -> tuple[ApiToken, str]:
+    """Return the token and its raw key; the key is shown once and never stored."""
+    raw_key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw_key[:12],
+                                    key_hash=hash_token(raw_key), expires_at=expires_at)
+    record_audit(actor=actor or user, action="api_token.created", obj=token,
+                 changes={"name": name, "user": user.username})
+    return token, raw_key
+
+
+@transaction.atomic
+def do_revoke_api_token(token: ApiToken, *, actor: User) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record_audit(actor=actor, action="api_token.revoked", obj=token, changes={})
+
+
+def authenticate_api_key(raw_key: str) -> User | None:
+    """The active user behind a bearer key, or None."""
+    if not raw_key.startswith(TOKEN_PREFIX):
+        return None
+    token = (ApiToken.objects.select_related("user")
+             .filter(key_hash=hash_token(raw_key)).first())
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,87 @@
+"""Domain events through a transactional outbox.
+
+A service calls `record_event` inside its transaction; the event row commits (or rolls back)
+with the change, and a task dispatches it to the registered handlers after commit. A sweep
+re-dispatches events whose task was lost, so no event is lost and handlers must be idempotent.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from storedesk.core.context import get_correlation_id, set_correlation_id
+from storedesk.core.models import DomainEvent
+from storedesk.core.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[DomainEvent], None]
+_handlers: dict[str, list[EventHandler]] = defaultdict(list)
+MAX_ATTEMPTS = 8
+
+
+def handles(event_name: str) -> Callable[[EventHandler], EventHandler]:
+    """Register a handler for an event name (handlers must be idempotent)."""
+
+    def register(handler: EventHandler) -> EventHandler:
+        if handler not in _handlers[event_name]:
+            _handlers[event_name].append(handler)
+        return handler
+
+    return register
+
+
+def handlers_for(event_name: str) -> list[EventHandler]:
+    return list(_handlers.get(event_name, ()))
+
+
+def record_event(name: str, **payload) -> DomainEvent:
+    """Record an event with the current change; it is dispatched only if the change commits."""
+    event = DomainEvent.objects.create(
+        name=name, payload=payload, correlation_id=get_correlation_id()
+    )
+    enqueue_on_commit(dispatch_event, event.pk)
+    return event
+
+
+@task()
+def dispatch_event(event_id: int) -> str:
+    with transaction.atomic():
+        event = DomainEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.handled_at is not None:
+            return "skipped"
+        set_correlation_id(event.correlation_id or None)
+        try:
+            with transaction.atomic():
+                for handler in handlers_for(event.name):
+                    handler(event)
+        except Exception as exc:
+            logger.exception("Handler failed for %s", event)
+            event.attempts += 1
+            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            event.save(update_fields=["attempts", "last_error"])
+            return "failed"
+        event.attempts += 1
+        event.handled_at = timezone.now()
+        event.last_error = ""
+        event.save(update_fields=["attempts", "handled_at", "last_error"])
+    return "handled"
+
+
+def redispatch_stale_events(older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue pending events whose dispatch was lost or failed, with backoff by attempts."""
+    now = timezone.now()
+    count = 0
+    pending = DomainEvent.objects.filter(
+        handled_at__isnull=True, attempts__lt=MAX_ATTEMPTS, created_at__lt=now - older_than
+    ).only("pk", "attempts", "created_at")[:500]
+    for event in pending:
+        if event.created_at + older_than * (2**event.attempts) <= now:
+            dispatch_event.enqueue(event.pk)
+            count += 1
+    return count

@@ -1,0 +1,14 @@
+"""Periodic jobs of the core app."""
+
+from datetime import timedelta
+
+from django.tasks import task
+
+from storedesk.core.events import redispatch_stale_events
+from storedesk.core.scheduler import periodic
+
+
+@periodic("outbox-sweep", every=timedelta(minutes=1))
+@task()
+def sweep_outbox() -> int:
+    return redispatch_stale_events()

@@ -1,0 +1,25 @@
+import pytest
+
+from storedesk.accounts.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def make_user(db):
+    """A user holding the given role (the role's group, synced by migrate)."""
+
+    def make(role: Role | None = Role.AGENT, **kwargs):
+        return UserFactory(roles=[role] if role else [], **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user(Role.AGENT, username="agent")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
