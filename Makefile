@@ -28,7 +28,7 @@ run: install
 	$(BIN)/storedesk run --no-migrate --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest -m "not browser" -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/storedesk} $(BIN)/pytest -m "not browser" -q $(PYTEST_ARGS)
