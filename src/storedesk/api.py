@@ -1,5 +1,30 @@
-"""API v1: one NinjaAPI; each app adds its router in its own api.py."""
+"""API v1: one NinjaAPI; each app adds its router in its own api.py.
 
-from ninja import NinjaAPI
+Every endpoint needs a bearer token or a signed-in session (see core.api_auth) and answers errors
+in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships, served from
+our own static files with no inline script, so it works offline under the strict CSP.
+"""
 
-api = NinjaAPI(title="Storedesk API", version="1", urls_namespace="api-v1")
+from ninja import NinjaAPI, Swagger
+
+from storedesk.commerce.api import router as commerce_router
+from storedesk.core.api import install_error_handlers
+from storedesk.core.api_auth import api_auth
+
+api = NinjaAPI(
+    title="Storedesk API",
+    version="1",
+    description=(
+        "Read the store's orders, customers, shipments and payments. Authenticate with "
+        "`Authorization: Bearer sdk_…` (create a token with `storedesk create_api_token`) or a "
+        "signed-in session. Lists page with `limit` and the opaque `next_cursor`. Errors are "
+        '`{"code", "message", "details"}`.'
+    ),
+    urls_namespace="api-v1",
+    auth=api_auth,
+    docs=Swagger(settings={"persistAuthorization": False, "tryItOutEnabled": False}),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+api.add_router("/", commerce_router)
