@@ -1,4 +1,8 @@
 from django.urls import path
 
+from storedesk.audit import views
+
 app_name = "audit"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:app_label>/<slug:model>/<str:object_id>/", views.history, name="history"),
+]

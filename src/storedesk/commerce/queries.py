@@ -1,0 +1,201 @@
+"""Reads the commerce pages need, each shaped to a fixed, small number of indexed queries.
+
+Searches use equality or prefix *ranges* on indexed keys (`number_key`, `email`, `name_key`,
+`last_name_key`, `tracking_number`): a range `key >= 'emma' AND key < 'emmb'` is served by a
+B-tree index on SQLite and on PostgreSQL whatever the collation, where `LIKE 'emma%'` is not.
+"""
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+
+from storedesk.commerce.models import (
+    Customer,
+    Order,
+    Payment,
+    Policy,
+    Refund,
+    Shipment,
+    ShipmentEvent,
+    Store,
+)
+
+LATEST_ORDERS = 10
+PENDING_REFUNDS_SHOWN = 10
+_TOKEN = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+def current_store() -> Store | None:
+    """The store this desk serves (one store per installation for now)."""
+    return Store.objects.order_by("id").first()
+
+
+def day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:
+    """The UTC instants where `day` starts and ends in the given zone (DST-safe)."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def store_today(store: Store, now: datetime) -> date:
+    """Today's date on the store's own clock, which is what 'today's sales' means to it."""
+    return now.astimezone(zoneinfo.ZoneInfo(store.timezone)).date()
+
+
+@dataclass
+class StoreOverview:
+    day: date
+    orders_count: int
+    sales: Decimal
+    payments: list[dict]
+    pending_refunds_count: int
+    pending_refunds_amount: Decimal
+    pending_refunds: list[Refund] = field(default_factory=list)
+    latest_orders: list[Order] = field(default_factory=list)
+
+
+def store_overview(store: Store, day: date) -> StoreOverview:
+    """The store at a glance for one day: five aggregate or bounded queries."""
+    start, end = day_bounds(day, store.timezone)
+    orders = Order.objects.filter(store=store, created_at__gte=start, created_at__lt=end)
+    totals = orders.aggregate(
+        count=Count("id"), sales=Sum("total_price", filter=Q(currency=store.currency)))
+    payments = list(
+        Payment.objects.filter(order__store=store, created_at__gte=start, created_at__lt=end)
+        .values("gateway", "status", "currency")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("gateway", "status", "currency"))
+    _label_payments(payments)
+    pending = Refund.objects.filter(order__store=store, status=Refund.Status.PENDING)
+    refund_totals = pending.aggregate(count=Count("id"), amount=Sum("amount"))
+    return StoreOverview(
+        day=day,
+        orders_count=totals["count"],
+        sales=totals["sales"] or Decimal("0"),
+        payments=payments,
+        pending_refunds_count=refund_totals["count"],
+        pending_refunds_amount=refund_totals["amount"] or Decimal("0"),
+        pending_refunds=list(pending.select_related("order")
+                             .order_by("-created_at", "-id")[:PENDING_REFUNDS_SHOWN]),
+        latest_orders=list(latest_orders(store)[:LATEST_ORDERS]),
+    )
+
+
+def _label_payments(rows: list[dict]) -> None:
+    """Add display labels to grouped payment rows (values() loses get_FOO_display)."""
+    gateways, statuses = dict(Payment.Gateway.choices), dict(Payment.Status.choices)
+    for row in rows:
+        row["gateway_label"] = gateways.get(row["gateway"], row["gateway"])
+        row["status_label"] = statuses.get(row["status"], row["status"])
+
+
+def latest_orders(store: Store) -> QuerySet[Order]:
+    """The store's orders, newest first, along the (store, -created_at) index."""
+    return (Order.objects.filter(store=store).select_related("customer")
+            .order_by("-created_at", "-id"))
+
+
+def number_keys(q: str, store: Store) -> list[str]:
+    """The `number_key` values a typed order number may mean: '#tp10234', 'TP10234', '10234'."""
+    key = q.strip().lstrip("#").upper()
+    keys = [key]
+    prefix = store.order_number_prefix.lstrip("#").upper()
+    if key.isdigit() and prefix:
+        keys.append(prefix + key)
+    return keys
+
+
+def prefix_range(field_name: str, prefix: str) -> Q:
+    """An indexed range that holds exactly the values starting with `prefix`."""
+    if ord(prefix[-1]) >= 0x10FFFF:
+        return Q(**{f"{field_name}__startswith": prefix})
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{field_name}__gte": prefix, f"{field_name}__lt": upper,
+                f"{field_name}__startswith": prefix})
+
+
+def name_prefix(q: str) -> str:
+    """The form names are kept in for search: lower-cased, single spaces."""
+    return " ".join(q.lower().split())
+
+
+def search_orders(store: Store, q: str) -> QuerySet[Order]:
+    """Orders matching what an agent typed: number, email, tracking number or name prefix.
+
+    An email is matched exactly. Anything else is tried at once as an order number, a tracking
+    number (resolved first, one indexed query) and a first- or last-name prefix; each branch of
+    the OR is an indexed lookup, so the database can combine index scans.
+    """
+    orders = latest_orders(store)
+    q = q.strip()
+    if not q:
+        return orders
+    if "@" in q:
+        return orders.filter(email__in={q, q.lower()})
+    name = name_prefix(q)
+    matches = prefix_range("name_key", name) | prefix_range("last_name_key", name)
+    if _TOKEN.match(q.lstrip("#")):
+        tracked = list(Shipment.objects.filter(tracking_number__in={q, q.upper()},
+                                               order__store=store)
+                       .values_list("order_id", flat=True)[:100])
+        matches |= Q(number_key__in=number_keys(q, store)) | Q(pk__in=tracked)
+    return orders.filter(matches)
+
+
+def search_customers(store: Store, q: str) -> QuerySet[Customer]:
+    """Customers by exact email or name prefix, alphabetical along the name index."""
+    customers = Customer.objects.filter(store=store).order_by("name_key", "id")
+    q = q.strip()
+    if not q:
+        return customers
+    if "@" in q:
+        return customers.filter(email__in={q, q.lower()})
+    name = name_prefix(q)
+    return customers.filter(prefix_range("name_key", name) | prefix_range("last_name_key", name))
+
+
+def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
+    """One order with everything its page shows, in a fixed number of queries.
+
+    Raises Order.DoesNotExist for an unknown id.
+    """
+    prefetches = [
+        "line_items",
+        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+        Prefetch("refunds", queryset=Refund.objects.select_related("created_by")
+                 .order_by("created_at", "id")),
+        Prefetch("shipments", queryset=Shipment.objects.order_by("shipped_at", "id")
+                 .prefetch_related(Prefetch("events",
+                                            queryset=ShipmentEvent.objects.order_by(
+                                                "happened_at", "id")))),
+    ]
+    if with_disputes:
+        from storedesk.disputes.models import Dispute
+
+        prefetches.append(Prefetch("disputes", queryset=Dispute.objects.select_related("payment")
+                                   .order_by("opened_at", "id")))
+    return (Order.objects.select_related("store", "customer").prefetch_related(*prefetches)
+            .get(pk=pk))
+
+
+def policies_at(order: Order) -> list[Policy]:
+    """The latest version of each policy in force when the order was placed, in one query."""
+    in_force = Policy.objects.filter(store_id=order.store_id,
+                                     effective_from__lte=order.created_at)
+    latest = in_force.filter(kind=OuterRef("kind")).order_by("-effective_from", "-version")
+    return list(in_force.filter(pk=Subquery(latest.values("pk")[:1])).order_by("kind"))
+
+
+def customer_for_page(pk: int) -> Customer:
+    """One customer with their store (for its currency and name)."""
+    return Customer.objects.select_related("store").get(pk=pk)
+
+
+def orders_of_customer(customer: Customer) -> QuerySet[Order]:
+    """A customer's orders, newest first, along the (customer, -created_at) index."""
+    return Order.objects.filter(customer=customer).order_by("-created_at", "-id")
