@@ -5,11 +5,20 @@ from storedesk.core.email_url import mailers_from_url
 
 def test_smtp_url_becomes_mailer_options():
     mailers = mailers_from_url("smtp://desk%40shop.example:s3cr%2Ft@mail.example:587?tls=1")
-    assert mailers == {"default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {"host": "mail.example", "port": 587, "username": "desk@shop.example",
-                    "password": "s3cr/t", "use_ssl": False, "use_tls": True, "timeout": 20},
-    }}
+    assert mailers == {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": "mail.example",
+                "port": 587,
+                "username": "desk@shop.example",
+                "password": "s3cr/t",
+                "use_ssl": False,
+                "use_tls": True,
+                "timeout": 20,
+            },
+        }
+    }
 
 
 def test_console_is_the_safe_default_and_unknown_schemes_are_refused():

@@ -7,8 +7,13 @@ from storedesk.core.money import Money, from_minor_units, quantize, to_minor_uni
 
 @pytest.mark.parametrize(
     ("minor", "currency", "expected"),
-    [(2000, "usd", Decimal("20.00")), (1, "USD", Decimal("0.01")), (150000, "JPY", Decimal(150000)),
-     (1234, "KWD", Decimal("1.234")), (0, "EUR", Decimal("0.00"))],
+    [
+        (2000, "usd", Decimal("20.00")),
+        (1, "USD", Decimal("0.01")),
+        (150000, "JPY", Decimal(150000)),
+        (1234, "KWD", Decimal("1.234")),
+        (0, "EUR", Decimal("0.00")),
+    ],
 )
 def test_minor_units_convert_exactly_both_ways(minor, currency, expected):
     assert from_minor_units(minor, currency) == expected

@@ -19,24 +19,33 @@ def _free_port() -> int:
 
 def test_run_serves_the_login_page_on_a_fresh_database(tmp_path: Path):
     port = _free_port()
-    env = {**os.environ, "STOREDESK_VAR_DIR": str(tmp_path),
-           "DJANGO_SETTINGS_MODULE": "storedesk.settings.prod"}
+    env = {
+        **os.environ,
+        "STOREDESK_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "storedesk.settings.prod",
+    }
     env.pop("DATABASE_URL", None)
-    process = subprocess.Popen(
+    log = tmp_path / "run.log"
+    # Output to a file, not a pipe: a full pipe would block the server's logging.
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "storedesk", "run", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as reply:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=10
+                ) as reply:
                     body = reply.read().decode()
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     process.kill()
-                    pytest.fail(f"storedesk run did not serve: {process.communicate()[0]}")
+                    pytest.fail(f"storedesk run did not serve: {log.read_text()}")
                 time.sleep(0.3)
         assert reply.status == 200
         assert "content-security-policy" in {key.lower() for key in reply.headers}

@@ -29,7 +29,9 @@ def test_a_job_fires_once_per_slot_even_with_two_schedulers(only_test_job):
     assert scheduler.fire_due_jobs(at + timedelta(minutes=3)) == ["test-job"]  # 10:05 slot
     assert RUNS == [1, 1]
     assert list(ScheduledRun.objects.order_by("slot").values_list("slot", flat=True)) == [
-        datetime(2026, 5, 1, 10, 0, tzinfo=UTC), datetime(2026, 5, 1, 10, 5, tzinfo=UTC)]
+        datetime(2026, 5, 1, 10, 0, tzinfo=UTC),
+        datetime(2026, 5, 1, 10, 5, tzinfo=UTC),
+    ]
 
 
 def test_core_jobs_are_registered():

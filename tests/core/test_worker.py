@@ -7,8 +7,12 @@ from django_tasks_db.models import DBTaskResult
 
 from storedesk.core.workers import build_worker
 
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
-                        "QUEUES": ["default", "mail", "webhooks"]}}
+DB_TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "mail", "webhooks"],
+    }
+}
 
 
 @task()

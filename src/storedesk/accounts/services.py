@@ -11,7 +11,7 @@ from storedesk.accounts.models import ApiToken, Team, User, hash_token
 from storedesk.accounts.roles import ROLE_PERMISSIONS, Role
 from storedesk.audit.services import record_audit
 
-TOKEN_PREFIX = "sdk_"
+TOKEN_PREFIX = "sdk_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable
 
 
 def do_sync_roles() -> None:
@@ -27,15 +27,32 @@ def do_sync_roles() -> None:
 
 
 @transaction.atomic
-def do_create_user(*, username: str, email: str, password: str | None, roles: list[Role],
-                   first_name: str = "", last_name: str = "", language: str = "en",
-                   actor: User | None = None) -> User:
-    user = User.objects.create_user(username=username, email=email, password=password,
-                                    first_name=first_name, last_name=last_name,
-                                    language=language)
+def do_create_user(
+    *,
+    username: str,
+    email: str,
+    password: str | None,
+    roles: list[Role],
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "en",
+    actor: User | None = None,
+) -> User:
+    user = User.objects.create_user(
+        username=username,
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        language=language,
+    )
     user.groups.set(Group.objects.filter(name__in=[role.value for role in roles]))
-    record_audit(actor=actor, action="user.created", obj=user,
-                 changes={"username": username, "roles": [role.value for role in roles]})
+    record_audit(
+        actor=actor,
+        action="user.created",
+        obj=user,
+        changes={"username": username, "roles": [role.value for role in roles]},
+    )
     return user
 
 
@@ -61,14 +78,24 @@ def do_create_team(*, name: str, slug: str, email: str = "", actor: User | None 
 
 
 @transaction.atomic
-def do_create_api_token(user: User, *, name: str, expires_at: datetime | None = None,
-                        actor: User | None = None) -> tuple[ApiToken, str]:
+def do_create_api_token(
+    user: User, *, name: str, expires_at: datetime | None = None, actor: User | None = None
+) -> tuple[ApiToken, str]:
     """Return the token and its raw key; the key is shown once and never stored."""
     raw_key = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw_key[:12],
-                                    key_hash=hash_token(raw_key), expires_at=expires_at)
-    record_audit(actor=actor or user, action="api_token.created", obj=token,
-                 changes={"name": name, "user": user.username})
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw_key[:12],
+        key_hash=hash_token(raw_key),
+        expires_at=expires_at,
+    )
+    record_audit(
+        actor=actor or user,
+        action="api_token.created",
+        obj=token,
+        changes={"name": name, "user": user.username},
+    )
     return token, raw_key
 
 
@@ -83,8 +110,7 @@ def authenticate_api_key(raw_key: str) -> User | None:
     """The active user behind a bearer key, or None."""
     if not raw_key.startswith(TOKEN_PREFIX):
         return None
-    token = (ApiToken.objects.select_related("user")
-             .filter(key_hash=hash_token(raw_key)).first())
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw_key)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()

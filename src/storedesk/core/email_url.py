@@ -14,7 +14,9 @@ BACKENDS = {
 def mailers_from_url(url: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme not in BACKENDS:
-        raise ValueError(f"EMAIL_URL scheme must be one of {sorted(BACKENDS)}, got {parts.scheme!r}")
+        raise ValueError(
+            f"EMAIL_URL scheme must be one of {sorted(BACKENDS)}, got {parts.scheme!r}"
+        )
     options = {}
     if parts.scheme.startswith("smtp"):
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
