@@ -88,9 +88,17 @@ class VariantFactory(factory.django.DjangoModelFactory):
 
 def _address(first: str, last: str, city="Austin", province_code="TX", zip_code="78701"):
     return {
-        "first_name": first, "last_name": last, "address1": "512 Congress Ave",
-        "address2": "", "city": city, "province": "Texas", "province_code": province_code,
-        "country": "United States", "country_code": "US", "zip": zip_code, "phone": "",
+        "first_name": first,
+        "last_name": last,
+        "address1": "512 Congress Ave",
+        "address2": "",
+        "city": city,
+        "province": "Texas",
+        "province_code": province_code,
+        "country": "United States",
+        "country_code": "US",
+        "zip": zip_code,
+        "phone": "",
     }
 
 
@@ -113,9 +121,11 @@ class OrderFactory(factory.django.DjangoModelFactory):
     fulfillment_status = Order.FulfillmentStatus.FULFILLED
     shipping_method = "Standard International (7-14 business days)"
     billing_address = factory.LazyAttribute(
-        lambda o: _address(o.customer.first_name, o.customer.last_name))
+        lambda o: _address(o.customer.first_name, o.customer.last_name)
+    )
     shipping_address = factory.LazyAttribute(
-        lambda o: _address(o.customer.first_name, o.customer.last_name))
+        lambda o: _address(o.customer.first_name, o.customer.last_name)
+    )
     billing_country = "US"
     shipping_country = "US"
     browser_ip = "73.42.18.9"
@@ -185,7 +195,8 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
     service = "First-Class Package International"
     tracking_number = factory.Sequence(lambda n: f"LX{100000000 + n}VN")
     tracking_url = factory.LazyAttribute(
-        lambda s: f"https://tools.usps.com/go/TrackConfirmAction?tLabels={s.tracking_number}")
+        lambda s: f"https://tools.usps.com/go/TrackConfirmAction?tLabels={s.tracking_number}"
+    )
     status = Shipment.Status.IN_TRANSIT
     shipped_at = factory.LazyAttribute(lambda s: s.order.created_at + timedelta(days=1))
 

@@ -36,16 +36,23 @@ def test_roles_are_permission_sets(make_user, role, perm, allowed):
 def test_every_named_permission_exists(db):
     from django.contrib.auth.models import Permission
 
-    existing = {f"{p.content_type.app_label}.{p.codename}"
-                for p in Permission.objects.select_related("content_type")}
+    existing = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.select_related("content_type")
+    }
     for names in ROLE_PERMISSIONS.values():
         if names != "__all__":
             assert set(names) <= existing
 
 
 def test_create_user_assigns_role_and_is_audited(db):
-    user = do_create_user(username="linh", email="linh@desk.example", password="x-y-z-123456",
-                          roles=[Role.PAYMENTS], language="vi")
+    user = do_create_user(
+        username="linh",
+        email="linh@desk.example",
+        password="x-y-z-123456",
+        roles=[Role.PAYMENTS],
+        language="vi",
+    )
     assert user.role_names == ["payments_specialist"]
     assert user.language == "vi"
     entry = AuditEntry.objects.for_object(user).get()
@@ -58,8 +65,10 @@ def test_preferences_change_is_audited_with_before_and_after(agent):
     agent.refresh_from_db()
     assert (agent.language, agent.timezone) == ("vi", "America/Chicago")
     entry = AuditEntry.objects.for_object(agent).get(action="user.preferences_changed")
-    assert entry.changes == {"language": ["en", "vi"],
-                             "timezone": ["Asia/Ho_Chi_Minh", "America/Chicago"]}
+    assert entry.changes == {
+        "language": ["en", "vi"],
+        "timezone": ["Asia/Ho_Chi_Minh", "America/Chicago"],
+    }
 
 
 def test_api_token_is_stored_hashed_and_can_be_revoked(agent):
@@ -75,8 +84,9 @@ def test_api_token_is_stored_hashed_and_can_be_revoked(agent):
 
 
 def test_expired_token_and_inactive_user_are_refused(agent):
-    token, raw_key = do_create_api_token(agent, name="old",
-                                         expires_at=timezone.now() - timedelta(seconds=1))
+    token, raw_key = do_create_api_token(
+        agent, name="old", expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert authenticate_api_key(raw_key) is None
     ApiToken.objects.filter(pk=token.pk).update(expires_at=None)
     agent.is_active = False

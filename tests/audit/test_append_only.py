@@ -12,8 +12,9 @@ from tests.factories import OrderFactory
 def entry(db, agent):
     set_correlation_id("req-1234abcd")
     order = OrderFactory()
-    return record_audit(actor=agent, action="order.tagged", obj=order,
-                        changes={"tags": [[], ["vip"]]})
+    return record_audit(
+        actor=agent, action="order.tagged", obj=order, changes={"tags": [[], ["vip"]]}
+    )
 
 
 def test_entry_records_actor_object_changes_and_correlation_id(entry, agent):
@@ -22,8 +23,11 @@ def test_entry_records_actor_object_changes_and_correlation_id(entry, agent):
     assert entry.object_repr.startswith("#TP")
     assert entry.changes == {"tags": [[], ["vip"]]}
     assert entry.correlation_id == "req-1234abcd"
-    assert list(AuditEntry.objects.for_object(entry.content_type.get_object_for_this_type(
-        pk=entry.object_id))) == [entry]
+    assert list(
+        AuditEntry.objects.for_object(
+            entry.content_type.get_object_for_this_type(pk=entry.object_id)
+        )
+    ) == [entry]
 
 
 def test_orm_refuses_to_change_or_delete_entries(entry):

@@ -14,8 +14,9 @@ def _default_timezone() -> str:
 class User(AbstractUser):
     """A member of the care team; their role is the group(s) they belong to."""
 
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES,
-                                default="en")
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
     timezone = models.CharField(_("time zone"), max_length=64, default=_default_timezone)
 
     @property

@@ -15,17 +15,23 @@ class AuditEntryQuerySet(models.QuerySet):
         raise AppendOnlyError("audit entries cannot be deleted")
 
     def for_object(self, obj: models.Model) -> "AuditEntryQuerySet":
-        return self.filter(content_type=ContentType.objects.get_for_model(obj),
-                           object_id=str(obj.pk))
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        )
 
 
 class AuditEntry(models.Model):
     """Who did what to which object, when, with which changes, under which request."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.DO_NOTHING, db_constraint=False,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     actor_label = models.CharField(max_length=150, help_text="the actor's name, or the system")
     action = models.CharField(max_length=80)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -39,8 +45,9 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["content_type", "object_id", "-created_at"],
-                         name="audit_object_idx"),
+            models.Index(
+                fields=["content_type", "object_id", "-created_at"], name="audit_object_idx"
+            ),
             models.Index(fields=["action", "-created_at"], name="audit_action_idx"),
         ]
         verbose_name_plural = "audit entries"

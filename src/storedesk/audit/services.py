@@ -24,8 +24,14 @@ def _jsonable(value):
     return value
 
 
-def record_audit(*, actor, action: str, obj: models.Model, changes: dict | None = None,
-                 actor_label: str | None = None) -> AuditEntry:
+def record_audit(
+    *,
+    actor,
+    action: str,
+    obj: models.Model,
+    changes: dict | None = None,
+    actor_label: str | None = None,
+) -> AuditEntry:
     """Append one audit entry; call it inside the service's transaction."""
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
@@ -39,8 +45,14 @@ def record_audit(*, actor, action: str, obj: models.Model, changes: dict | None 
     )
 
 
-def record_audit_bulk(*, actor_label: str, action: str, objects: Iterable[models.Model],
-                      changes_for=lambda obj: {}, batch_size: int = 2000) -> int:
+def record_audit_bulk(
+    *,
+    actor_label: str,
+    action: str,
+    objects: Iterable[models.Model],
+    changes_for=lambda obj: {},
+    batch_size: int = 2000,
+) -> int:
     """Append one entry per object in set-based inserts (imports, backfills)."""
     correlation_id = get_correlation_id()
     entries, content_types = [], {}
@@ -48,10 +60,16 @@ def record_audit_bulk(*, actor_label: str, action: str, objects: Iterable[models
         model = type(obj)
         if model not in content_types:
             content_types[model] = ContentType.objects.get_for_model(model)
-        entries.append(AuditEntry(
-            actor_label=actor_label, action=action, content_type=content_types[model],
-            object_id=str(obj.pk), object_repr=str(obj)[:200],
-            changes=_jsonable(changes_for(obj)), correlation_id=correlation_id,
-        ))
+        entries.append(
+            AuditEntry(
+                actor_label=actor_label,
+                action=action,
+                content_type=content_types[model],
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                changes=_jsonable(changes_for(obj)),
+                correlation_id=correlation_id,
+            )
+        )
     AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
     return len(entries)

@@ -34,15 +34,17 @@ class Customer(models.Model):
     other_emails = models.JSONField(default=list, blank=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
-    name_key = models.CharField(max_length=210, blank=True,
-                                help_text="lower-cased 'first last' for prefix search")
+    name_key = models.CharField(
+        max_length=210, blank=True, help_text="lower-cased 'first last' for prefix search"
+    )
     last_name_key = models.CharField(max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     other_phones = models.JSONField(default=list, blank=True)
     default_address = models.JSONField(default=dict, blank=True)
     addresses = models.JSONField(default=list, blank=True)
-    timezone = models.CharField(max_length=64, blank=True,
-                                help_text="the customer's local zone, from their address")
+    timezone = models.CharField(
+        max_length=64, blank=True, help_text="the customer's local zone, from their address"
+    )
     accepts_marketing = models.BooleanField(default=False)
     tags = models.JSONField(default=list, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)
@@ -107,8 +109,9 @@ class Variant(models.Model):
     provider_id = models.CharField(max_length=64, blank=True)
     sku = models.CharField(_("SKU"), max_length=64)
     title = models.CharField(max_length=120, blank=True)
-    size = models.CharField(_("size"), max_length=16, blank=True,
-                            help_text="US ring size or necklace length")
+    size = models.CharField(
+        _("size"), max_length=16, blank=True, help_text="US ring size or necklace length"
+    )
     price = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, default="USD")
     grams = models.PositiveIntegerField(default=0)
@@ -139,8 +142,9 @@ class Order(models.Model):
         RESTOCKED = "restocked", _("Restocked")
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="orders")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="orders")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
     provider_id = models.CharField(max_length=64, blank=True, help_text="Shopify order id")
     number = models.CharField(_("order number"), max_length=32, help_text="e.g. #TP10234")
     number_key = models.CharField(max_length=32, help_text="the number without '#', upper-cased")
@@ -160,10 +164,12 @@ class Order(models.Model):
     total_price = models.DecimalField(**MONEY)
     total_refunded = models.DecimalField(**MONEY, default=0)
     discount_codes = models.JSONField(default=list, blank=True)
-    financial_status = models.CharField(max_length=20, choices=FinancialStatus.choices,
-                                        default=FinancialStatus.PENDING)
-    fulfillment_status = models.CharField(max_length=20, choices=FulfillmentStatus.choices,
-                                          default=FulfillmentStatus.UNFULFILLED)
+    financial_status = models.CharField(
+        max_length=20, choices=FinancialStatus.choices, default=FinancialStatus.PENDING
+    )
+    fulfillment_status = models.CharField(
+        max_length=20, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED
+    )
     shipping_method = models.CharField(max_length=120, blank=True)
     shipping_method_code = models.CharField(max_length=64, blank=True)
     is_expedited = models.BooleanField(default=False)
@@ -200,8 +206,9 @@ class Order(models.Model):
 
 class LineItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
-    variant = models.ForeignKey(Variant, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+")
+    variant = models.ForeignKey(
+        Variant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     provider_id = models.CharField(max_length=64, blank=True)
     sku = models.CharField(max_length=64, blank=True)
     title = models.CharField(max_length=200)
@@ -236,8 +243,9 @@ class Payment(models.Model):
     gateway = models.CharField(max_length=20, choices=Gateway.choices)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.CARD)
     provider_id = models.CharField(max_length=64, help_text="ch_…, PayPal capture id …")
-    provider_intent_id = models.CharField(max_length=64, blank=True,
-                                          help_text="pi_… or PayPal order id")
+    provider_intent_id = models.CharField(
+        max_length=64, blank=True, help_text="pi_… or PayPal order id"
+    )
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=12, choices=Status.choices)
@@ -257,7 +265,8 @@ class Payment(models.Model):
     payer_email = models.EmailField(blank=True)
     payer_status = models.CharField(max_length=12, blank=True, help_text="VERIFIED/UNVERIFIED")
     seller_protection = models.CharField(
-        max_length=24, blank=True, help_text="ELIGIBLE, PARTIALLY_ELIGIBLE or NOT_ELIGIBLE")
+        max_length=24, blank=True, help_text="ELIGIBLE, PARTIALLY_ELIGIBLE or NOT_ELIGIBLE"
+    )
     # Authorization results (pass/fail/unavailable/unchecked as Stripe reports them)
     avs_line1_check = models.CharField(max_length=12, blank=True)
     avs_postal_check = models.CharField(max_length=12, blank=True)
@@ -274,17 +283,22 @@ class Payment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["gateway", "provider_id"],
-                                    name="payment_provider_once"),
+            models.UniqueConstraint(
+                fields=["gateway", "provider_id"], name="payment_provider_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["order", "created_at"], name="payment_order_idx"),
-            models.Index(fields=["card_fingerprint", "created_at"],
-                         condition=~Q(card_fingerprint=""), name="payment_fingerprint_idx"),
+            models.Index(
+                fields=["card_fingerprint", "created_at"],
+                condition=~Q(card_fingerprint=""),
+                name="payment_fingerprint_idx",
+            ),
             models.Index(fields=["-created_at"], name="payment_created_idx"),
         ]
-        permissions = [("view_payment_details",
-                        "Can see card fingerprints and full gateway risk data")]
+        permissions = [
+            ("view_payment_details", "Can see card fingerprints and full gateway risk data")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_gateway_display()} {self.provider_id}"
@@ -310,8 +324,9 @@ class Refund(models.Model):
         OTHER = "other", _("Other")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="refunds")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=24, choices=Reason.choices)
@@ -319,8 +334,9 @@ class Refund(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     provider_id = models.CharField(max_length=64, blank=True, help_text="re_… or PayPal refund id")
     idempotency_key = models.CharField(max_length=80, unique=True)
-    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -358,8 +374,9 @@ class Shipment(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.CharField(max_length=120, blank=True)
     proof_of_delivery_url = models.URLField(max_length=400, blank=True)
-    delivery_location = models.CharField(max_length=120, blank=True,
-                                         help_text="front door, mailroom, parcel locker …")
+    delivery_location = models.CharField(
+        max_length=120, blank=True, help_text="front door, mailroom, parcel locker …"
+    )
 
     class Meta:
         indexes = [
@@ -412,11 +429,13 @@ class Policy(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["store", "kind", "version"],
-                                    name="policy_version_once"),
+            models.UniqueConstraint(
+                fields=["store", "kind", "version"], name="policy_version_once"
+            ),
         ]
-        indexes = [models.Index(fields=["store", "kind", "-effective_from"],
-                                name="policy_effective_idx")]
+        indexes = [
+            models.Index(fields=["store", "kind", "-effective_from"], name="policy_effective_idx")
+        ]
         verbose_name_plural = "policies"
 
     def __str__(self) -> str:

@@ -15,8 +15,11 @@ class DomainEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["created_at"], condition=Q(handled_at__isnull=True),
-                         name="core_event_pending_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(handled_at__isnull=True),
+                name="core_event_pending_idx",
+            ),
             models.Index(fields=["name", "created_at"], name="core_event_name_idx"),
         ]
 

@@ -7,8 +7,26 @@ from decimal import ROUND_HALF_EVEN, Decimal
 # the three-decimal currencies).
 _EXPONENTS = {
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX",
-         "VND", "VUV", "XAF", "XOF", "XPF"], 0),
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "JPY",
+            "KMF",
+            "KRW",
+            "MGA",
+            "PYG",
+            "RWF",
+            "UGX",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
+    ),
     **dict.fromkeys(["BHD", "JOD", "KWD", "OMR", "TND"], 3),
 }
 

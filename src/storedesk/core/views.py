@@ -16,8 +16,12 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, "permission_denied",
-                  _("Your role does not allow this. Ask a team lead if you need it."))
+    return _error(
+        request,
+        403,
+        "permission_denied",
+        _("Your role does not allow this. Ask a team lead if you need it."),
+    )
 
 
 def page_not_found(request, exception=None):
@@ -25,5 +29,6 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, "server_error",
-                  _("Something went wrong on our side. It has been logged."))
+    return _error(
+        request, 500, "server_error", _("Something went wrong on our side. It has been logged.")
+    )

@@ -9,9 +9,11 @@ class GroundTruth(models.Model):
     fraud_pattern = models.CharField(max_length=40, blank=True)
     parcel_lost = models.BooleanField(default=False)
     delivered_not_received = models.BooleanField(
-        default=False, help_text="the carrier says delivered, the customer really did not get it")
+        default=False, help_text="the carrier says delivered, the customer really did not get it"
+    )
     friendly_fraud = models.BooleanField(
-        default=False, help_text="the customer got the parcel but disputes anyway")
+        default=False, help_text="the customer got the parcel but disputes anyway"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["is_fraud"], name="demo_truth_fraud_idx")]

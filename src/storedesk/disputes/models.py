@@ -18,13 +18,20 @@ class Dispute(models.Model):
     gateway = models.CharField(max_length=20, choices=Payment.Gateway.choices)
     provider_id = models.CharField(max_length=64, help_text="dp_… or PP-D-…")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHARGEBACK)
-    reason = models.CharField(_("reason"), max_length=64,
-                              help_text="the gateway's reason: fraudulent, product_not_received, "
-                                        "MERCHANDISE_OR_SERVICE_NOT_RECEIVED …")
-    network_reason_code = models.CharField(max_length=16, blank=True,
-                                           help_text="card network code such as 10.4 or 13.1")
-    status = models.CharField(_("status"), max_length=32,
-                              help_text="the gateway's status: needs_response, under_review, won …")
+    reason = models.CharField(
+        _("reason"),
+        max_length=64,
+        help_text="the gateway's reason: fraudulent, product_not_received, "
+        "MERCHANDISE_OR_SERVICE_NOT_RECEIVED …",
+    )
+    network_reason_code = models.CharField(
+        max_length=16, blank=True, help_text="card network code such as 10.4 or 13.1"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=32,
+        help_text="the gateway's status: needs_response, under_review, won …",
+    )
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     opened_at = models.DateTimeField()
@@ -34,8 +41,9 @@ class Dispute(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["gateway", "provider_id"],
-                                    name="dispute_provider_once"),
+            models.UniqueConstraint(
+                fields=["gateway", "provider_id"], name="dispute_provider_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["order"], name="dispute_order_idx"),
