@@ -17,8 +17,10 @@ def timezone_choices() -> list[tuple[str, str]]:
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     timezone = forms.ChoiceField(
-        label=_("Time zone"), choices=timezone_choices,
-        help_text=_("Dates and times on every page are shown in this zone."))
+        label=_("Time zone"),
+        choices=timezone_choices,
+        help_text=_("Dates and times on every page are shown in this zone."),
+    )
 
 
 class LanguageForm(forms.Form):

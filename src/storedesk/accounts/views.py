@@ -53,11 +53,15 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 def preferences(request):
     """Language and time zone of the signed-in user."""
     user = request.user
-    form = PreferencesForm(request.POST or None,
-                           initial={"language": user.language, "timezone": user.timezone})
+    form = PreferencesForm(
+        request.POST or None, initial={"language": user.language, "timezone": user.timezone}
+    )
     if request.method == "POST" and form.is_valid():
-        do_update_preferences(user, language=form.cleaned_data["language"],
-                              timezone_name=form.cleaned_data["timezone"])
+        do_update_preferences(
+            user,
+            language=form.cleaned_data["language"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
         translation.activate(user.language)
         messages.success(request, _("Your preferences are saved."))
         return redirect("accounts:preferences")
@@ -70,6 +74,9 @@ def set_language(request):
     saved preference too, since the preference is what every later page follows."""
     form = LanguageForm(request.POST)
     if form.is_valid() and request.user.is_authenticated:
-        do_update_preferences(request.user, language=form.cleaned_data["language"],
-                              timezone_name=request.user.timezone)
+        do_update_preferences(
+            request.user,
+            language=form.cleaned_data["language"],
+            timezone_name=request.user.timezone,
+        )
     return django_set_language(request)

@@ -44,8 +44,11 @@ def order_list(request):
     page = _page(request, queries.search_orders(store, q))
     if q and page.paginator.count == 1:
         return redirect("commerce:order", pk=page.object_list[0].pk)
-    return render(request, _fragment(request, "commerce/order_list.html", "results"),
-                  {"store": store, "q": q, "page": page})
+    return render(
+        request,
+        _fragment(request, "commerce/order_list.html", "results"),
+        {"store": store, "q": q, "page": page},
+    )
 
 
 @permission_required("commerce.view_order")
@@ -60,8 +63,11 @@ def order_detail(request, pk: int):
         "store": order.store,
         "order": order,
         "policies": queries.policies_at(order) if user.has_perm("commerce.view_policy") else [],
-        "history": (list(history_of(order, limit=ORDER_HISTORY_SHOWN))
-                    if user.has_perm("audit.view_auditentry") else []),
+        "history": (
+            list(history_of(order, limit=ORDER_HISTORY_SHOWN))
+            if user.has_perm("audit.view_auditentry")
+            else []
+        ),
         "history_limit": ORDER_HISTORY_SHOWN,
     }
     return render(request, "commerce/order_detail.html", context)
@@ -73,8 +79,11 @@ def customer_list(request):
     store = queries.current_store()
     q = request.GET.get("q", "").strip()[:200]
     page = _page(request, queries.search_customers(store, q)) if store else None
-    return render(request, _fragment(request, "commerce/customer_list.html", "results"),
-                  {"store": store, "q": q, "page": page})
+    return render(
+        request,
+        _fragment(request, "commerce/customer_list.html", "results"),
+        {"store": store, "q": q, "page": page},
+    )
 
 
 @permission_required("commerce.view_customer")
@@ -85,5 +94,8 @@ def customer_detail(request, pk: int):
     except Customer.DoesNotExist as missing:
         raise Http404 from missing
     page = _page(request, queries.orders_of_customer(customer))
-    return render(request, "commerce/customer_detail.html",
-                  {"store": customer.store, "customer": customer, "page": page})
+    return render(
+        request,
+        "commerce/customer_detail.html",
+        {"store": customer.store, "customer": customer, "page": page},
+    )
