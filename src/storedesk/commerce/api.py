@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
 from storedesk.commerce import api_queries
@@ -18,7 +18,11 @@ from storedesk.commerce.models import Order, Payment, Shipment
 from storedesk.core.api import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    MAX_DATABASE_ID,
+    DatabaseId,
+    FilterText,
     Money,
+    UtcDateTime,
     has_permission,
     money,
     money_resolver,
@@ -348,42 +352,43 @@ class PaymentPage(Schema):
 
 
 class OrderFilters(PageQuery):
-    email: str | None = Field(None, max_length=254)
-    number: str | None = Field(None, max_length=32, description="TP10234 or #TP10234")
-    customer_id: int | None = Field(None, ge=1)
+    email: FilterText(254) | None = None
+    number: FilterText(32) | None = Field(None, description="TP10234 or #TP10234")
+    customer_id: DatabaseId | None = None
     financial_status: Order.FinancialStatus | None = None
     fulfillment_status: Order.FulfillmentStatus | None = None
-    created_after: datetime | None = Field(None, description="Inclusive; UTC unless zoned.")
-    created_before: datetime | None = Field(None, description="Exclusive; UTC unless zoned.")
+    created_after: UtcDateTime | None = Field(None, description="Inclusive; UTC unless zoned.")
+    created_before: UtcDateTime | None = Field(None, description="Exclusive; UTC unless zoned.")
     gateway: Payment.Gateway | None = Field(None, description="Orders with a payment here.")
 
 
 class CustomerFilters(PageQuery):
-    email: str | None = Field(None, max_length=254)
-    name: str | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        description="Prefix of 'first last' or of the last name.",
+    email: FilterText(254) | None = None
+    name: FilterText(100) | None = Field(
+        None, description="Prefix of 'first last' or of the last name."
     )
     vip: bool | None = None
-    tag: str | None = Field(None, min_length=1, max_length=64)
+    tag: FilterText(64) | None = None
 
 
 class ShipmentFilters(PageQuery):
-    tracking_number: str | None = Field(None, max_length=64)
-    carrier: str | None = Field(None, max_length=40)
+    tracking_number: FilterText(64) | None = None
+    carrier: FilterText(40) | None = None
     status: ShipmentStatus | None = None
-    order: str | None = Field(None, max_length=32, description="Order number or numeric id.")
+    order: FilterText(32) | None = Field(None, description="Order number or numeric id.")
 
 
 class PaymentFilters(PageQuery):
     gateway: Payment.Gateway | None = None
     status: PaymentStatus | None = None
     risk_level: RiskLevel | None = None
-    created_after: datetime | None = Field(None, description="Inclusive; UTC unless zoned.")
-    created_before: datetime | None = Field(None, description="Exclusive; UTC unless zoned.")
-    order: str | None = Field(None, max_length=32, description="Order number or numeric id.")
+    created_after: UtcDateTime | None = Field(None, description="Inclusive; UTC unless zoned.")
+    created_before: UtcDateTime | None = Field(None, description="Exclusive; UTC unless zoned.")
+    order: FilterText(32) | None = Field(None, description="Order number or numeric id.")
+
+
+ORDER_REFERENCE = Path(..., max_length=33, pattern=r"^[^\x00-\x1f\x7f]+$")
+DATABASE_ID = Path(..., ge=1, le=MAX_DATABASE_ID)
 
 
 def _filters(query: PageQuery) -> dict[str, Any]:
@@ -412,7 +417,7 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
     summary="One order with its items, payments, refunds, shipments",
 )
 @permission_required("commerce.view_order")
-def get_order(request: HttpRequest, number_or_id: str):
+def get_order(request: HttpRequest, number_or_id: str = ORDER_REFERENCE):
     """Needs commerce.view_order. `TP10234`, `%23TP10234` or a numeric id (a bare number is
     the id; write `%231001` for an order numbered #1001)."""
     return api_queries.order_detail(number_or_id, with_disputes=request.user.has_perm(VIEW_DISPUTE))
@@ -437,7 +442,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
     summary="One customer with their recent orders",
 )
 @permission_required("commerce.view_customer")
-def get_customer(request: HttpRequest, customer_id: int):
+def get_customer(request: HttpRequest, customer_id: int = DATABASE_ID):
     """Needs commerce.view_customer."""
     return api_queries.customer_detail(customer_id)
 
@@ -461,7 +466,7 @@ def list_shipments(request: HttpRequest, filters: Query[ShipmentFilters]):
     summary="One shipment with its carrier scans",
 )
 @permission_required("commerce.view_shipment")
-def get_shipment(request: HttpRequest, shipment_id: int):
+def get_shipment(request: HttpRequest, shipment_id: int = DATABASE_ID):
     """Needs commerce.view_shipment."""
     return api_queries.shipment_detail(shipment_id)
 
@@ -485,6 +490,6 @@ def list_payments(request: HttpRequest, filters: Query[PaymentFilters]):
     summary="One payment with the gateway's raw object",
 )
 @permission_required("commerce.view_payment")
-def get_payment(request: HttpRequest, payment_id: int):
+def get_payment(request: HttpRequest, payment_id: int = DATABASE_ID):
     """Needs commerce.view_payment; raw, fingerprint and risk score need view_payment_details."""
     return api_queries.payment_detail(payment_id)

@@ -26,7 +26,8 @@ def order_reference_q(reference: str, prefix: str = "") -> Q:
     """An order by bare numeric id ('123') or by number ('TP10234', '#TP10234', '#1001')."""
     reference = reference.strip()
     if reference.isdigit():
-        return Q(**{f"{prefix}id": int(reference)})
+        # An id too big for the database matches nothing (and must not overflow the query).
+        return Q(**{f"{prefix}id": int(reference)}) if len(reference) < 19 else Q(pk__in=[])
     return Q(**{f"{prefix}number_key": normalize_order_number(reference)})
 
 

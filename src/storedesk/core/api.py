@@ -7,13 +7,14 @@ machine code and show people the message; ninja's own `{"detail": ...}` shapes n
 import functools
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from storedesk.core.money import quantize
 
@@ -66,6 +67,42 @@ def money_resolver(attribute: str, currency_attribute: str = "currency") -> stat
         return money(getattr(obj, attribute), getattr(obj, currency_attribute))
 
     return staticmethod(resolve)
+
+
+# --- Parameter types that stop bad input at the door (422), before a database could choke on it.
+
+MAX_DATABASE_ID = 2**63 - 1  # a bigger number overflows both SQLite and PostgreSQL integers
+
+DatabaseId = Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)]
+
+
+def _no_control_characters(value: str) -> str:
+    """PostgreSQL refuses NUL in text, and no name, email or number holds control characters."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def FilterText(max_length: int) -> Any:  # noqa: N802 - reads as a type in signatures
+    """A free-text filter: trimmed, bounded, printable (an empty one filters nothing)."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, strip_whitespace=True),
+        AfterValidator(_no_control_characters),
+    ]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Times without a zone mean UTC (the zone of storage); out-of-range ones are refused."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date is out of range") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 # Error responses every authenticated endpoint can return, for the OpenAPI document.
