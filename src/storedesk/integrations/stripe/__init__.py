@@ -1,0 +1,1 @@
+"""Stripe: charges, disputes and (later) the webhook receiver and client."""
