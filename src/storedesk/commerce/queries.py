@@ -235,4 +235,4 @@ def customer_for_page(pk: int) -> Customer:
 
 def orders_of_customer(customer: Customer) -> QuerySet[Order]:
     """A customer's orders, newest first, along the (customer, -created_at) index."""
-    return Order.objects.filter(customer=customer).order_by("-created_at", "-id")
+    return _orders_for_lists().filter(customer=customer)

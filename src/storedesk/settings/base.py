@@ -159,6 +159,7 @@ STORE_TIMEZONE = os.environ.get("STORE_TIMEZONE", "America/New_York")
 TEAM_TIMEZONE = os.environ.get("TEAM_TIMEZONE", "Asia/Ho_Chi_Minh")
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]  # the desk's own CSS/JS, beside templates/
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {
