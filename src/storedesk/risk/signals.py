@@ -63,7 +63,7 @@ class LineFacts:
 class OrderFacts:
     """What is known about an order when it is scored; built by `risk.facts`."""
 
-    amount_usd: Decimal
+    amount_usd: Decimal | None
     created_at: datetime
     email: str = ""
     phone: str = ""
@@ -301,6 +301,21 @@ def _ip_billing(facts, cache):
 def _email_parts(email: str) -> tuple[str, str]:
     local, _, domain = (email or "").lower().rpartition("@")
     return local, domain
+
+
+@signal("email", T, "the order's email, lower-cased (for lists such as @blocked_emails)")
+def _email(facts, _):
+    return (facts.email or "").lower() or None
+
+
+@signal("ip_address", T, "the buyer's IP address")
+def _ip_address(facts, _):
+    return facts.browser_ip or None
+
+
+@signal("card_fingerprint", T, "the card's fingerprint (Stripe), for lists such as @blocked_cards")
+def _card_fingerprint(facts, _):
+    return (facts.payment.card_fingerprint or None) if facts.payment else None
 
 
 @signal("email_domain", T, "the part of the email after @")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "storedesk.audit",
     "storedesk.commerce",
     "storedesk.disputes",
+    "storedesk.risk",
     "storedesk.demo",
 ]
 
