@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 def _error(request, status: int, code: str, message: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": code, "message": message}, status=status)
+        return JsonResponse({"code": code, "message": message, "details": None}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
