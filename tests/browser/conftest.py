@@ -1,0 +1,68 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright (never a downloaded browser)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Collects Content-Security-Policy violations the page reports, before any page script runs.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+def _chromium_or_skip() -> str:
+    """The Chromium executable; a skip (or, in CI, a failure) when it is absent."""
+    if not Path(CHROMIUM_PATH).exists():
+        reason = (
+            f"Chromium not found at {CHROMIUM_PATH}: `apt-get install chromium` "
+            "or set CHROMIUM_PATH"
+        )
+        if os.environ.get("STOREDESK_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM_PATH
+
+
+@pytest.fixture
+def page(transactional_db, live_server, monkeypatch):
+    """A headless Chromium page that records console errors and CSP violations.
+
+    Playwright's sync API runs an event loop in this thread while it is open, so the browser
+    starts after the database fixtures and stops before they tear down; in between, the ORM
+    calls the test makes itself are allowed explicitly.
+    """
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(locale="en-US", timezone_id="Asia/Ho_Chi_Minh")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.add_init_script(CSP_LISTENER)
+        page.console_errors = []
+        page.on(
+            "console",
+            lambda message: message.type == "error" and page.console_errors.append(message.text),
+        )
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        yield page
+        context.close()
+        browser.close()
