@@ -157,7 +157,7 @@ def search_orders(store: Store, q: str) -> QuerySet[Order]:
         return latest_orders(store)
     orders = _orders_for_lists().alias(store_key=F("store_id") + 0)
     if "@" in q:
-        return orders.filter(_in_store(store), email__in={q, q.lower()})
+        return orders.filter(_in_store(store), email__in=sorted({q, q.lower()}))
     name = name_prefix(q)
     matches = (_in_store(store) & prefix_range("name_key", name)) | (
         _in_store(store) & prefix_range("last_name_key", name)
@@ -165,7 +165,7 @@ def search_orders(store: Store, q: str) -> QuerySet[Order]:
     if _TOKEN.match(q.lstrip("#")):
         tracked = list(
             Shipment.objects.filter(
-                tracking_number__in={q, q.upper()}, order__store=store
+                tracking_number__in=sorted({q, q.upper()}), order__store=store
             ).values_list("order_id", flat=True)[:100]
         )
         matches |= Q(store=store, number_key__in=number_keys(q, store)) | Q(pk__in=tracked)
@@ -179,7 +179,7 @@ def search_customers(store: Store, q: str) -> QuerySet[Customer]:
     if not q:
         return customers.filter(store=store)
     if "@" in q:
-        return customers.filter(store=store, email__in={q, q.lower()})
+        return customers.filter(store=store, email__in=sorted({q, q.lower()}))
     name = name_prefix(q)
     customers = customers.alias(store_key=F("store_id") + 0)
     return customers.filter(
