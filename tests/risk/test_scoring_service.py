@@ -24,9 +24,16 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-FORWARDER = {"first_name": "Jane", "last_name": "Doe", "address1": "1 Forwarding Way",
-             "address2": "Suite 88231", "city": "New Castle", "province_code": "DE",
-             "zip": "19720", "country_code": "US"}
+FORWARDER = {
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "address1": "1 Forwarding Way",
+    "address2": "Suite 88231",
+    "city": "New Castle",
+    "province_code": "DE",
+    "zip": "19720",
+    "country_code": "US",
+}
 
 
 @pytest.fixture
@@ -64,7 +71,8 @@ def test_a_quiet_returning_order_is_clear(defaults, store):
 
 
 def test_a_forwarder_address_on_a_first_order_goes_to_review_with_its_reasons(
-        defaults, store, agent):
+    defaults, store, agent
+):
     do_add_to_list("freight_forwarders", [address_key(FORWARDER)], actor=agent)
     order = OrderFactory(store=store, shipping_address=FORWARDER)
     PaymentFactory(order=order)
@@ -92,10 +100,15 @@ def test_a_blocked_email_is_cancelled_whatever_else(defaults, store, agent):
 
 
 def test_velocity_counts_earlier_orders_from_the_same_ip_only(defaults, store):
-    orders = [OrderFactory(store=store, browser_ip="198.51.100.9",
-                           created_at=BASE_TIME + timedelta(minutes=10 * n)) for n in range(3)]
-    late = OrderFactory(store=store, browser_ip="198.51.100.9",
-                        created_at=BASE_TIME + timedelta(days=2))
+    orders = [
+        OrderFactory(
+            store=store, browser_ip="198.51.100.9", created_at=BASE_TIME + timedelta(minutes=10 * n)
+        )
+        for n in range(3)
+    ]
+    late = OrderFactory(
+        store=store, browser_ip="198.51.100.9", created_at=BASE_TIME + timedelta(days=2)
+    )
 
     do_score_orders([o.pk for o in [*orders, late]])
 
@@ -108,8 +121,9 @@ def test_velocity_counts_earlier_orders_from_the_same_ip_only(defaults, store):
 
 def test_card_testing_from_one_ip_is_reviewed(defaults, store):
     for n in range(3):
-        tester = OrderFactory(store=store, browser_ip="203.0.113.50",
-                              created_at=BASE_TIME - timedelta(minutes=30 - n))
+        tester = OrderFactory(
+            store=store, browser_ip="203.0.113.50", created_at=BASE_TIME - timedelta(minutes=30 - n)
+        )
         PaymentFactory(order=tester, status="failed", amount=Decimal("1.00"))
     order = OrderFactory(store=store, browser_ip="203.0.113.50")
     PaymentFactory(order=order)
@@ -133,7 +147,8 @@ def test_rescoring_never_reopens_a_decided_review(defaults, store, agent):
 
 
 def test_scoring_costs_the_same_queries_for_three_or_thirty_orders(
-        defaults, store, django_assert_num_queries):
+    defaults, store, django_assert_num_queries
+):
     def batch(size):
         return [OrderFactory(store=store).pk for _ in range(size)]
 
@@ -159,4 +174,6 @@ def test_a_rule_edit_is_validated_and_versioned(defaults, agent):
     rule.refresh_from_db()
     assert rule.version == 2
     assert list(rule.versions.values_list("source", flat=True)) == [
-        "review if :risk_score: >= 60", "review if :risk_score: >= 70"]
+        "review if :risk_score: >= 60",
+        "review if :risk_score: >= 70",
+    ]
