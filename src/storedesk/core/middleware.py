@@ -32,6 +32,7 @@ class UserPreferencesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        timezone.deactivate()  # threads are reused: never carry the last user's zone over
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             if user.language:
@@ -41,7 +42,10 @@ class UserPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.timezone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class RequestIdLogFilter(logging.Filter):
