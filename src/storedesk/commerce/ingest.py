@@ -217,3 +217,29 @@ class DisputeIn:
     evidence_due_by: datetime | None = None
     closed_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantIn:
+    """One Shopify `variants[]` entry (size, SKU, price)."""
+
+    sku: str
+    price: Decimal
+    currency: str = "USD"
+    title: str = ""
+    size: str = ""
+    grams: int = 0
+    provider_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProductIn:
+    """A Shopify `product`; matched to an existing one by store + handle."""
+
+    title: str
+    handle: str
+    kind: str = "other"
+    material: str = "other"
+    vendor: str = ""
+    provider_id: str = ""
+    variants: tuple[VariantIn, ...] = ()

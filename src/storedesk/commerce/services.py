@@ -8,14 +8,15 @@ bounded memory. Every change is audited and announced as a domain event in its t
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import batched
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -31,6 +32,8 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.base import ModelState
+from django.db.models.constants import OnConflict
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -38,6 +41,7 @@ from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.ingest import (
     CustomerIn,
     OrderIn,
+    ProductIn,
     RefundIn,
     name_keys,
     number_key,
@@ -49,6 +53,7 @@ from storedesk.commerce.models import (
     Order,
     Payment,
     Policy,
+    Product,
     Refund,
     Shipment,
     ShipmentEvent,
@@ -166,6 +171,22 @@ def record_events_bulk(name: str, payloads: Sequence[dict], *, dispatch: bool = 
     from storedesk.core.context import get_correlation_id
 
     correlation_id = get_correlation_id()
+    if not dispatch:
+        now = timezone.now()
+        return bulk_insert(
+            DomainEvent,
+            [
+                {
+                    "name": name,
+                    "payload": payload,
+                    "correlation_id": correlation_id,
+                    "created_at": now,
+                    "attempts": 0,
+                    "last_error": "",
+                }
+                for payload in payloads
+            ],
+        )
     events = DomainEvent.objects.bulk_create(
         [
             DomainEvent(name=name, payload=payload, correlation_id=correlation_id)
@@ -173,9 +194,8 @@ def record_events_bulk(name: str, payloads: Sequence[dict], *, dispatch: bool = 
         ],
         batch_size=ROWS_PER_INSERT,
     )
-    if dispatch:
-        for event in events:
-            enqueue_on_commit(dispatch_event, event.pk)
+    for event in events:
+        enqueue_on_commit(dispatch_event, event.pk)
     return len(events)
 
 
@@ -201,6 +221,176 @@ def _email(value: str) -> str:
 
 def _money_expression(expression):
     return ExpressionWrapper(expression, output_field=DecimalField(**MONEY))
+
+
+class _InsertPlan:
+    """A model's plain INSERT and one value adapter per column, built once per connection."""
+
+    def __init__(self, model, ignore_conflicts: bool):
+        ops = connection.ops
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(ops.quote_name(f.column) for f in self.fields)
+        conflict = OnConflict.IGNORE if ignore_conflicts else None
+        suffix = ops.on_conflict_suffix_sql(self.fields, conflict, None, None) or ""
+        self.sql = (
+            f"{ops.insert_statement(on_conflict=conflict)} "
+            f"{ops.quote_name(model._meta.db_table)} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(self.fields))}) {suffix}"
+        ).strip()
+        self.columns = [(f.attname, self._default(f), self._adapter(f)) for f in self.fields]
+
+    @staticmethod
+    def _default(field):
+        if not field.has_default():
+            return lambda: None
+        return field.get_default
+
+    @staticmethod
+    def _adapter(field):
+        ops, kind = connection.ops, field.get_internal_type()
+        if kind == "DateTimeField":
+            return _sqlite_datetime if connection.vendor == "sqlite" else None
+        if kind == "JSONField":
+            if connection.vendor == "sqlite" and field.encoder is None:
+                return json.dumps
+            return lambda value: ops.adapt_json_value(value, field.encoder)
+        if kind == "GenericIPAddressField":
+            return ops.adapt_ipaddressfield_value
+        if kind == "DecimalField" and connection.vendor != "sqlite":
+            return lambda value: ops.adapt_decimalfield_value(
+                value, field.max_digits, field.decimal_places
+            )
+        return None
+
+    def row(self, values: dict) -> tuple:
+        out = []
+        for attname, default, adapt in self.columns:
+            value = values[attname] if attname in values else default()
+            out.append(value if adapt is None or value is None else adapt(value))
+        return tuple(out)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """What Django's SQLite backend stores for an aware datetime (naive UTC, ' ' separator)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
+_insert_plans: dict[tuple, _InsertPlan] = {}
+
+
+def bulk_insert(model, rows: Sequence[dict], *, ignore_conflicts: bool = False) -> int:
+    """Insert rows (dicts of attnames) with one executemany: the bulk path for big loads.
+
+    `bulk_create` builds a model instance and compiles SQL per row, which dominates a load of
+    millions of rows; this adapts values column by column and lets the driver loop. Ids are
+    re-read by natural keys by the callers, which works alike on SQLite and PostgreSQL.
+    """
+    if not rows:
+        return 0
+    key = (connection.vendor, model, ignore_conflicts)
+    plan = _insert_plans.get(key)
+    if plan is None:
+        plan = _insert_plans[key] = _InsertPlan(model, ignore_conflicts)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.executemany(plan.sql, [plan.row(values) for values in rows])
+    return len(rows)
+
+
+def _bare(model, **values):
+    """A model instance carrying only `values`, for audit entries and events of bulk rows.
+
+    `Model.__init__` walks every field; for 50-field orders by the million that is the
+    slowest part of a load, and the audit only needs the id, the class and a few values.
+    """
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    instance._state.adding = False
+    return instance
+
+
+# --- Stores and catalog ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_create_store(
+    *,
+    name: str,
+    slug: str,
+    domain: str = "",
+    currency: str = "USD",
+    timezone_name: str = "America/New_York",
+    order_number_prefix: str = "#TP",
+    support_email: str = "",
+    actor=None,
+) -> Store:
+    """Create a store (a connector's first sync, or the demo)."""
+    store = Store.objects.create(
+        name=name,
+        slug=slug,
+        domain=domain,
+        currency=_currency(currency),
+        timezone=timezone_name,
+        order_number_prefix=order_number_prefix,
+        support_email=support_email,
+    )
+    record_audit(actor=actor, action="store.created", obj=store, changes={"name": name})
+    record_event("store_created", store_id=store.pk)
+    return store
+
+
+@transaction.atomic
+def do_upsert_catalog(store: Store, products: Iterable[ProductIn], *, actor=None) -> int:
+    """Add products (by handle) and their variants in bulk; known handles are left alone.
+
+    Returns the number of products created. Catalog edits are a later service.
+    """
+    incoming = {product.handle: product for product in products}
+    known = set(
+        Product.objects.filter(store=store, handle__in=list(incoming)).values_list(
+            "handle", flat=True
+        )
+    )
+    fresh = [product for handle, product in incoming.items() if handle not in known]
+    rows = [
+        Product(
+            store=store,
+            provider_id=p.provider_id,
+            title=p.title[:200],
+            handle=p.handle,
+            kind=p.kind,
+            material=p.material,
+            vendor=p.vendor,
+        )
+        for p in fresh
+    ]
+    Product.objects.bulk_create(rows, batch_size=ROWS_PER_INSERT)
+    Variant.objects.bulk_create(
+        [
+            Variant(
+                product_id=row.pk,
+                provider_id=v.provider_id,
+                sku=v.sku,
+                title=v.title,
+                size=v.size,
+                price=_decimal(v.price, "variant price"),
+                currency=_currency(v.currency),
+                grams=v.grams,
+            )
+            for row, product in zip(rows, fresh, strict=True)
+            for v in product.variants
+        ],
+        batch_size=ROWS_PER_INSERT,
+    )
+    record_audit_bulk(
+        actor_label=actor_label(actor),
+        action="product.created",
+        objects=rows,
+        changes_for=lambda product: {"handle": product.handle},
+    )
+    return len(rows)
 
 
 # --- Orders ------------------------------------------------------------------------------------
@@ -242,15 +432,31 @@ def _ingest_order_batch(
     if not fresh:
         return result
     customer_ids, result.customers_created = _upsert_customers(store, fresh)
-    orders = [_order_row(store, order_in, customer_ids) for order_in in fresh]
-    Order.objects.bulk_create(orders, batch_size=ROWS_PER_INSERT)
-    pairs = list(zip(orders, fresh, strict=True))
-    result.orders_created = len(orders)
-    result.order_ids = [order.pk for order in orders]
+    rows = [_order_row(store, order_in, customer_ids) for order_in in fresh]
+    bulk_insert(Order, rows)
+    ids = dict(
+        Order.objects.filter(
+            store=store, number_key__in=[row["number_key"] for row in rows]
+        ).values_list("number_key", "pk")
+    )
+    pairs = [(ids[row["number_key"]], order_in) for row, order_in in zip(rows, fresh, strict=True)]
+    result.orders_created = len(rows)
+    result.order_ids = [order_id for order_id, _ in pairs]
     result.line_items_created = _insert_line_items(store, pairs)
     result.payments_created = _insert_payments(pairs)
     result.shipments_created, result.shipment_events_created = _insert_shipments(pairs)
-    refresh_customer_aggregates({order.customer_id for order in orders if order.customer_id})
+    refresh_customer_aggregates({row["customer_id"] for row in rows if row["customer_id"]})
+    orders = [
+        Order(
+            pk=ids[row["number_key"]],
+            store_id=store.pk,
+            number=row["number"],
+            total_price=row["total_price"],
+            currency=row["currency"],
+            financial_status=row["financial_status"],
+        )
+        for row in rows
+    ]
     record_audit_bulk(
         actor_label=actor_label(actor),
         action="order.ingested",
@@ -307,9 +513,9 @@ def _upsert_customers(store: Store, orders: Sequence[OrderIn]) -> tuple[dict[str
     )
     missing = [email for email in wanted if email not in ids]
     if missing:
-        Customer.objects.bulk_create(
+        bulk_insert(
+            Customer,
             [_customer_row(store, email, *wanted[email]) for email in missing],
-            batch_size=ROWS_PER_INSERT,
             ignore_conflicts=True,
         )
         ids.update(
@@ -318,32 +524,30 @@ def _upsert_customers(store: Store, orders: Sequence[OrderIn]) -> tuple[dict[str
     return ids, len(missing)
 
 
-def _customer_row(
-    store: Store, email: str, customer_in: CustomerIn, first_seen: datetime
-) -> Customer:
+def _customer_row(store: Store, email: str, customer_in: CustomerIn, first_seen: datetime) -> dict:
     name_key, last_name_key = name_keys(customer_in.first_name, customer_in.last_name)
     address = dict(customer_in.default_address)
-    return Customer(
-        store=store,
-        provider_id=customer_in.provider_id,
-        email=email,
-        first_name=customer_in.first_name,
-        last_name=customer_in.last_name,
-        name_key=name_key,
-        last_name_key=last_name_key,
-        phone=customer_in.phone,
-        default_address=address,
-        addresses=[address] if address else [],
-        timezone=customer_in.timezone,
-        accepts_marketing=customer_in.accepts_marketing,
-        tags=list(customer_in.tags),
-        is_vip=customer_in.is_vip,
-        currency=store.currency,
-        created_at=customer_in.created_at or first_seen,
-    )
+    return {
+        "store_id": store.pk,
+        "provider_id": customer_in.provider_id,
+        "email": email,
+        "first_name": customer_in.first_name,
+        "last_name": customer_in.last_name,
+        "name_key": name_key,
+        "last_name_key": last_name_key,
+        "phone": customer_in.phone,
+        "default_address": address,
+        "addresses": [address] if address else [],
+        "timezone": customer_in.timezone,
+        "accepts_marketing": customer_in.accepts_marketing,
+        "tags": list(customer_in.tags),
+        "is_vip": customer_in.is_vip,
+        "currency": store.currency,
+        "created_at": customer_in.created_at or first_seen,
+    }
 
 
-def _order_row(store: Store, order_in: OrderIn, customer_ids: dict[str, int]) -> Order:
+def _order_row(store: Store, order_in: OrderIn, customer_ids: dict[str, int]) -> dict:
     customer_in = _customer_in_for(order_in)
     email = _email(order_in.email or (customer_in.email if customer_in else ""))
     if customer_in is not None:
@@ -353,45 +557,46 @@ def _order_row(store: Store, order_in: OrderIn, customer_ids: dict[str, int]) ->
         first, last = address.get("first_name", ""), address.get("last_name", "")
     name_key, last_name_key = name_keys(first, last)
     billing, shipping = dict(order_in.billing_address), dict(order_in.shipping_address)
-    return Order(
-        store=store,
-        customer_id=customer_ids.get(_email(customer_in.email)) if customer_in else None,
-        provider_id=order_in.provider_id,
-        number=order_in.number.strip(),
-        number_key=number_key(order_in.number),
-        email=email,
-        phone=order_in.phone,
-        name_key=name_key,
-        last_name_key=last_name_key,
-        created_at=order_in.created_at,
-        processed_at=order_in.processed_at or order_in.created_at,
-        cancelled_at=order_in.cancelled_at,
-        cancel_reason=order_in.cancel_reason,
-        currency=_currency(order_in.currency),
-        subtotal_price=_decimal(order_in.subtotal_price, "subtotal_price"),
-        total_discounts=_decimal(order_in.total_discounts, "total_discounts"),
-        total_shipping=_decimal(order_in.total_shipping, "total_shipping"),
-        total_tax=_decimal(order_in.total_tax, "total_tax"),
-        total_price=_decimal(order_in.total_price, "total_price"),
-        discount_codes=[dict(code) for code in order_in.discount_codes],
-        financial_status=order_in.financial_status,
-        fulfillment_status=order_in.fulfillment_status,
-        shipping_method=order_in.shipping_method,
-        shipping_method_code=order_in.shipping_method_code,
-        is_expedited=order_in.is_expedited,
-        billing_address=billing,
-        shipping_address=shipping,
-        billing_country=(billing.get("country_code") or "")[:2],
-        shipping_country=(shipping.get("country_code") or "")[:2],
-        browser_ip=order_in.browser_ip or None,
-        user_agent=order_in.user_agent[:400],
-        accept_language=order_in.accept_language[:120],
-        source_name=order_in.source_name,
-        landing_site=order_in.landing_site[:400],
-        referring_site=order_in.referring_site[:400],
-        tags=list(order_in.tags),
-        note=order_in.note,
-    )
+    return {
+        "store_id": store.pk,
+        "customer_id": customer_ids.get(_email(customer_in.email)) if customer_in else None,
+        "provider_id": order_in.provider_id,
+        "number": order_in.number.strip(),
+        "number_key": number_key(order_in.number),
+        "email": email,
+        "phone": order_in.phone,
+        "name_key": name_key,
+        "last_name_key": last_name_key,
+        "created_at": order_in.created_at,
+        "processed_at": order_in.processed_at or order_in.created_at,
+        "cancelled_at": order_in.cancelled_at,
+        "cancel_reason": order_in.cancel_reason,
+        "currency": _currency(order_in.currency),
+        "subtotal_price": _decimal(order_in.subtotal_price, "subtotal_price"),
+        "total_discounts": _decimal(order_in.total_discounts, "total_discounts"),
+        "total_shipping": _decimal(order_in.total_shipping, "total_shipping"),
+        "total_tax": _decimal(order_in.total_tax, "total_tax"),
+        "total_price": _decimal(order_in.total_price, "total_price"),
+        "total_refunded": ZERO,
+        "discount_codes": [dict(code) for code in order_in.discount_codes],
+        "financial_status": order_in.financial_status,
+        "fulfillment_status": order_in.fulfillment_status,
+        "shipping_method": order_in.shipping_method,
+        "shipping_method_code": order_in.shipping_method_code,
+        "is_expedited": order_in.is_expedited,
+        "billing_address": billing,
+        "shipping_address": shipping,
+        "billing_country": (billing.get("country_code") or "")[:2],
+        "shipping_country": (shipping.get("country_code") or "")[:2],
+        "browser_ip": order_in.browser_ip or None,
+        "user_agent": order_in.user_agent[:400],
+        "accept_language": order_in.accept_language[:120],
+        "source_name": order_in.source_name,
+        "landing_site": order_in.landing_site[:400],
+        "referring_site": order_in.referring_site[:400],
+        "tags": list(order_in.tags),
+        "note": order_in.note,
+    }
 
 
 def _insert_line_items(store: Store, pairs) -> int:
@@ -405,40 +610,40 @@ def _insert_line_items(store: Store, pairs) -> int:
         ):
             variant_ids.setdefault(sku, pk)
     rows = [
-        LineItem(
-            order_id=order.pk,
-            variant_id=variant_ids.get(item.sku),
-            provider_id=item.provider_id,
-            sku=item.sku,
-            title=item.title[:200],
-            variant_title=item.variant_title[:120],
-            quantity=item.quantity,
-            price=_decimal(item.price, "line item price"),
-            total_discount=_decimal(item.total_discount, "line item discount"),
-        )
-        for order, order_in in pairs
+        {
+            "order_id": order_id,
+            "variant_id": variant_ids.get(item.sku),
+            "provider_id": item.provider_id,
+            "sku": item.sku,
+            "title": item.title[:200],
+            "variant_title": item.variant_title[:120],
+            "quantity": item.quantity,
+            "price": _decimal(item.price, "line item price"),
+            "total_discount": _decimal(item.total_discount, "line item discount"),
+        }
+        for order_id, order_in in pairs
         for item in order_in.line_items
     ]
-    LineItem.objects.bulk_create(rows, batch_size=ROWS_PER_INSERT)
+    bulk_insert(LineItem, rows)
     return len(rows)
 
 
 def _insert_payments(pairs) -> int:
     """Insert payments not seen before; (gateway, provider id) is unique, so replays are no-ops."""
     incoming = [
-        (order, payment_in) for order, order_in in pairs for payment_in in order_in.payments
+        (order_id, payment_in) for order_id, order_in in pairs for payment_in in order_in.payments
     ]
     if not incoming:
         return 0
     seen = _existing_payment_keys({(p.gateway, p.provider_id) for _, p in incoming})
     rows = []
-    for order, payment_in in incoming:
+    for order_id, payment_in in incoming:
         key = (payment_in.gateway, payment_in.provider_id)
         if key in seen:
             continue
         seen.add(key)
-        rows.append(_payment_row(order, payment_in))
-    Payment.objects.bulk_create(rows, batch_size=ROWS_PER_INSERT, ignore_conflicts=True)
+        rows.append(_payment_row(order_id, payment_in))
+    bulk_insert(Payment, rows, ignore_conflicts=True)
     return len(rows)
 
 
@@ -452,83 +657,95 @@ def _existing_payment_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return set(Payment.objects.filter(condition).values_list("gateway", "provider_id"))
 
 
-def _payment_row(order: Order, payment_in) -> Payment:
-    return Payment(
-        order_id=order.pk,
-        gateway=payment_in.gateway,
-        method=payment_in.method,
-        provider_id=payment_in.provider_id,
-        provider_intent_id=payment_in.provider_intent_id,
-        amount=_decimal(payment_in.amount, "payment amount"),
-        currency=_currency(payment_in.currency),
-        status=payment_in.status,
-        captured=payment_in.captured,
-        created_at=payment_in.created_at,
-        failure_code=payment_in.failure_code[:64],
-        failure_message=payment_in.failure_message[:255],
-        card_brand=payment_in.card_brand,
-        card_last4=payment_in.card_last4,
-        card_country=payment_in.card_country,
-        card_fingerprint=payment_in.card_fingerprint,
-        card_funding=payment_in.card_funding,
-        card_wallet=payment_in.card_wallet,
-        payer_id=payment_in.payer_id,
-        payer_email=payment_in.payer_email,
-        payer_status=payment_in.payer_status,
-        seller_protection=payment_in.seller_protection,
-        avs_line1_check=payment_in.avs_line1_check,
-        avs_postal_check=payment_in.avs_postal_check,
-        cvc_check=payment_in.cvc_check,
-        three_d_secure_result=payment_in.three_d_secure_result,
-        three_d_secure_version=payment_in.three_d_secure_version,
-        network_status=payment_in.network_status,
-        outcome_type=payment_in.outcome_type,
-        outcome_reason=payment_in.outcome_reason,
-        risk_level=payment_in.risk_level,
-        risk_score=payment_in.risk_score,
-        raw=dict(payment_in.raw),
-    )
+def _payment_row(order_id: int, p) -> dict:
+    return {
+        "order_id": order_id,
+        "gateway": p.gateway,
+        "method": p.method,
+        "provider_id": p.provider_id,
+        "provider_intent_id": p.provider_intent_id,
+        "amount": _decimal(p.amount, "payment amount"),
+        "currency": _currency(p.currency),
+        "status": p.status,
+        "captured": p.captured,
+        "created_at": p.created_at,
+        "failure_code": p.failure_code[:64],
+        "failure_message": p.failure_message[:255],
+        "card_brand": p.card_brand,
+        "card_last4": p.card_last4,
+        "card_country": p.card_country,
+        "card_fingerprint": p.card_fingerprint,
+        "card_funding": p.card_funding,
+        "card_wallet": p.card_wallet,
+        "payer_id": p.payer_id,
+        "payer_email": p.payer_email,
+        "payer_status": p.payer_status,
+        "seller_protection": p.seller_protection,
+        "avs_line1_check": p.avs_line1_check,
+        "avs_postal_check": p.avs_postal_check,
+        "cvc_check": p.cvc_check,
+        "three_d_secure_result": p.three_d_secure_result,
+        "three_d_secure_version": p.three_d_secure_version,
+        "network_status": p.network_status,
+        "outcome_type": p.outcome_type,
+        "outcome_reason": p.outcome_reason,
+        "risk_level": p.risk_level,
+        "risk_score": p.risk_score,
+        "raw": dict(p.raw),
+    }
 
 
 def _insert_shipments(pairs) -> tuple[int, int]:
-    incoming = [
-        (order, shipment_in) for order, order_in in pairs for shipment_in in order_in.shipments
-    ]
-    shipments = [
-        Shipment(
-            order_id=order.pk,
-            provider_id=s.provider_id,
-            carrier=s.carrier,
-            service=s.service,
-            tracking_number=s.tracking_number,
-            tracking_url=s.tracking_url,
-            status=s.status,
-            shipped_at=s.shipped_at,
-            estimated_delivery_at=s.estimated_delivery_at,
-            delivered_at=s.delivered_at,
-            signed_by=s.signed_by,
-            proof_of_delivery_url=s.proof_of_delivery_url,
-            delivery_location=s.delivery_location,
+    """Insert shipments, re-read their ids (per order, in insert order), then their scans."""
+    incoming = [(order_id, s) for order_id, order_in in pairs for s in order_in.shipments]
+    if not incoming:
+        return 0, 0
+    bulk_insert(
+        Shipment,
+        [
+            {
+                "order_id": order_id,
+                "provider_id": s.provider_id,
+                "carrier": s.carrier,
+                "service": s.service,
+                "tracking_number": s.tracking_number,
+                "tracking_url": s.tracking_url,
+                "status": s.status,
+                "shipped_at": s.shipped_at,
+                "estimated_delivery_at": s.estimated_delivery_at,
+                "delivered_at": s.delivered_at,
+                "signed_by": s.signed_by,
+                "proof_of_delivery_url": s.proof_of_delivery_url,
+                "delivery_location": s.delivery_location,
+            }
+            for order_id, s in incoming
+        ],
+    )
+    stored = defaultdict(list)
+    for order_id, pk in (
+        Shipment.objects.filter(order_id__in={o for o, _ in incoming})
+        .order_by("order_id", "pk")
+        .values_list("order_id", "pk")
+    ):
+        stored[order_id].append(pk)
+    events = []
+    for order_id, s in incoming:
+        shipment_id = stored[order_id].pop(0)
+        events.extend(
+            {
+                "shipment_id": shipment_id,
+                "happened_at": e.happened_at,
+                "status": e.status,
+                "message": e.message[:255],
+                "city": e.city,
+                "province": e.province,
+                "country": e.country,
+                "zip": e.zip,
+            }
+            for e in s.events
         )
-        for order, s in incoming
-    ]
-    Shipment.objects.bulk_create(shipments, batch_size=ROWS_PER_INSERT)
-    events = [
-        ShipmentEvent(
-            shipment_id=shipment.pk,
-            happened_at=e.happened_at,
-            status=e.status,
-            message=e.message[:255],
-            city=e.city,
-            province=e.province,
-            country=e.country,
-            zip=e.zip,
-        )
-        for shipment, (_, shipment_in) in zip(shipments, incoming, strict=True)
-        for e in shipment_in.events
-    ]
-    ShipmentEvent.objects.bulk_create(events, batch_size=ROWS_PER_INSERT)
-    return len(shipments), len(events)
+    bulk_insert(ShipmentEvent, events)
+    return len(incoming), len(events)
 
 
 def refresh_customer_aggregates(customer_ids: Iterable[int]) -> None:
