@@ -786,7 +786,7 @@ def _captured_total(order_id: int) -> Decimal:
     total = Payment.objects.filter(
         order_id=order_id, status=Payment.Status.SUCCEEDED, captured=True
     ).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    return (total or ZERO).quantize(ZERO)
 
 
 def _refund_totals(order_id: int) -> tuple[Decimal, Decimal]:
@@ -795,7 +795,7 @@ def _refund_totals(order_id: int) -> tuple[Decimal, Decimal]:
         live=Sum("amount", filter=Q(status__in=LIVE_REFUND_STATUSES)),
         succeeded=Sum("amount", filter=Q(status=Refund.Status.SUCCEEDED)),
     )
-    return totals["live"] or ZERO, totals["succeeded"] or ZERO
+    return ((totals["live"] or ZERO).quantize(ZERO), (totals["succeeded"] or ZERO).quantize(ZERO))
 
 
 def _financial_status_after_refund(current: str, refunded: Decimal, captured: Decimal) -> str:
@@ -1086,7 +1086,10 @@ def _refund_room(order_ids: list[int]) -> dict[int, Decimal]:
         .annotate(total=Sum("amount"))
         .values_list("order_id", "total")
     )
-    return {pk: (captured.get(pk) or ZERO) - (refunded.get(pk) or ZERO) for pk in order_ids}
+    return {
+        pk: ((captured.get(pk) or ZERO) - (refunded.get(pk) or ZERO)).quantize(ZERO)
+        for pk in order_ids
+    }
 
 
 def _payment_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

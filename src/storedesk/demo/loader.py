@@ -225,7 +225,7 @@ def load_demo(
 def _fast_sqlite_writes():
     """A demo is reproducible from its seed, so while loading it SQLite may skip fsyncs and
     keep a larger page cache; the settings' durability comes back afterwards."""
-    if connection.vendor != "sqlite":
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
         return
     with connection.cursor() as cursor:

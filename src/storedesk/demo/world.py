@@ -342,7 +342,9 @@ class World:
         self.shipping = Weighted(
             [
                 ShippingChoice(code, title, price, carrier, service, transit, expedited)
-                for code, title, price, carrier, service, transit, expedited, _ in data.SHIPPING_OPTIONS
+                for code, title, price, carrier, service, transit, expedited, _weight in (
+                    data.SHIPPING_OPTIONS
+                )
             ],
             [option[-1] for option in data.SHIPPING_OPTIONS],
         )
