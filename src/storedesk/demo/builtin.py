@@ -488,33 +488,23 @@ class ShippingScenario(Scenario):
                 else "Arrived at hub; import scan",
                 (gateway_city, gateway_state, "US", ""),
             ),
-            (
-                0.55,
-                "in_transit",
-                "Customs clearance completed",
-                (gateway_city, gateway_state, "US", ""),
-            ),
             (0.82, "in_transit", "Arrived at destination facility", dest),
             (0.96, "out_for_delivery", "Out for delivery", dest),
             (1.0, "delivered", f"Delivered, {place}", dest),
         ]
         if fate == "delayed":
-            route.insert(
-                4,
-                (
-                    0.5,
-                    "in_transit",
-                    "Held in customs - awaiting clearance",
-                    (gateway_city, gateway_state, "US", ""),
-                ),
-            )
+            customs = (gateway_city, gateway_state, "US", "")
+            route[4:4] = [
+                (0.5, "in_transit", "Held in customs - awaiting clearance", customs),
+                (0.6, "in_transit", "Customs clearance completed", customs),
+            ]
         if fate == "attempted":
             route.insert(
                 -1,
                 (0.97, "attempted_delivery", "Delivery attempted - recipient not available", dest),
             )
         if fate == "lost":
-            route = route[: rng.choice([4, 6])]
+            route = route[: rng.choice([4, 5])]
         events = []
         for fraction, status, message, (city, province, country, zip_code) in route:
             at = shipped_at + transit * fraction + timedelta(minutes=rng.randint(0, 240))

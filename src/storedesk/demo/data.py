@@ -354,7 +354,7 @@ DISPOSABLE_DOMAINS = [
 
 # Residential US prefixes (Comcast, Charter, Verizon, AT&T, T-Mobile) and foreign ones used
 # by fraud: (prefix, country). Hosting/VPN ranges (DigitalOcean, Vultr, OVH) for proxies.
-US_IP_PREFIXES = ["73.", "24.", "68.", "98.", "71.", "76.", "99.", "108.", "172.58.", "174.2"]
+US_IP_PREFIXES = ["73.", "24.", "68.", "98.", "71.", "76.", "99.", "108.", "172.58.", "174.205."]
 FOREIGN_IP_PREFIXES = [
     ("105.112.", "NG"),
     ("41.58.", "NG"),
