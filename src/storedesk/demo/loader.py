@@ -262,6 +262,7 @@ def _load(orders, months, seed, end, batch_size, progress, started) -> DemoSumma
         _store_batch(ctx, scenarios, batch)
     for item in scenarios:
         item.finish(ctx)
+    _refresh_planner_statistics()
     return DemoSummary(
         store=store,
         orders=ctx.counters.get("orders", 0),
@@ -269,6 +270,19 @@ def _load(orders, months, seed, end, batch_size, progress, started) -> DemoSumma
         counters=ctx.counters,
         timings=ctx.timings,
     )
+
+
+def _refresh_planner_statistics() -> None:
+    """After a bulk load the query planner must learn the new sizes, or SQLite picks the
+    store index over the email/name indexes and a search scans every order."""
+    if connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA analysis_limit=2000")
+            cursor.execute("ANALYZE")
+        elif connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
 
 
 def _timed(ctx: DemoContext, key: str, started: float) -> float:
