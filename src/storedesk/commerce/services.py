@@ -61,6 +61,7 @@ from storedesk.commerce.models import (
     Variant,
 )
 from storedesk.core.events import dispatch_event, record_event
+from storedesk.core.lookups import provider_keys_filter
 from storedesk.core.models import DomainEvent
 from storedesk.core.money import Money, currency_exponent
 from storedesk.core.tasks import enqueue_on_commit
@@ -648,12 +649,7 @@ def _insert_payments(pairs) -> int:
 
 
 def _existing_payment_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    by_gateway = defaultdict(list)
-    for gateway, provider_id in keys:
-        by_gateway[gateway].append(provider_id)
-    condition = Q()
-    for gateway, provider_ids in by_gateway.items():
-        condition |= Q(gateway=gateway, provider_id__in=provider_ids)
+    condition = provider_keys_filter(keys)
     return set(Payment.objects.filter(condition).values_list("gateway", "provider_id"))
 
 
@@ -1095,12 +1091,7 @@ def _refund_room(order_ids: list[int]) -> dict[int, Decimal]:
 def _payment_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     if not keys:
         return {}
-    by_gateway = defaultdict(list)
-    for gateway, provider_id in keys:
-        by_gateway[gateway].append(provider_id)
-    condition = Q()
-    for gateway, provider_ids in by_gateway.items():
-        condition |= Q(gateway=gateway, provider_id__in=provider_ids)
+    condition = provider_keys_filter(keys)
     return {
         (gateway, provider_id): pk
         for gateway, provider_id, pk in Payment.objects.filter(condition).values_list(

@@ -9,18 +9,17 @@ so a webhook replayed or delivered twice changes nothing, and a later status is 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Q
 
 from storedesk.audit.services import record_audit_bulk
 from storedesk.commerce.ingest import DisputeIn
 from storedesk.commerce.models import Payment
 from storedesk.commerce.services import ROWS_PER_INSERT, actor_label, record_events_bulk
+from storedesk.core.lookups import provider_keys_filter
 from storedesk.disputes.models import Dispute
 
 logger = logging.getLogger(__name__)
@@ -194,12 +193,7 @@ def _payments(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, in
     """(gateway, provider id) -> (payment id, order id), in one query."""
     if not keys:
         return {}
-    by_gateway = defaultdict(list)
-    for gateway, provider_id in keys:
-        by_gateway[gateway].append(provider_id)
-    condition = Q()
-    for gateway, provider_ids in by_gateway.items():
-        condition |= Q(gateway=gateway, provider_id__in=provider_ids)
+    condition = provider_keys_filter(keys)
     return {
         (gateway, provider_id): (pk, order_id)
         for gateway, provider_id, pk, order_id in Payment.objects.filter(condition).values_list(
@@ -211,12 +205,7 @@ def _payments(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, in
 def _existing(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Dispute]:
     if not keys:
         return {}
-    by_gateway = defaultdict(list)
-    for gateway, provider_id in keys:
-        by_gateway[gateway].append(provider_id)
-    condition = Q()
-    for gateway, provider_ids in by_gateway.items():
-        condition |= Q(gateway=gateway, provider_id__in=provider_ids)
+    condition = provider_keys_filter(keys)
     return {(d.gateway, d.provider_id): d for d in Dispute.objects.filter(condition)}
 
 
