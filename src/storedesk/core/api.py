@@ -167,6 +167,38 @@ def _validation_details(errors: list[dict]) -> list[dict]:
     return details
 
 
+def urls_answering_405_in_json(api: NinjaAPI) -> tuple[list, str, str]:
+    """The API's URL patterns, with ninja's plain-text "Method not allowed" answered in our
+    JSON error shape (ninja returns it from its path view, past every exception handler)."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _json_405(api, pattern.callback)
+    return patterns, app_name, namespace
+
+
+def _json_405(api: NinjaAPI, view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return response
+        allowed = response.get("Allow", "")
+        answer = error_response(
+            api,
+            request,
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here. Allowed: {allowed}.",
+            {"allowed": sorted(method.strip() for method in allowed.split(",") if method)},
+        )
+        answer["Allow"] = allowed
+        return answer
+
+    return wrapper
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     """Replace ninja's default handlers so every failure answers in our one JSON shape."""
 

@@ -11,6 +11,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -106,6 +107,8 @@ def decode_cursor(model: type[models.Model], keyset: Keyset, cursor: str) -> lis
 
 
 def _to_json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if isinstance(value, datetime) else value
 
 

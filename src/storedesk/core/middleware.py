@@ -25,6 +25,10 @@ class RequestIdMiddleware:
         return response
 
 
+#: Pages customers see: always US English, whatever their browser or a signed-in agent prefers.
+CUSTOMER_PATH_PREFIX = "/help/"
+
+
 class UserPreferencesMiddleware:
     """Show each agent the desk in their own language and time zone."""
 
@@ -34,7 +38,10 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         timezone.deactivate()  # threads are reused: never carry the last user's zone over
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if request.path.startswith(CUSTOMER_PATH_PREFIX):
+            translation.activate("en-us")
+            request.LANGUAGE_CODE = "en-us"
+        elif user is not None and user.is_authenticated:
             if user.language:
                 translation.activate(user.language)
                 request.LANGUAGE_CODE = user.language

@@ -42,3 +42,60 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class Counter(models.Model):
+    """A named gap-free sequence (ticket numbers), advanced under a row lock."""
+
+    name = models.CharField(max_length=40, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class WebhookEndpoint(models.Model):
+    """An outside URL that follows our events; each delivery is signed with its secret."""
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=80, help_text="HMAC-SHA256 key for the signature")
+    events = models.JSONField(default=list, help_text="event names, or ['*'] for all")
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one endpoint, retried with backoff until it succeeds or gives up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="webhook_delivery_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"

@@ -1,0 +1,1 @@
+"""The agent's screens: the inbox (`inbox`) and the ticket page (`ticket`)."""

@@ -1,0 +1,1 @@
+"""Email in from outside: IMAP mailboxes (`imap`) and providers' inbound webhooks (`inbound`)."""
