@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TriageConfig(AppConfig):
+    name = "storedesk.triage"
+    label = "triage"
+    verbose_name = _("Triage")
+
+    def ready(self) -> None:
+        # Registers the message handlers (analysis first: SLA clocks, priority and rules read
+        # it), re-scoring on disputes and early fraud warnings, the SLA sweep and the model
+        # retraining.
+        from storedesk.triage import analysis, automation, jobs, priority, sla  # noqa: F401

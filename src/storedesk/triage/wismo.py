@@ -1,0 +1,80 @@
+"""Self-answering "where is my order": the live tracking status and ETA, sent automatically.
+
+Only when the message is about order status and names (or the ticket links) one order of the
+sender's own: an order number belonging to someone else is never looked up for them. The
+reply is the shipped template filled from the shipment data; the ticket waits on the customer
+(pending), and the agent sees the reply on the timeline like any other.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from storedesk.commerce.models import Order, Shipment
+from storedesk.desk.mail_out import do_send_acknowledgement
+from storedesk.desk.models import Message, ReplyTemplate, Ticket
+from storedesk.desk.replies import render_reply
+from storedesk.desk.services import do_change_status, do_link_orders
+from storedesk.triage.intents import Intent
+from storedesk.triage.models import MessageAnalysis
+
+IN_TRANSIT_TEMPLATE = "Where is my order: on its way"
+NOT_SHIPPED_TEMPLATE = "Where is my order: still being made"
+SIGNATURE = "The Care team"
+
+
+def _own_order(ticket: Ticket, analysis: MessageAnalysis) -> Order | None:
+    """The one order the message is about, among the sender's own orders. When the message
+    names orders (by number or tracking number), only those count: a number that is not the
+    sender's is never answered, not even with their other order. Otherwise the sender's one
+    recent order, or the one order linked to the ticket."""
+    if not ticket.customer_id:
+        return None
+    own = Order.objects.filter(customer_id=ticket.customer_id)
+    refs = [ref if isinstance(ref, dict) else {"value": str(ref)} for ref in analysis.order_refs]
+    named = [ref for ref in refs if ref.get("kind") != "recent_order"]
+    chosen = named or [ref for ref in refs if ref.get("kind") == "recent_order"]
+    if chosen:
+        # order_id: resolved as the sender's own by the analysis; else the number as written.
+        resolved = {ref["order_id"] for ref in chosen if ref.get("order_id")}
+        values = {str(ref.get("value", "")) for ref in chosen}
+        numbers = {v if v.startswith("#") else f"#{v}" for v in values} | values
+        found = list(own.filter(Q(pk__in=resolved) | Q(number__in=numbers)).distinct()[:2])
+        return found[0] if len(found) == 1 else None
+    linked = list(ticket.orders.filter(customer_id=ticket.customer_id)[:2])
+    return linked[0] if len(linked) == 1 else None
+
+
+def _template_for(order: Order) -> ReplyTemplate | None:
+    shipped = Shipment.objects.filter(order=order).exclude(tracking_number="").exists()
+    name = IN_TRANSIT_TEMPLATE if shipped else NOT_SHIPPED_TEMPLATE
+    return ReplyTemplate.objects.filter(name=name, is_active=True).first()
+
+
+@transaction.atomic
+def do_answer_wismo(ticket: Ticket, message: Message) -> str:
+    """Answer the message if it can be answered honestly; return what happened (for the
+    rule's timeline entry): 'sent', or why not."""
+    analysis = MessageAnalysis.objects.filter(message=message).first()
+    if analysis is None:
+        return _("not analysed yet")
+    intents = {item.get("intent") for item in analysis.intents} | {analysis.primary_intent}
+    if Intent.ORDER_STATUS not in intents:
+        return _("not an order-status question")
+    if message.is_automatic:
+        return _("automatic mail is never answered")
+    order = _own_order(ticket, analysis)
+    if order is None:
+        return _("no single order of the sender's identified")
+    template = _template_for(order)
+    if template is None:
+        return _("the where-is-my-order template is missing")
+    do_link_orders(ticket, [order], actor=None)
+    rendered = render_reply(template, ticket, extra={"agent_name": SIGNATURE})
+    if rendered.missing:
+        return _("the template lacks: %(names)s") % {"names": ", ".join(rendered.missing)}
+    do_send_acknowledgement(ticket, text=rendered.text, reason="wismo")
+    do_change_status(ticket, Ticket.Status.PENDING, actor=None)
+    return "sent"
