@@ -6,11 +6,19 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from storedesk.risk.backtest import backtest_rule
+from storedesk.risk.backtest import backtest_rule, snapshot
+from storedesk.risk.columnar import polars_expression
 from storedesk.risk.evaluation import evaluate
 from storedesk.risk.language import RuleError
 from storedesk.risk.models import OrderRisk
-from storedesk.risk.services import do_install_defaults, do_score_orders, list_values, validate_rule
+from storedesk.risk.services import (
+    do_add_to_list,
+    do_install_defaults,
+    do_save_rule,
+    do_score_orders,
+    list_values,
+    validate_rule,
+)
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +92,23 @@ def _typed(signals: dict) -> dict:
     }
 
 
+def test_an_early_fraud_warning_counts_as_disputed_in_a_backtest(history):
+    from storedesk.disputes.models import EarlyFraudWarning
+
+    EarlyFraudWarning.objects.create(
+        provider_id="issfr_1",
+        charge_provider_id=history[8].payments.get().provider_id,
+        order=history[8],
+        fraud_type="made_with_stolen_card",
+        warned_at=timezone.now(),
+        recorded_at=timezone.now(),
+    )
+
+    result = backtest_rule("review if :amount_usd: > 0", days=30)
+
+    assert (result.disputed, result.refunded, result.good) == (2, 1, 21)
+
+
 def test_backtest_splits_outcomes_and_warns_when_too_broad(history):
     result = backtest_rule("review if :amount_usd: > 0", days=30)
 
@@ -106,3 +131,61 @@ def test_an_allow_rule_reports_the_reviews_it_would_override(history):
 def test_a_broken_rule_is_refused_before_any_backtest(history):
     with pytest.raises(RuleError, match="unknown attribute"):
         backtest_rule("review if :amount_in_usd: > 5")
+
+
+SAME_ON_BOTH_PATHS = [
+    "review if :amount_usd: > 300 and :amount_percentile_store: >= 50",
+    "review if not :cvc_check: = 'pass' or :orders_per_ip_24h: >= 2",
+    "review if :ip_country: != :billing_country:",
+    "review if is_missing(:ip_address:) or :billing_country: != 'US'",
+    "review if :email: in @blocked_emails or :email: like 'buyer1%'",
+    "review if :risk_score: >= 10 and not :is_first_order:",
+    "review if :distance_billing_shipping_km: > 100 or :billing_shipping_name_differs:",
+]
+
+
+@pytest.mark.parametrize("source", SAME_ON_BOTH_PATHS)
+def test_a_rule_fires_in_real_time_on_exactly_the_orders_its_backtest_matches(
+    history, agent, source
+):
+    store = history[0].store
+    odd = [
+        OrderFactory(
+            store=store,
+            customer=None,
+            email="",
+            name_key="",
+            last_name_key="",
+            created_at=timezone.now() - timedelta(hours=1),
+            browser_ip=None,
+            billing_address={},
+            shipping_address={},
+            total_price=Decimal("700.00"),
+        ),
+        OrderFactory(
+            store=store,
+            email="nguyen.vanan@gmail.com",
+            created_at=timezone.now() - timedelta(hours=2),
+            billing_address={"name": "Nguyễn Văn An", "country_code": "VN", "zip": "100000"},
+            shipping_address={"name": "NGUYEN VAN AN", "country_code": "VN", "zip": "100000"},
+            total_price=Decimal("650.00"),
+        ),
+    ]
+    do_add_to_list("blocked_emails", ["buyer3@example.com"], actor=agent)
+    rule = do_save_rule(source, actor=agent, priority=1)  # first: looked at on every order
+    orders = [*history, *odd]
+    do_score_orders([order.pk for order in orders])
+    fired_in_real_time = {
+        risk.order_id
+        for risk in OrderRisk.objects.filter(order__in=orders)
+        if risk.rule_outcomes[0]["rule"] == rule.pk and risk.rule_outcomes[0]["fired"]
+    }
+
+    frame = snapshot(timezone.now() - timedelta(days=30))
+    matched = frame.filter(polars_expression(validate_rule(source).condition, list_values()))
+    result = backtest_rule(source, days=30)
+
+    assert frame.height == len(orders)
+    assert set(matched["order_id"].to_list()) == fired_in_real_time
+    assert result.matched == len(fired_in_real_time)
+    assert set(result.examples) <= fired_in_real_time

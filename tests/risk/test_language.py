@@ -1,11 +1,14 @@
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from storedesk.risk.columnar import polars_expression
 from storedesk.risk.evaluation import evaluate, first_match
 from storedesk.risk.language import (
+    MAX_NESTING,
     Action,
     And,
     Attribute,
@@ -20,6 +23,7 @@ from storedesk.risk.language import (
     check,
     parse_rule,
     rule_text,
+    tokenize,
 )
 
 ATTRIBUTES = {
@@ -253,3 +257,147 @@ def test_evaluation_is_total_on_any_values(action, condition, values):
         False,
         None,
     )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "review if " + "(" * 5000 + ":amount_usd: > 5" + ")" * 5000,
+        "review if " + "not " * 5000 + ":is_first_order:",
+        "review if " + "(not " * 3000 + ":is_first_order:" + ")" * 3000,
+    ],
+)
+def test_a_rule_nested_beyond_reason_is_refused_not_a_crash(source):
+    with pytest.raises(RuleError) as caught:
+        parse_rule(source)
+
+    assert f"more than {MAX_NESTING} levels deep" in caught.value.message
+    assert 10 < caught.value.column < 200
+
+
+def test_nesting_up_to_the_limit_parses_and_prints_back():
+    source = "review if " + "(" * MAX_NESTING + ":amount_usd: > 5" + ")" * MAX_NESTING
+    tricky = "review if " + "not (" * (MAX_NESTING // 2) + ":is_first_order:" + ")" * 16
+
+    for text in (source, tricky):
+        rule = parse_rule(text)
+        assert parse_rule(rule_text(rule)).condition == rule.condition
+
+
+# --- Properties on token soup: any sequence of the language's own words -----------------------
+
+ROWS_SCHEMA = {
+    "amount_usd": pl.Decimal(14, 2),
+    "ip_country": pl.String,
+    "billing_country": pl.String,
+    "email": pl.String,
+    "is_first_order": pl.Boolean,
+}
+token = st.one_of(
+    st.sampled_from(
+        [
+            "review",
+            "allow",
+            "hold_fulfillment",
+            "block",
+            "if",
+            "IF",
+            "and",
+            "or",
+            "not",
+            "in",
+            "like",
+            "is_missing",
+            "true",
+            "false",
+            "(",
+            ")",
+            ",",
+            "=",
+            "==",
+            "!=",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            ":amount_usd:",
+            ":ip_country:",
+            ":billing_country:",
+            ":email:",
+            ":is_first_order:",
+            ":amount:",
+            ":Amount_USD:",
+            "@blocked_emails",
+            "@vip",
+            "'US'",
+            "'%@mailinator.com'",
+            "'it\\'s'",
+            '"VN"',
+            "'unterminated",
+            "500",
+            "-3.25",
+            "1e5",
+            "0.",
+            "$",
+            "é",
+            "\u00a0",
+            "\n",
+        ]
+    ),
+    st.text(max_size=3),
+)
+
+
+mutation = st.tuples(st.sampled_from(["delete", "insert", "replace"]), st.integers(0, 40), token)
+
+
+@st.composite
+def token_soup(draw) -> str:
+    """A well-formed rule's tokens (those of the `conditions` above), then up to three tokens
+    deleted, inserted or replaced: near-misses of the grammar, as a person typing makes them."""
+    action = draw(st.sampled_from(list(Action)))
+    words = [t.text for t in tokenize(f"{action} if {draw(conditions)}") if t.kind != "end"]
+    for kind, index, word in draw(st.lists(mutation, max_size=3)):
+        index %= len(words) + 1
+        if kind == "insert":
+            words.insert(index, word)
+        elif words and index < len(words):
+            words[index : index + 1] = [] if kind == "delete" else [word]
+    return draw(st.sampled_from([" ", "  ", "\t"])).join(words)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    token_soup(),
+    st.fixed_dictionaries(
+        {
+            "amount_usd": st.none() | st.decimals(-1000, 1000, places=2),
+            "ip_country": st.none() | st.sampled_from(["US", "VN", ""]),
+            "billing_country": st.none() | st.sampled_from(["US", "VN"]),
+            "email": st.none() | st.sampled_from(["a@b.co", "x@mailinator.com", "Ngọc@b.co"]),
+            "is_first_order": st.none() | st.booleans(),
+        }
+    ),
+)
+def test_any_sequence_of_tokens_is_a_rule_or_a_pointed_error_on_every_path(source, values):
+    """Parsing, checking, printing, real-time evaluation and the Polars expression either work
+    or raise a RuleError pointing inside the text; nothing else escapes, and a rule that checks
+    answers the same on both paths."""
+    error = rule = None
+    try:
+        rule = check(parse_rule(source), ATTRIBUTES | {"billing_country": ValueType.TEXT}, LISTS)
+    except RuleError as raised:
+        error = raised
+
+    if error is not None:
+        assert 0 <= error.position <= len(source)
+        assert error.message
+        return
+    again = parse_rule(rule_text(rule))
+    assert (again.action, again.condition) == (rule.action, rule.condition)
+    lists = {"blocked_emails": frozenset({"x@mailinator.com"})}
+    real_time = evaluate(rule.condition, values, lists)
+    frame = pl.DataFrame([values], schema=ROWS_SCHEMA)
+    columnar = frame.select(polars_expression(rule.condition, lists).alias("r"))["r"][0]
+    assert real_time in (True, False, None)
+    assert columnar == real_time

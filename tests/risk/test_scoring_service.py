@@ -49,8 +49,8 @@ def store():
 def test_defaults_install_lists_and_versioned_rules_once(defaults, agent):
     do_install_defaults(agent)
 
-    assert RiskRule.objects.count() == 10
-    assert RiskRuleVersion.objects.count() == 10
+    assert RiskRule.objects.count() == 11
+    assert RiskRuleVersion.objects.count() == 11
     assert list(RiskRule.objects.values_list("priority", flat=True))[:3] == [10, 20, 30]
 
 

@@ -201,3 +201,109 @@ def test_reference_helpers():
     assert zip_place("CA", "10118") is None
     assert distance_km(None, zip_place("US", "10118")) is None
     assert local_part_randomness("mary.smith") < 0.5
+
+
+# --- Bad input: unicode names, missing and foreign data -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "first", "last"),
+    [
+        ("nguyen.vanan@gmail.com", "Văn An", "Nguyễn"),
+        ("dang.thu@gmail.com", "Thu", "Đặng"),
+        ("zoe.muller@gmail.com", "Zoë", "Müller"),
+        ("bjorn.ostergaard@gmail.com", "Bjørn", "Østergaard"),
+    ],
+)
+def test_a_name_with_accents_matches_its_email_written_without(email, first, last):
+    values = signals(email=email, customer_first_name=first, customer_last_name=last)
+
+    assert values["email_name_mismatch"] is False
+
+
+def test_a_name_in_another_script_cannot_be_compared_with_the_email():
+    values = signals(
+        email="ivan.petrov@gmail.com", customer_first_name="Иван", customer_last_name="Петров"
+    )
+
+    assert values["email_name_mismatch"] is None
+
+
+def test_an_email_in_another_script_is_not_judged_name_like():
+    values = signals(email="王小明@example.cn", customer_first_name="小明", customer_last_name="王")
+
+    assert values["email_randomness"] is None
+    assert values["email_name_mismatch"] is None
+    assert signals(email="zoë.müller@gmail.com")["email_randomness"] < Decimal("0.6")
+
+
+@pytest.mark.parametrize(
+    ("billing", "shipping", "differs"),
+    [
+        ("José García", "JOSE  GARCIA", False),
+        ("Straße Weiß", "STRASSE WEISS", False),
+        ("Nguyễn Văn An", "Nguyen Van An", False),
+        ("Nguyễn Văn An", "Trần Thị Bình", True),
+        ("王小明", "王小明", False),
+        ("王小明", "李华", True),
+    ],
+)
+def test_names_are_compared_without_case_or_accents(billing, shipping, differs):
+    values = signals(
+        billing_address=NEW_YORK | {"name": billing}, shipping_address=NEW_YORK | {"name": shipping}
+    )
+
+    assert values["billing_shipping_name_differs"] is differs
+
+
+def test_an_order_without_email_has_no_email_age():
+    values = signals(email="")
+
+    assert values["email"] is None
+    assert values["hours_since_email_first_seen"] is None
+    assert values["is_disposable_email"] is None
+    assert values["email_randomness"] is None
+
+
+def test_an_order_without_ip_or_addresses_is_unknown_everywhere_it_matters(tmp_path):
+    networks = tmp_path / "anonymous.txt"
+    networks.write_text("203.0.113.0/24\n")
+    values = compute_signals(
+        facts(browser_ip=None, billing_address={}, shipping_address={}),
+        GeoIp(networks_path=str(networks)),
+    )
+
+    for name in [
+        "ip_address",
+        "ip_country",
+        "ip_is_anonymous",
+        "ip_country_differs_from_billing",
+        "distance_ip_shipping_km",
+        "distance_ip_billing_km",
+        "billing_country",
+        "shipping_country",
+        "shipping_state",
+        "billing_shipping_country_differs",
+        "billing_shipping_state_differs",
+        "billing_shipping_name_differs",
+        "distance_billing_shipping_km",
+        "phone_country_matches_billing",
+    ]:
+        assert values[name] is None, name
+
+
+def test_an_address_abroad_is_compared_by_country_and_state_but_not_by_zip():
+    hanoi = {"name": "Nguyễn Văn An", "city": "Hà Nội", "province_code": "HN", "zip": "100000"}
+    values = signals(
+        billing_address=hanoi | {"country_code": "VN"},
+        shipping_address=hanoi | {"country_code": "vn", "name": "NGUYEN VAN AN"},
+        phone="+84 912 345 678",
+    )
+
+    assert values["billing_country"] == "VN"
+    assert values["shipping_country"] == "VN"
+    assert values["billing_shipping_country_differs"] is False
+    assert values["billing_shipping_state_differs"] is False
+    assert values["billing_shipping_name_differs"] is False
+    assert values["distance_billing_shipping_km"] is None  # ZIP centroids are US only
+    assert values["phone_country_matches_billing"] is True

@@ -52,3 +52,54 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_gateway_display()} dispute {self.provider_id}"
+
+
+class EarlyFraudWarning(models.Model):
+    """A card issuer's early fraud warning (Stripe `radar.early_fraud_warning`, id `issfr_…`):
+    the cardholder reported the charge as fraud, and most such charges become fraud disputes
+    if nothing is done. Kept even before its payment is known (the charge may arrive later)."""
+
+    gateway = models.CharField(
+        max_length=20, choices=Payment.Gateway.choices, default=Payment.Gateway.STRIPE
+    )
+    provider_id = models.CharField(max_length=64, help_text="issfr_…")
+    charge_provider_id = models.CharField(max_length=64, blank=True, help_text="ch_…")
+    payment_intent_provider_id = models.CharField(max_length=64, blank=True, help_text="pi_…")
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="early_fraud_warnings",
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="early_fraud_warnings"
+    )
+    fraud_type = models.CharField(
+        _("fraud type"),
+        max_length=40,
+        help_text="the issuer's words: card_never_received, fraudulent_card_application, "
+        "made_with_counterfeit_card, made_with_lost_card, made_with_stolen_card, misc, "
+        "unauthorized_use_of_card",
+    )
+    actionable = models.BooleanField(
+        _("actionable"), default=True, help_text="a refund can still prevent the dispute"
+    )
+    warned_at = models.DateTimeField(help_text="when the gateway created the warning")
+    recorded_at = models.DateTimeField()
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "provider_id"], name="early_fraud_warning_provider_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["order"], name="efw_order_idx"),
+            models.Index(fields=["-warned_at"], name="efw_warned_idx"),
+            models.Index(fields=["charge_provider_id"], name="efw_charge_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"early fraud warning {self.provider_id}"

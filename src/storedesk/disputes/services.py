@@ -9,18 +9,22 @@ so a webhook replayed or delivered twice changes nothing, and a later status is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import batched
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from storedesk.audit.services import record_audit_bulk
+from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.ingest import DisputeIn
 from storedesk.commerce.models import Payment
 from storedesk.commerce.services import ROWS_PER_INSERT, actor_label, record_events_bulk
+from storedesk.core.events import record_event
 from storedesk.core.lookups import provider_keys_filter
-from storedesk.disputes.models import Dispute
+from storedesk.disputes.models import Dispute, EarlyFraudWarning
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +254,13 @@ def _record(
 ) -> None:
     label = actor_label(actor)
     if created:
+        # One event for the batch, so whoever follows the orders' facts (risk re-scoring) does
+        # one set-based pass over the batch instead of one pass per dispute.
+        record_events_bulk(
+            "disputes_opened",
+            [{"order_ids": sorted({d.order_id for d in created}), "count": len(created)}],
+            dispatch=dispatch,
+        )
         record_audit_bulk(
             actor_label=label,
             action="dispute.opened",
@@ -305,3 +316,161 @@ def _record(
             ],
             dispatch=dispatch,
         )
+
+
+# --- Early fraud warnings ----------------------------------------------------------------------
+
+# Source: Stripe API reference, radar.early_fraud_warning.fraud_type.
+FRAUD_TYPES = frozenset(
+    {
+        "card_never_received",
+        "fraudulent_card_application",
+        "made_with_counterfeit_card",
+        "made_with_lost_card",
+        "made_with_stolen_card",
+        "misc",
+        "unauthorized_use_of_card",
+    }
+)
+
+
+class EarlyFraudWarningRefused(ValueError):
+    """The warning cannot be stored: it lacks what identifies it."""
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyFraudWarningIn:
+    """A Stripe `radar.early_fraud_warning` as the gateway reports it; the payment is found by
+    the charge id, or by the payment intent when the charge is not known."""
+
+    provider_id: str
+    charge_provider_id: str
+    fraud_type: str
+    actionable: bool
+    warned_at: datetime
+    payment_intent_provider_id: str = ""
+    gateway: str = Payment.Gateway.STRIPE
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EarlyFraudWarningRecorded:
+    warning: EarlyFraudWarning
+    created: bool
+    changes: dict
+
+
+def _warned_payment(warning_in: EarlyFraudWarningIn) -> tuple[int, int] | None:
+    """(payment id, order id) of the warned charge, or None while it is not known here."""
+    payments = Payment.objects.filter(gateway=warning_in.gateway)
+    if warning_in.charge_provider_id:
+        found = payments.filter(provider_id=warning_in.charge_provider_id)
+    elif warning_in.payment_intent_provider_id:
+        found = payments.filter(provider_intent_id=warning_in.payment_intent_provider_id)
+    else:
+        return None
+    return found.order_by("-created_at", "-pk").values_list("pk", "order_id").first()
+
+
+@transaction.atomic
+def do_record_early_fraud_warning(
+    warning_in: EarlyFraudWarningIn, *, actor=None
+) -> EarlyFraudWarningRecorded:
+    """Store an early fraud warning once per provider id; a repeat delivery changes nothing and
+    a later one (`radar.early_fraud_warning.updated`) applies what changed. Stored even while
+    its charge is unknown (linked on a later delivery), so nothing a gateway said is lost.
+    A warning never becomes actionable again once it was not (Stripe: disputed or refunded),
+    so deliveries arriving out of order end in the same state. Emits
+    `early_fraud_warning_recorded` (and `_updated`) with the order, for re-scoring."""
+    if not warning_in.provider_id:
+        raise EarlyFraudWarningRefused("an early fraud warning without an id cannot be stored")
+    if warning_in.fraud_type not in FRAUD_TYPES:
+        logger.warning("unknown early fraud warning type %r", warning_in.fraud_type)
+    key = {"gateway": warning_in.gateway, "provider_id": warning_in.provider_id}
+    warning = EarlyFraudWarning.objects.select_for_update().filter(**key).first()
+    if warning is None:
+        payment = _warned_payment(warning_in)
+        try:
+            with transaction.atomic():
+                warning = EarlyFraudWarning.objects.create(
+                    **key,
+                    charge_provider_id=warning_in.charge_provider_id,
+                    payment_intent_provider_id=warning_in.payment_intent_provider_id,
+                    payment_id=payment[0] if payment else None,
+                    order_id=payment[1] if payment else None,
+                    fraud_type=warning_in.fraud_type,
+                    actionable=warning_in.actionable,
+                    warned_at=warning_in.warned_at,
+                    recorded_at=timezone.now(),
+                    raw=dict(warning_in.raw),
+                )
+        except IntegrityError:  # delivered twice at the same moment: the other one stored it
+            warning = EarlyFraudWarning.objects.select_for_update().get(**key)
+        else:
+            record_audit(
+                actor=actor,
+                action="dispute.early_fraud_warning_recorded",
+                obj=warning,
+                changes={
+                    "fraud_type": warning.fraud_type,
+                    "actionable": warning.actionable,
+                    "charge": warning.charge_provider_id,
+                    "order_id": warning.order_id,
+                },
+            )
+            record_event(
+                "early_fraud_warning_recorded",
+                warning_id=warning.pk,
+                order_id=warning.order_id,
+                fraud_type=warning.fraud_type,
+            )
+            return EarlyFraudWarningRecorded(warning, True, {})
+    changes = _apply_warning(warning, warning_in)
+    if changes:
+        warning.save()
+        record_audit(
+            actor=actor, action="dispute.early_fraud_warning_updated", obj=warning, changes=changes
+        )
+        record_event(
+            "early_fraud_warning_updated",
+            warning_id=warning.pk,
+            order_id=warning.order_id,
+            changed=sorted(changes),
+        )
+    return EarlyFraudWarningRecorded(warning, False, changes)
+
+
+def _apply_warning(warning: EarlyFraudWarning, warning_in: EarlyFraudWarningIn) -> dict:
+    """Copy what changed onto the stored warning; returns {field: [old, new]}."""
+    wanted = {
+        "actionable": warning.actionable and warning_in.actionable,
+        "fraud_type": warning_in.fraud_type or warning.fraud_type,
+        "charge_provider_id": warning_in.charge_provider_id or warning.charge_provider_id,
+        "payment_intent_provider_id": (
+            warning_in.payment_intent_provider_id or warning.payment_intent_provider_id
+        ),
+    }
+    changes = {}
+    for name, new in wanted.items():
+        old = getattr(warning, name)
+        if new != old:
+            changes[name] = [old, new]
+            setattr(warning, name, new)
+    if warning.payment_id is None:
+        payment = _warned_payment(
+            EarlyFraudWarningIn(
+                warning.provider_id,
+                warning.charge_provider_id,
+                warning.fraud_type,
+                warning.actionable,
+                warning.warned_at,
+                warning.payment_intent_provider_id,
+                warning.gateway,
+            )
+        )
+        if payment is not None:
+            warning.payment_id, warning.order_id = payment
+            changes["order_id"] = [None, warning.order_id]
+    if changes and warning_in.raw:
+        warning.raw = dict(warning_in.raw)
+    return changes

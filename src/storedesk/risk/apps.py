@@ -7,4 +7,5 @@ class RiskConfig(AppConfig):
     verbose_name = "Payment risk"
 
     def ready(self) -> None:
-        from storedesk.risk import services  # noqa: F401 - registers the event handlers
+        # Registers the event handlers, the daily digest job and the GeoIP file check.
+        from storedesk.risk import checks, services, tasks  # noqa: F401

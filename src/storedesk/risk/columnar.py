@@ -79,7 +79,10 @@ def polars_expression(node: Condition, lists: Mapping[str, frozenset] | None = N
                 value = value.str.to_lowercase()
             return _is_in(value, members)
         case InList(subject, options):
-            return _is_in(_operand(subject), [item.value for item in options.items])
+            # One comparison per item: `is_in` refuses Decimal items against a Float64 column
+            # (the snapshot's numbers), while `==` compares them like the real-time path.
+            value = _operand(subject)
+            return pl.any_horizontal(value == pl.lit(item.value) for item in options.items)
         case Like(subject, pattern):
             return pl.col(subject.name).str.contains(like_regex(pattern.value))
         case IsMissing(subject):

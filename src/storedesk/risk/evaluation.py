@@ -8,7 +8,7 @@ The backtest compiles the same tree to a Polars expression with the same null se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -63,52 +63,121 @@ def evaluate(
     node: Condition, values: Mapping[str, Any], lists: Mapping[str, frozenset] | None = None
 ) -> bool | None:
     """True, False, or None when the answer depends on a missing value."""
-    lists = lists or {}
+    return compiled(node)(values, lists or {})
 
-    def operand(item: Attribute | Literal) -> Value:
-        if isinstance(item, Literal):
-            return item.value
-        return _normalise(values.get(item.name))
 
+Compiled = Callable[[Mapping[str, Any], Mapping[str, frozenset]], bool | None]
+_compiled: dict[int, tuple[Condition, Compiled]] = {}
+
+
+def compiled(node: Condition) -> Compiled:
+    """The condition as nested closures, built once per parsed tree: scoring evaluates every
+    rule on every order, and walking the tree with `match` each time cost more than the
+    signals themselves."""
+    known = _compiled.get(id(node))
+    if known is None or known[0] is not node:
+        if len(_compiled) > 4096:
+            _compiled.clear()
+        known = _compiled[id(node)] = (node, _compile(node))
+    return known[1]
+
+
+def _operand(item: Attribute | Literal) -> Callable[[Mapping[str, Any]], Value]:
+    if isinstance(item, Literal):
+        constant = item.value
+        return lambda values: constant
+    name = item.name
+    return lambda values: _normalise(values.get(name))
+
+
+def _compile(node: Condition) -> Compiled:
     match node:
         case Compare(op, left, right):
-            a, b = operand(left), operand(right)
-            if a is None or b is None or type(a) is not type(b):
-                return None  # missing, or a signal of the wrong type: never a silent match
-            return _COMPARE[op](a, b)
-        case InList(subject, options):
-            value = operand(subject)
-            if value is None:
-                return None
-            if isinstance(options, ListRef):
-                members = lists.get(options.name, frozenset())
+            a_of, b_of, compare = _operand(left), _operand(right), _COMPARE[op]
+
+            def comparison(values, lists):
+                a, b = a_of(values), b_of(values)
+                if a is None or b is None or type(a) is not type(b):
+                    return None  # missing, or a signal of the wrong type: never a silent match
+                return compare(a, b)
+
+            return comparison
+        case InList(subject, ListRef(name)):
+            value_of = _operand(subject)
+
+            def in_named_list(values, lists):
+                value = value_of(values)
+                if value is None:
+                    return None
+                members = lists.get(name, frozenset())
                 if isinstance(value, str):
                     return value.lower() in members
                 return value in members
-            return value in {item.value for item in options.items}
+
+            return in_named_list
+        case InList(subject, options):
+            value_of, members = _operand(subject), {item.value for item in options.items}
+
+            def in_values(values, lists):
+                value = value_of(values)
+                return None if value is None else value in members
+
+            return in_values
         case Like(subject, pattern):
-            value = operand(subject)
-            if value is None:
-                return None
-            return like_pattern(pattern.value).fullmatch(value) is not None
+            value_of, regex = _operand(subject), like_pattern(pattern.value)
+
+            def like(values, lists):
+                value = value_of(values)
+                return None if value is None else regex.fullmatch(value) is not None
+
+            return like
         case IsMissing(subject):
-            return values.get(subject.name) is None
+            name = subject.name
+            return lambda values, lists: values.get(name) is None
         case Truthy(subject):
-            value = operand(subject)
-            return None if value is None else bool(value)
+            value_of = _operand(subject)
+
+            def truthy(values, lists):
+                value = value_of(values)
+                return None if value is None else bool(value)
+
+            return truthy
         case Not(inner):
-            result = evaluate(inner, values, lists)
-            return None if result is None else not result
+            inner_of = _compile(inner)
+
+            def negation(values, lists):
+                result = inner_of(values, lists)
+                return None if result is None else not result
+
+            return negation
         case And(operands):
-            results = [evaluate(item, values, lists) for item in operands]
-            if False in results:
-                return False
-            return None if None in results else True
+            parts = [_compile(item) for item in operands]
+
+            def conjunction(values, lists):
+                unknown = False
+                for part in parts:
+                    result = part(values, lists)
+                    if result is False:
+                        return False
+                    if result is None:
+                        unknown = True
+                return None if unknown else True
+
+            return conjunction
         case Or(operands):
-            results = [evaluate(item, values, lists) for item in operands]
-            if True in results:
-                return True
-            return None if None in results else False
+            parts = [_compile(item) for item in operands]
+
+            def disjunction(values, lists):
+                unknown = False
+                for part in parts:
+                    result = part(values, lists)
+                    if result is True:
+                        return True
+                    if result is None:
+                        unknown = True
+                return None if unknown else False
+
+            return disjunction
     raise TypeError(node)  # pragma: no cover
 
 
@@ -122,16 +191,52 @@ class RuleOutcome:
     values: dict[str, Any]
 
 
+_names_of: dict[int, tuple[Rule, tuple[str, ...]]] = {}
+
+
+def _attribute_names(rule: Rule) -> tuple[str, ...]:
+    """The attributes a rule reads, sorted; walked once per parsed rule, not once per order."""
+    known = _names_of.get(id(rule))
+    if known is None or known[0] is not rule:
+        if len(_names_of) > 4096:
+            _names_of.clear()
+        known = _names_of[id(rule)] = (rule, tuple(sorted(attributes_of(rule.condition))))
+    return known[1]
+
+
 def first_match(
     rules: Sequence[Rule], values: Mapping[str, Any], lists: Mapping[str, frozenset] | None = None
 ) -> tuple[Rule | None, list[RuleOutcome]]:
     """Rules in priority order; the first that fires decides. Every rule up to it is recorded,
     including those undecided for lack of data, so a reviewer sees why nothing fired."""
     outcomes = []
+    lists = lists or {}
     for rule in rules:
-        result = evaluate(rule.condition, values, lists)
-        seen = {name: values.get(name) for name in sorted(attributes_of(rule.condition))}
+        result = compiled(rule.condition)(values, lists)
+        seen = {name: values.get(name) for name in _attribute_names(rule)}
         outcomes.append(RuleOutcome(rule, result is True, result is None, seen))
         if result is True:
             return rule, outcomes
     return None, outcomes
+
+
+class RuleSet:
+    """Rules in priority order, compiled once for a batch of orders: `answers` is what
+    `first_match` decides, without building an outcome object per rule and order."""
+
+    def __init__(self, rules: Sequence[Rule]):
+        self.rules = list(rules)
+        self.names = [_attribute_names(rule) for rule in self.rules]
+        self._tests = [compiled(rule.condition) for rule in self.rules]
+
+    def answers(
+        self, values: Mapping[str, Any], lists: Mapping[str, frozenset]
+    ) -> list[bool | None]:
+        """Each rule's answer up to and including the first that fires (True)."""
+        results = []
+        for test in self._tests:
+            result = test(values, lists)
+            results.append(result)
+            if result is True:
+                break
+        return results

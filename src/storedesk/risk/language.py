@@ -196,11 +196,26 @@ def _unquote(text: str) -> str:
 # --- Parser ---------------------------------------------------------------------------------
 
 
+MAX_NESTING = 32  # brackets and nots inside each other; far beyond any rule a person writes
+
+
 class _Parser:
     def __init__(self, source: str):
         self.source = source
         self.tokens = tokenize(source)
         self.index = 0
+        self.depth = 0
+
+    def nest(self, token: Token) -> None:
+        """One level deeper; refused past MAX_NESTING, so no rule exhausts the stack here or in
+        the evaluators, which walk the same tree."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(
+                f"the rule nests brackets or 'not' more than {MAX_NESTING} levels deep; "
+                "simplify it",
+                token,
+            )
 
     @property
     def current(self) -> Token:
@@ -267,14 +282,19 @@ class _Parser:
     def negation(self) -> Condition:
         token = self.accept("keyword", "not")
         if token:
-            return Not(self.negation(), token.position)
+            self.nest(token)
+            condition = Not(self.negation(), token.position)
+            self.depth -= 1
+            return condition
         return self.primary()
 
     def primary(self) -> Condition:
         token = self.current
         if self.accept("punct", "("):
+            self.nest(token)
             condition = self.disjunction()
             self.expect("punct", ")", "')'")
+            self.depth -= 1
             return condition
         if token.kind == "word" and token.text.lower() == "is_missing":
             self.advance()

@@ -78,6 +78,7 @@ class OrderRisk(models.Model):
             ),
             models.Index(fields=["status", "-scored_at"], name="risk_status_idx"),
         ]
+        permissions = [("review_order", "Can decide orders in risk review")]
 
     def __str__(self) -> str:
         return f"risk of order {self.order_id}"
@@ -151,3 +152,102 @@ class RiskRuleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} v{self.version}"
+
+
+class RiskDecision(models.Model):
+    """What a person did on an order's review, and why: the review's timeline, the audit's
+    business view, and (approve / cancel as fraud) the labels the score model learns from."""
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        CANCEL = "cancel", _("Cancelled")
+        CANCEL_FRAUD = "cancel_fraud", _("Cancelled and reported as fraud")
+        CONTACT = "contact", _("Asked the customer to verify")
+        STAGE = "stage", _("Moved to a stage")
+        NOTE = "note", _("Note")
+        OPENED = "opened", _("Opened for review on request")
+
+    order_risk = models.ForeignKey(OrderRisk, on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    stage = models.CharField(
+        max_length=10, choices=OrderRisk.Stage.choices, help_text="the stage after the decision"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["order_risk", "created_at"], name="risk_decision_order_idx"),
+            models.Index(fields=["kind", "-created_at"], name="risk_decision_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.order_risk_id}"
+
+
+class RiskModel(models.Model):
+    """A trained score model, versioned: its features, the time windows it was trained and
+    tested on, held-out metrics, and the fitted estimator. At most one is active."""
+
+    version = models.CharField(max_length=40, unique=True)
+    algorithm = models.CharField(max_length=60)
+    features = models.JSONField(default=list)
+    trained_at = models.DateTimeField()
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    train_from = models.DateTimeField()
+    train_until = models.DateTimeField()
+    test_from = models.DateTimeField()
+    test_until = models.DateTimeField()
+    metrics = models.JSONField(default=dict, help_text="held-out precision, recall, AUC, counts")
+    artifact = models.BinaryField(help_text="the fitted, calibrated estimator (joblib)")
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-trained_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="risk_model_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class DigestDelivery(models.Model):
+    """The daily payment digest emailed to one person for one store day. The unique row is
+    claimed before sending, so a task that runs twice never mails anyone twice."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey("commerce.Store", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="the store day the digest covers")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "recipient"], name="risk_digest_once_per_recipient"
+            )
+        ]
+        indexes = [models.Index(fields=["-day"], name="risk_digest_day_idx")]
+
+    def __str__(self) -> str:
+        return f"digest {self.day} to {self.email}"

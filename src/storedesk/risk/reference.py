@@ -8,6 +8,7 @@ the lookup says "unavailable" (None), never a guess.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,8 @@ from disposable_email_domains import blocklist as _DISPOSABLE_DOMAINS
 from django.conf import settings
 
 EARTH_RADIUS_KM = 6371.0088
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,17 @@ def phone_facts(number: str, country: str) -> tuple[bool | None, str | None]:
     """(valid, the number's country) for a phone as typed at checkout; (None, None) if absent."""
     if not number:
         return None, None
+    region = (country or "US").upper()
     try:
-        parsed = phonenumbers.parse(number, (country or "US").upper())
+        parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return False, None
-    return phonenumbers.is_valid_number(parsed), phonenumbers.region_code_for_number(parsed)
+    # Most numbers belong to the billing country: one region check instead of a scan of every
+    # region sharing the calling code (+1 has 25), which `is_valid_number` does twice over.
+    if phonenumbers.is_valid_number_for_region(parsed, region):
+        return True, region
+    region = phonenumbers.region_code_for_number(parsed)
+    return bool(region) and phonenumbers.is_valid_number_for_region(parsed, region), region
 
 
 @dataclass(frozen=True)
@@ -85,40 +94,88 @@ UNKNOWN_IP = IpFacts(None, None, None, None)
 
 
 class GeoIp:
-    """MaxMind GeoLite2/GeoIP2 City reader when `GEOIP_PATH` names an .mmdb file; otherwise
-    every answer is unavailable. Anonymous-IP data comes from the GeoIP2 Anonymous IP database
-    (`GEOIP_ANONYMOUS_PATH`) or a plain list of networks (`RISK_ANONYMOUS_NETWORKS_PATH`)."""
+    """MaxMind GeoLite2/GeoIP2 City (or Country) reader when `GEOIP_PATH` names an .mmdb file;
+    otherwise every answer is unavailable. Anonymous-IP data comes from the GeoIP2 Anonymous IP
+    database (`GEOIP_ANONYMOUS_PATH`) or a plain list of networks (`RISK_ANONYMOUS_NETWORKS_PATH`).
+
+    A file that is named but missing, unreadable or of the wrong kind never stops scoring: its
+    answers are unavailable and `problems` says why (shown by `manage.py check` and the digest).
+    """
 
     def __init__(self, city_path: str = "", anonymous_path: str = "", networks_path: str = ""):
-        self._city = self._open(city_path)
-        self._anonymous = self._open(anonymous_path)
+        self.problems: list[str] = []
+        self._city = self._open("GEOIP_PATH", city_path, ("City", "Country"))
+        self._by_city = self._city is not None and "City" in self._city.metadata().database_type
+        self._anonymous = self._open("GEOIP_ANONYMOUS_PATH", anonymous_path, ("Anonymous-IP",))
         self._networks = self._load_networks(networks_path)
+        for problem in self.problems:
+            logger.warning("GeoIP unavailable: %s", problem)
 
-    @staticmethod
-    def _open(path: str):
-        if not path or not Path(path).is_file():
+    def _open(self, setting: str, path: str, kinds: tuple[str, ...]):
+        if not path:
+            return None
+        if not Path(path).is_file():
+            self.problems.append(f"{setting} names a file that does not exist")
             return None
         import geoip2.database
 
-        return geoip2.database.Reader(path)
-
-    @staticmethod
-    def _load_networks(path: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
-        if not path or not Path(path).is_file():
+        try:
+            reader = geoip2.database.Reader(path)
+        except (OSError, ValueError, RuntimeError) as error:  # InvalidDatabaseError: RuntimeError
+            # The reader's own message names the file's path: logged, not shown in pages or mail.
+            logger.warning("GeoIP file of %s cannot be opened: %s", setting, error)
+            self.problems.append(f"{setting} is not a readable MaxMind database")
             return None
-        networks = []
-        for line in Path(path).read_text().splitlines():
+        database_type = reader.metadata().database_type
+        if not any(kind in database_type for kind in kinds):
+            reader.close()
+            self.problems.append(
+                f"{setting} is a {database_type} database; expected {' or '.join(kinds)}"
+            )
+            return None
+        return reader
+
+    def _load_networks(
+        self, path: str
+    ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+        if not path:
+            return None
+        try:
+            lines = Path(path).read_text().splitlines()
+        except (OSError, UnicodeDecodeError):
+            self.problems.append("RISK_ANONYMOUS_NETWORKS_PATH names a file that cannot be read")
+            return None
+        networks, wrong = [], []
+        for number, line in enumerate(lines, start=1):
             line = line.split("#", 1)[0].strip()
-            if line:
+            if not line:
+                continue
+            try:
                 networks.append(ipaddress.ip_network(line, strict=False))
+            except ValueError:
+                wrong.append(str(number))
+        if wrong:  # the good lines still count; the wrong ones are named, not guessed at
+            self.problems.append(
+                "RISK_ANONYMOUS_NETWORKS_PATH: line(s) "
+                + ", ".join(wrong[:10])
+                + " are not IP networks and were skipped"
+            )
         return networks
 
     @property
     def available(self) -> bool:
         return self._city is not None
 
+    @property
+    def unavailable_reason(self) -> str:
+        """Why IP countries are unavailable ("" when they are available)."""
+        if self.available:
+            return ""
+        city_problems = [problem for problem in self.problems if problem.startswith("GEOIP_PATH")]
+        return city_problems[0] if city_problems else "no GeoIP database is configured (GEOIP_PATH)"
+
     def lookup(self, ip: str | None) -> IpFacts:
-        if not ip:
+        if not ip or (self._city is None and self._anonymous is None and self._networks is None):
             return UNKNOWN_IP
         try:
             address = ipaddress.ip_address(ip)
@@ -129,16 +186,20 @@ class GeoIp:
             import geoip2.errors
 
             try:
-                city = self._city.city(ip)
-            except geoip2.errors.AddressNotFoundError:
-                city = None
-            if city is not None:
-                country = city.country.iso_code
-                region = city.subdivisions.most_specific.iso_code
-                if city.location.latitude is not None:
-                    place = Place(
-                        city.location.latitude, city.location.longitude, region or "", country or ""
-                    )
+                found = self._city.city(ip) if self._by_city else self._city.country(ip)
+            except (geoip2.errors.AddressNotFoundError, ValueError):  # ValueError: IPv6 in IPv4
+                found = None
+            if found is not None:
+                country = found.country.iso_code
+                if self._by_city:
+                    region = found.subdivisions.most_specific.iso_code
+                    if found.location.latitude is not None:
+                        place = Place(
+                            found.location.latitude,
+                            found.location.longitude,
+                            region or "",
+                            country or "",
+                        )
         return IpFacts(country, region, place, self._is_anonymous(ip, address))
 
     def _is_anonymous(self, ip: str, address) -> bool | None:
@@ -149,6 +210,8 @@ class GeoIp:
                 return bool(self._anonymous.anonymous_ip(ip).is_anonymous)
             except geoip2.errors.AddressNotFoundError:
                 return False
+            except ValueError:  # an IPv6 address in an IPv4-only database: not covered
+                return None
         if self._networks is not None:
             return any(
                 address in network
@@ -161,7 +224,5 @@ class GeoIp:
 @cache
 def geoip() -> GeoIp:
     return GeoIp(
-        getattr(settings, "GEOIP_PATH", ""),
-        getattr(settings, "GEOIP_ANONYMOUS_PATH", ""),
-        getattr(settings, "RISK_ANONYMOUS_NETWORKS_PATH", ""),
+        settings.GEOIP_PATH, settings.GEOIP_ANONYMOUS_PATH, settings.RISK_ANONYMOUS_NETWORKS_PATH
     )

@@ -1,10 +1,24 @@
-"""The 0-100 risk score. Until the store has enough labelled history for a trained model, a
-transparent points table carries it; every point awarded is a reason shown to the reviewer."""
+"""The 0-100 risk score and the assessment of a batch of orders.
+
+Until the store has enough labelled history for a trained model (`risk.model`), a transparent
+points table carries the score; every point awarded is a reason shown to the reviewer. Either
+way a batch is assessed in one pass: signals per order, the score for the whole batch at once
+(one vectorised prediction when a model is active), then the rules, which see the score as
+`:risk_score:`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from storedesk.risk.evaluation import RuleSet
+from storedesk.risk.language import Action, Rule
+from storedesk.risk.reference import geoip
+from storedesk.risk.signals import OrderFacts, compute_signals
+
+SCORE_ATTRIBUTE = "risk_score"
 
 # (signal, test, points, reason) — data, so a lead can read and tune it.
 DEFAULT_WEIGHTS: list[tuple[str, object, int, str]] = [
@@ -78,3 +92,75 @@ def default_score(values: dict) -> Score:
 
 def _jsonable(value):
     return str(value) if isinstance(value, Decimal) else value
+
+
+# --- Assessing a batch ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Assessment:
+    """What scoring concluded about one order, before it is stored."""
+
+    order_id: int
+    signals: dict  # as the rules saw them (Decimals)
+    stored: dict  # as stored in OrderRisk.signals (JSON)
+    score: Score
+    action: Action
+    rule: object | None  # the RiskRule that fired
+    outcomes: list[dict]
+    amount_usd: Decimal
+
+
+def assess(
+    facts: Mapping[int, OrderFacts],
+    rules: Sequence[tuple[object, Rule]],
+    lists: Mapping[str, frozenset],
+    model=None,
+) -> list[Assessment]:
+    """Signals, score (the model's when one is active, else the points table) and the first
+    matching rule for each order, in the order of `facts`."""
+    reader = geoip()
+    order_ids = list(facts)
+    values = [compute_signals(facts[order_id], reader) for order_id in order_ids]
+    scores = model.score_rows(values) if model is not None else [default_score(v) for v in values]
+    rule_set = RuleSet([rule for _, rule in rules])
+    described = [
+        (stored_rule, stored_rule.pk, rule.source, names)
+        for (stored_rule, rule), names in zip(rules, rule_set.names, strict=True)
+    ]
+    result = []
+    for order_id, signals, score in zip(order_ids, values, scores, strict=True):
+        signals[SCORE_ATTRIBUTE] = score.value
+        answers = rule_set.answers(signals, lists)
+        fired = answers and answers[-1] is True
+        stored = jsonable_values(signals)
+        result.append(
+            Assessment(
+                order_id=order_id,
+                signals=signals,
+                stored=stored,
+                score=score,
+                action=Action(rule_set.rules[len(answers) - 1].action) if fired else Action.ALLOW,
+                rule=described[len(answers) - 1][0] if fired else None,
+                outcomes=[
+                    {
+                        "rule": pk,
+                        "source": source,
+                        "fired": answer is True,
+                        "undecided": answer is None,
+                        "values": {name: stored.get(name) for name in names},
+                    }
+                    for (_, pk, source, names), answer in zip(described, answers, strict=False)
+                ],
+                amount_usd=facts[order_id].amount_usd or Decimal(0),
+            )
+        )
+    return result
+
+
+def jsonable_values(values: dict) -> dict:
+    """Signal values as stored in JSON: Decimals as exact strings."""
+    return {
+        name: (str(value) if type(value) is Decimal else value)  # quicker than isinstance
+        for name, value in values.items()
+    }

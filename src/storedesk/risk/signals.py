@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from storedesk.risk.language import ValueType
 from storedesk.risk.reference import (
@@ -79,6 +81,10 @@ class OrderFacts:
     prior_orders: int = 0
     prior_spent_usd: Decimal = Decimal("0")
     prior_disputes: int = 0
+    order_disputes: int = 0
+    prior_early_fraud_warnings: int = 0
+    order_early_fraud_warnings: int = 0
+    tickets_about_order: int = 0
     email_first_seen_at: datetime | None = None
     amount_percentile_store: float | None = None
     amount_percentile_customer: float | None = None
@@ -112,13 +118,14 @@ VELOCITY_COUNTS = {
     "emails_per_ip": "distinct emails from the same IP address",
     "declines_per_ip": "declined payments from the same IP address",
 }
+VELOCITY_SIGNALS: list[str] = []  # read straight from `OrderFacts.velocity` (None: no key)
 for _count, _meaning in VELOCITY_COUNTS.items():
     for _window in VELOCITY_WINDOWS:
         _name = f"{_count}_{_window}"
         SIGNALS[_name] = SignalSpec(
             _name, N, f"{_meaning} in the {_window} before this order (this order not counted)"
         )
-        _COMPUTE[_name] = (lambda key: lambda facts, _: facts.velocity.get(key))(_name)
+        VELOCITY_SIGNALS.append(_name)
 
 
 # --- Amount and customer history --------------------------------------------------------------
@@ -163,8 +170,44 @@ def _prior_disputes(facts, _):
     return facts.prior_disputes
 
 
+@signal(
+    "customer_prior_early_fraud_warnings",
+    N,
+    "early fraud warnings on the customer's orders placed before this one",
+)
+def _prior_warnings(facts, _):
+    return facts.prior_early_fraud_warnings
+
+
+# Facts that arrive after the order was placed; a dispute, an early fraud warning or a ticket
+# linked to the order re-scores it. Rules may use them; the score model does not learn from
+# them (they are what its labels are made of).
+AFTER_THE_ORDER = ("order_disputes", "order_early_fraud_warnings", "tickets_about_order")
+
+
+@signal("order_disputes", N, "disputes or inquiries opened on this order so far")
+def _order_disputes(facts, _):
+    return facts.order_disputes
+
+
+@signal(
+    "order_early_fraud_warnings",
+    N,
+    "early fraud warnings the card issuer sent about this order's payments so far",
+)
+def _order_warnings(facts, _):
+    return facts.order_early_fraud_warnings
+
+
+@signal("tickets_about_order", N, "support tickets linked to this order so far")
+def _order_tickets(facts, _):
+    return facts.tickets_about_order
+
+
 @signal("hours_since_email_first_seen", N, "hours since the email was first seen by the store")
 def _email_age(facts, _):
+    if not facts.email:
+        return None  # no email: its age is unknown, not "brand new"
     if facts.email_first_seen_at is None:
         return 0
     return round((facts.created_at - facts.email_first_seen_at).total_seconds() / 3600, 1)
@@ -181,14 +224,25 @@ def _state(address: dict) -> str | None:
     return (address.get("province_code") or "").upper() or None
 
 
+_UNDECOMPOSED = str.maketrans({"đ": "d", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "þ": "th"})
+
+
+@lru_cache(maxsize=65536)
+def folded(text: str) -> str:
+    """Case and accents folded away ('José Müller' → 'jose muller', 'Weiß' → 'weiss'), so a name
+    typed with or without diacritics, or in capitals, is the same name; other scripts are kept."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSED))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def _full_name(address: dict) -> str:
     name = address.get("name") or f"{address.get('first_name', '')} {address.get('last_name', '')}"
-    return " ".join(name.lower().split())
+    return " ".join(folded(name).split())
 
 
 @signal("billing_country", T, "billing country (ISO code)")
-def _billing_country(facts, _):
-    return _country(facts.billing_address)
+def _billing_country(facts, cache):
+    return _billing(facts, cache)
 
 
 @signal("shipping_country", T, "shipping country (ISO code)")
@@ -206,10 +260,11 @@ def _both(facts) -> bool:
 
 
 @signal("billing_shipping_country_differs", B, "billing and shipping are in different countries")
-def _country_differs(facts, _):
-    if not _both(facts) or not _country(facts.billing_address):
+def _country_differs(facts, cache):
+    billing = _billing(facts, cache)
+    if not _both(facts) or not billing:
         return None
-    return _country(facts.billing_address) != _country(facts.shipping_address)
+    return billing != _country(facts.shipping_address)
 
 
 @signal("billing_shipping_state_differs", B, "billing and shipping are in different states")
@@ -231,13 +286,27 @@ def _zip(address: dict):
     return zip_place(_country(address) or "", address.get("zip") or "")
 
 
+def _billing(facts, cache) -> str | None:
+    """The billing country, worked out once per order (a dozen signals read it)."""
+    if "billing" not in cache:
+        cache["billing"] = _country(facts.billing_address)
+    return cache["billing"]
+
+
+def _zips(facts, cache):
+    if "zips" not in cache:
+        cache["zips"] = (_zip(facts.billing_address), _zip(facts.shipping_address))
+    return cache["zips"]
+
+
 @signal(
     "distance_billing_shipping_km",
     N,
     "km between the billing and shipping ZIP centroids (US addresses only)",
 )
 def _distance_billing_shipping(facts, cache):
-    return distance_km(_zip(facts.billing_address), _zip(facts.shipping_address))
+    billing, shipping = _zips(facts, cache)
+    return distance_km(billing, shipping)
 
 
 @signal(
@@ -281,26 +350,35 @@ def _ip_anonymous(facts, cache):
 
 @signal("ip_country_differs_from_billing", B, "IP country is not the billing country")
 def _ip_vs_billing(facts, cache):
-    ip_country, billing = _ip(facts, cache).country, _country(facts.billing_address)
+    ip_country, billing = _ip(facts, cache).country, _billing(facts, cache)
     return None if not ip_country or not billing else ip_country != billing
 
 
 @signal("distance_ip_shipping_km", N, "km between the IP's location and the shipping ZIP")
 def _ip_shipping(facts, cache):
-    return distance_km(_ip(facts, cache).place, _zip(facts.shipping_address))
+    place = _ip(facts, cache).place
+    return None if place is None else distance_km(place, _zips(facts, cache)[1])
 
 
 @signal("distance_ip_billing_km", N, "km between the IP's location and the billing ZIP")
 def _ip_billing(facts, cache):
-    return distance_km(_ip(facts, cache).place, _zip(facts.billing_address))
+    place = _ip(facts, cache).place
+    return None if place is None else distance_km(place, _zips(facts, cache)[0])
 
 
 # --- Email and phone ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def _email_parts(email: str) -> tuple[str, str]:
     local, _, domain = (email or "").lower().rpartition("@")
     return local, domain
+
+
+def _latin_letters(text: str) -> str:
+    """The a-z letters of a name or an email's local part, accents folded ('Nguyễn' → 'nguyen');
+    empty for a name in another script, which then cannot be compared (None, not a guess)."""
+    return re.sub(r"[^a-z]", "", folded(text))
 
 
 @signal("email", T, "the order's email, lower-cased (for lists such as @blocked_emails)")
@@ -332,6 +410,7 @@ def _disposable(facts, _):
 _VOWELS = set("aeiouy")
 
 
+@lru_cache(maxsize=65536)  # a returning customer's email is measured once per process
 def local_part_randomness(local: str) -> float:
     """0 for name-like local parts ('jane.doe'), towards 1 for 'xk7qz9wp2': digits, consonant
     runs and character entropy, without a dictionary."""
@@ -357,8 +436,10 @@ def local_part_randomness(local: str) -> float:
 
 @signal("email_randomness", N, "how random the email's local part looks (0 name-like, 1 random)")
 def _email_randomness(facts, _):
-    local = _email_parts(facts.email)[0]
-    return Decimal(str(local_part_randomness(local))) if local else None
+    local = folded(_email_parts(facts.email)[0])
+    if not re.search(r"[a-z0-9]", local):
+        return None  # empty, or in a script the measure cannot read: unknown, not "name-like"
+    return Decimal(str(local_part_randomness(local)))
 
 
 @signal(
@@ -367,11 +448,8 @@ def _email_randomness(facts, _):
     "neither the buyer's first nor last name appears in the email's local part",
 )
 def _email_name_mismatch(facts, _):
-    local = re.sub(r"[^a-z]", "", _email_parts(facts.email)[0])
-    names = [
-        re.sub(r"[^a-z]", "", part.lower())
-        for part in (facts.customer_first_name, facts.customer_last_name)
-    ]
+    local = _latin_letters(_email_parts(facts.email)[0])
+    names = [_latin_letters(part) for part in (facts.customer_first_name, facts.customer_last_name)]
     names = [name for name in names if len(name) >= 3]
     if not local or not names:
         return None
@@ -386,28 +464,24 @@ def _phone_valid(facts, cache):
 @signal("phone_country_matches_billing", B, "the phone number belongs to the billing country")
 def _phone_country(facts, cache):
     valid, country = _phone(facts, cache)
-    billing = _country(facts.billing_address)
+    billing = _billing(facts, cache)
     return None if not valid or not billing else country == billing
+
+
+_phone_facts = lru_cache(maxsize=65536)(phone_facts)  # parsing a number costs ~50 µs
 
 
 def _phone(facts, cache):
     if "phone" not in cache:
         phone = facts.phone or facts.billing_address.get("phone") or ""
-        cache["phone"] = phone_facts(phone, _country(facts.billing_address) or "US")
+        cache["phone"] = _phone_facts(phone, _billing(facts, cache) or "US")
     return cache["phone"]
 
 
 # --- Payment -------------------------------------------------------------------------------------
 
 
-def _payment_field(name: str):
-    def compute(facts, _):
-        value = getattr(facts.payment, name, None) if facts.payment else None
-        return value or None
-
-    return compute
-
-
+PAYMENT_SIGNALS: list[tuple[str, str]] = []  # (signal, PaymentFacts field); empty is None
 for _name, _field, _meaning in [
     ("gateway", "gateway", "stripe, paypal or shopify_payments"),
     ("card_country", "card_country", "country of the card's issuer"),
@@ -424,7 +498,7 @@ for _name, _field, _meaning in [
     ("paypal_seller_protection", "seller_protection", "PayPal seller protection eligibility"),
 ]:
     SIGNALS[_name] = SignalSpec(_name, T, _meaning)
-    _COMPUTE[_name] = _payment_field(_field)
+    PAYMENT_SIGNALS.append((_name, _field))
 
 
 @signal("gateway_risk_score", N, "the gateway's own risk score (Stripe Radar 0-100)")
@@ -447,9 +521,9 @@ def _card_vs_ip(facts, cache):
 
 
 @signal("card_country_differs_from_billing", B, "the card's country is not the billing country")
-def _card_vs_billing(facts, _):
+def _card_vs_billing(facts, cache):
     card = facts.payment.card_country if facts.payment else ""
-    billing = _country(facts.billing_address)
+    billing = _billing(facts, cache)
     return None if not card or not billing else card != billing
 
 
@@ -487,13 +561,36 @@ def signal_types() -> dict[str, ValueType]:
     return {name: spec.type for name, spec in SIGNALS.items()}
 
 
-def compute_signals(facts: OrderFacts, reader: GeoIp | None = None) -> dict[str, object]:
-    """Every signal's value for one order (None where it cannot be known)."""
-    cache: dict = {"geoip": reader} if reader is not None else {}
-    values = {}
+_NUMERIC: list[tuple[str, Callable]] = []  # signals that may return int/float (→ Decimal)
+_OTHER: list[tuple[str, Callable]] = []
+
+
+def _split_by_type() -> None:
     for name, compute in _COMPUTE.items():
+        (_NUMERIC if SIGNALS[name].type == N else _OTHER).append((name, compute))
+
+
+def compute_signals(facts: OrderFacts, reader: GeoIp | None = None) -> dict[str, object]:
+    """Every signal's value for one order (None where it cannot be known); numbers as
+    Decimal, the type the rules compare."""
+    if not _NUMERIC:
+        _split_by_type()
+    cache: dict = {"geoip": reader} if reader is not None else {}
+    velocity = facts.velocity
+    values: dict[str, object] = {
+        name: (Decimal(velocity[name]) if name in velocity else None) for name in VELOCITY_SIGNALS
+    }
+    payment = facts.payment
+    for name, attribute in PAYMENT_SIGNALS:
+        values[name] = (getattr(payment, attribute) or None) if payment is not None else None
+    for name, compute in _OTHER:
+        values[name] = compute(facts, cache)
+    for name, compute in _NUMERIC:
         value = compute(facts, cache)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        kind = type(value)
+        if kind is int:
+            value = Decimal(value)
+        elif kind is float or (isinstance(value, int | float) and kind is not bool):
             value = Decimal(str(value))
         values[name] = value
     return values

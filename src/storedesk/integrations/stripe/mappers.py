@@ -1,6 +1,7 @@
 """Stripe objects (as the API and webhooks deliver them) -> our ingest dataclasses.
 
-Shapes follow the Stripe API reference for `charge` and `dispute`; fields Stripe leaves null
+Shapes follow the Stripe API reference for `charge`, `dispute` and `radar.early_fraud_warning`;
+fields Stripe leaves null
 become '' (or None for numbers) so a missing check never reads as a failed one.
 """
 
@@ -12,6 +13,7 @@ from storedesk.commerce.ingest import DisputeIn, PaymentIn
 from storedesk.commerce.models import Payment
 from storedesk.core.money import from_minor_units
 from storedesk.disputes.models import Dispute
+from storedesk.disputes.services import EarlyFraudWarningIn
 
 GATEWAY = Payment.Gateway.STRIPE
 
@@ -99,4 +101,19 @@ def dispute_to_dispute(dispute: Mapping[str, Any]) -> DisputeIn:
         network_reason_code=_text(card.get("network_reason_code")),
         evidence_due_by=_time(evidence_details.get("due_by")),
         raw=dict(dispute),
+    )
+
+
+def early_fraud_warning_to_input(warning: Mapping[str, Any]) -> EarlyFraudWarningIn:
+    """A Stripe `radar.early_fraud_warning` (issfr_…) -> EarlyFraudWarningIn; `charge` and
+    `payment_intent` may be ids or expanded objects."""
+    return EarlyFraudWarningIn(
+        gateway=GATEWAY,
+        provider_id=_text(warning.get("id")),
+        charge_provider_id=_id_of(warning.get("charge")),
+        payment_intent_provider_id=_id_of(warning.get("payment_intent")),
+        fraud_type=_text(warning.get("fraud_type")),
+        actionable=bool(warning.get("actionable")),
+        warned_at=_time(warning.get("created")),
+        raw=dict(warning),
     )

@@ -1,0 +1,127 @@
+"""The risk part of the demo store: every order scored as it arrives (in batches, in time
+order), the payments team's past review decisions, and a score model trained on that history.
+
+Like the store's own team, this scenario sees only what the store recorded (orders, payments,
+shipments, cancellations, disputes), never `demo.GroundTruth`. Whatever the default rules put
+in review before the last week is closed the way the store's records say it went: an order
+that shipped was approved, one cancelled as fraud was cancelled as fraud. The last week's
+reviews stay open: the queue a reviewer finds when opening `make run`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.db.models import Min
+
+from storedesk.accounts.models import User
+from storedesk.commerce.models import Order, Shipment
+from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
+from storedesk.risk.model import NotEnoughLabels, do_rescore_open_orders, do_train_model
+from storedesk.risk.models import OrderIdentity, OrderRisk, RiskDecision
+from storedesk.risk.services import (
+    PastDecision,
+    do_import_review_decisions,
+    do_install_defaults,
+    do_score_orders,
+)
+
+REVIEWER = "payments"  # the demo's payments specialist decided the past reviews
+APPROVED_BEFORE_SHIPPING = timedelta(minutes=40)
+OPEN_DAYS = 7  # the last week's reviews are still waiting for the team
+
+
+@scenario("risk", order=95)
+class RiskScenario(Scenario):
+    """Scores every order as its batch is stored, then closes past reviews and trains."""
+
+    def setup(self, ctx: DemoContext) -> None:
+        do_install_defaults()
+
+    def after_batch(self, ctx: DemoContext, plans: list[OrderPlan]) -> None:
+        ids = list(
+            Order.objects.filter(store=ctx.store, number_key__in=[p.number_key for p in plans])
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        ctx.count("risk:scored", do_score_orders(ids, actor="demo", dispatch_events=False))
+
+    def finish(self, ctx: DemoContext) -> None:
+        mark = time.perf_counter()
+        reviewer = User.objects.filter(username=REVIEWER).first()
+        ctx.count("risk:reviews_closed", do_import_review_decisions(past(ctx), actor=reviewer))
+        mark = _timed(ctx, "risk: past reviews", mark)
+        try:
+            report = do_train_model(actor=reviewer, as_of=ctx.now, force=True, rescore=False)
+        except NotEnoughLabels:
+            ctx.count("risk:model_refused")  # a small demo: the points table scores
+        else:
+            ctx.shared["risk_model"] = report.risk_model
+            ctx.count("risk:model_trained")
+            mark = _timed(ctx, "risk: train model", mark)
+            ctx.count(
+                "risk:rescored",
+                do_rescore_open_orders(as_of=ctx.now, actor="demo", dispatch_events=False),
+            )
+            _timed(ctx, "risk: re-score last days", mark)
+        ctx.count(
+            "risk:in_review",
+            OrderRisk.objects.filter(
+                order__store=ctx.store, status=OrderRisk.Status.IN_REVIEW
+            ).count(),
+        )
+
+    def reset(self, store) -> None:
+        for queryset in (
+            RiskDecision.objects.filter(order_risk__order__store=store),
+            OrderRisk.objects.filter(order__store=store),
+            OrderIdentity.objects.filter(store=store),
+        ):
+            queryset._raw_delete(queryset.db)
+
+
+def past(ctx: DemoContext) -> list[PastDecision]:
+    """What the team did with each order the rules sent to review before the last week, read
+    from the store's records: shipped means approved (just before it shipped), cancelled
+    means cancelled."""
+    in_review = OrderRisk.objects.filter(
+        order__store=ctx.store,
+        status=OrderRisk.Status.IN_REVIEW,
+        order__created_at__lt=ctx.now - timedelta(days=OPEN_DAYS),
+    ).values_list("order_id", "order__cancelled_at", "order__cancel_reason")
+    reviews = {order_id: (cancelled_at, reason) for order_id, cancelled_at, reason in in_review}
+    shipped = dict(
+        Shipment.objects.filter(order_id__in=list(reviews), shipped_at__isnull=False)
+        .values("order_id")
+        .annotate(first=Min("shipped_at"))
+        .values_list("order_id", "first")
+    )
+    decisions = []
+    for order_id, (cancelled_at, reason) in reviews.items():
+        if cancelled_at is not None and cancelled_at <= ctx.now:
+            fraud = reason == "fraud"
+            decisions.append(
+                PastDecision(
+                    order_id,
+                    RiskDecision.Kind.CANCEL_FRAUD if fraud else RiskDecision.Kind.CANCEL,
+                    cancelled_at,
+                    "Cancelled as fraud." if fraud else "Cancelled at the customer's request.",
+                )
+            )
+        elif order_id in shipped:
+            decisions.append(
+                PastDecision(
+                    order_id,
+                    RiskDecision.Kind.APPROVE,
+                    shipped[order_id] - APPROVED_BEFORE_SHIPPING,
+                    "Checked the order and the customer; released for shipping.",
+                )
+            )
+    return decisions
+
+
+def _timed(ctx: DemoContext, key: str, started: float) -> float:
+    now = time.perf_counter()
+    ctx.timings[key] = ctx.timings.get(key, 0.0) + now - started
+    return now

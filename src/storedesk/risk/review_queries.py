@@ -1,0 +1,380 @@
+"""Reads of the risk review pages and API, each a fixed, small number of indexed queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from storedesk.commerce.models import Order
+from storedesk.risk.models import OrderRisk, RiskDecision, RiskRule
+from storedesk.risk.services import SCORE_ATTRIBUTE
+from storedesk.risk.signals import SIGNALS, VELOCITY_COUNTS, VELOCITY_WINDOWS
+
+CUSTOMER_ORDERS_SHOWN = 10
+OPEN_TICKETS_SHOWN = 10
+TOP_REASONS = 3
+# Signals only people allowed to see payment details may read (as on the order page).
+PAYMENT_DETAIL_SIGNALS = frozenset({"card_fingerprint"})
+
+
+class _Hidden:
+    """Stands for a value the reader's role may not see (templates test `value.hidden`)."""
+
+    hidden = True
+
+    def __repr__(self) -> str:
+        return "HIDDEN"
+
+
+HIDDEN = _Hidden()
+
+# How the review page groups signals; anything not named here lands in "Other", so a new
+# signal is never left off the page.
+SIGNAL_GROUPS: list[tuple[str, object, list[str]]] = [
+    (
+        "order",
+        _("Order"),
+        [
+            "amount_usd",
+            "amount_percentile_store",
+            "amount_percentile_customer",
+            "items_quantity",
+            "high_risk_items_quantity",
+            "is_expedited",
+            "expedited_first_order",
+        ],
+    ),
+    (
+        "customer",
+        _("Customer history"),
+        [
+            "is_first_order",
+            "customer_orders_count",
+            "customer_total_spent_usd",
+            "customer_prior_disputes",
+        ],
+    ),
+    (
+        "ip",
+        _("IP and location"),
+        [
+            "ip_address",
+            "ip_country",
+            "ip_is_anonymous",
+            "ip_country_differs_from_billing",
+            "card_country_differs_from_ip",
+            "distance_ip_billing_km",
+            "distance_ip_shipping_km",
+        ],
+    ),
+    (
+        "addresses",
+        _("Billing and shipping"),
+        [
+            "billing_country",
+            "shipping_country",
+            "shipping_state",
+            "billing_shipping_country_differs",
+            "billing_shipping_state_differs",
+            "billing_shipping_name_differs",
+            "distance_billing_shipping_km",
+            "ships_to_freight_forwarder",
+        ],
+    ),
+    (
+        "email",
+        _("Email"),
+        [
+            "email",
+            "email_domain",
+            "is_disposable_email",
+            "email_randomness",
+            "email_name_mismatch",
+            "hours_since_email_first_seen",
+        ],
+    ),
+    ("phone", _("Phone"), ["phone_valid", "phone_country_matches_billing"]),
+    (
+        "gateway",
+        _("Gateway"),
+        [
+            "gateway",
+            "card_country",
+            "card_funding",
+            "card_fingerprint",
+            "card_country_differs_from_billing",
+            "avs_line1_check",
+            "avs_postal_check",
+            "cvc_check",
+            "three_d_secure_result",
+            "is_3d_secure_authenticated",
+            "gateway_risk_level",
+            "gateway_risk_score",
+            "paypal_seller_protection",
+            "declined_attempts",
+        ],
+    ),
+]
+VELOCITY_SIGNALS = frozenset(
+    f"{count}_{window}" for count in VELOCITY_COUNTS for window in VELOCITY_WINDOWS
+)
+
+
+# --- The queue ----------------------------------------------------------------------------------
+
+
+# What a queue row shows (page and API): loading whole orders and customers, with their JSON
+# addresses, would cost four times as much per page.
+QUEUE_COLUMNS = (
+    *("score", "amount_usd", "action", "stage", "status", "fulfillment_held", "scored_at"),
+    *("score_reasons", "signals", "order_id", "decided_by_rule_id", "decided_by_rule__name"),
+    *("order__number", "order__created_at", "order__total_price", "order__currency"),
+    *("order__email", "order__customer_id", "order__customer__first_name"),
+    *("order__customer__last_name", "order__customer__email"),
+)
+
+
+def review_queue(
+    *, stage: str | None = None, action: str | None = None, min_score: int | None = None
+) -> QuerySet[OrderRisk]:
+    """Orders in review, riskiest and largest first, along the partial review-queue index."""
+    risks = OrderRisk.objects.filter(status=OrderRisk.Status.IN_REVIEW)
+    if stage:
+        risks = risks.filter(stage=stage)
+    if action:
+        risks = risks.filter(action=action)
+    if min_score is not None:
+        risks = risks.filter(score__gte=min_score)
+    return (
+        risks.select_related("order__customer", "decided_by_rule")
+        .only(*QUEUE_COLUMNS)
+        .order_by("-score", "-amount_usd", "id")
+    )
+
+
+def queue_stage_counts() -> dict[str, int]:
+    """Orders in review per S2 stage, for the queue's stage filter."""
+    rows = (
+        OrderRisk.objects.filter(status=OrderRisk.Status.IN_REVIEW)
+        .values("stage")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["stage"]: row["count"] for row in rows}
+
+
+# --- One order ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SignalRow:
+    name: str
+    description: str
+    value: object  # as stored (JSON): str for numbers, bool, None when unknown; HIDDEN
+    contributed: int | None = None  # points this signal added to the score
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+    @property
+    def hidden(self) -> bool:
+        return self.value is HIDDEN
+
+    @property
+    def is_flag(self) -> bool:
+        return isinstance(self.value, bool)
+
+
+@dataclass
+class SignalGroup:
+    key: str
+    label: object
+    rows: list[SignalRow]
+
+
+def visible_signals(signals: dict, *, payment_details: bool) -> dict:
+    """The stored signal values, with payment details hidden from roles that may not see them."""
+    if payment_details:
+        return dict(signals)
+    return {
+        name: (HIDDEN if name in PAYMENT_DETAIL_SIGNALS and value is not None else value)
+        for name, value in signals.items()
+    }
+
+
+def grouped_signals(order_risk: OrderRisk, *, payment_details: bool) -> list[SignalGroup]:
+    """Every stored signal in its group (velocity has its own table), with its points."""
+    signals = visible_signals(order_risk.signals or {}, payment_details=payment_details)
+    points: dict[str, int] = {}
+    for reason in order_risk.score_reasons or []:
+        points[reason["signal"]] = points.get(reason["signal"], 0) + reason["points"]
+
+    def row(name: str) -> SignalRow:
+        spec = SIGNALS.get(name)
+        return SignalRow(
+            name, spec.description if spec else "", signals.get(name), points.get(name)
+        )
+
+    groups, placed = [], {*VELOCITY_SIGNALS, SCORE_ATTRIBUTE}
+    for key, label, names in SIGNAL_GROUPS:
+        groups.append(SignalGroup(key, label, [row(name) for name in names if name in signals]))
+        placed.update(names)
+    others = [row(name) for name in sorted(signals) if name not in placed]
+    if others:
+        groups.append(SignalGroup("other", _("Other"), others))
+    return [group for group in groups if group.rows]
+
+
+@dataclass
+class VelocityRow:
+    meaning: str
+    counts: list[object]  # per window, None when the key is unknown (no IP, no card)
+
+
+def velocity_rows(order_risk: OrderRisk) -> list[VelocityRow]:
+    signals = order_risk.signals or {}
+    return [
+        VelocityRow(meaning, [signals.get(f"{count}_{window}") for window in VELOCITY_WINDOWS])
+        for count, meaning in VELOCITY_COUNTS.items()
+    ]
+
+
+@dataclass
+class RuleRow:
+    rule_id: int | None
+    name: str
+    source: str
+    fired: bool
+    undecided: bool
+    values: list[tuple[str, object]] = field(default_factory=list)
+
+
+def rule_rows(order_risk: OrderRisk, *, payment_details: bool) -> list[RuleRow]:
+    """The rules evaluated on the order, in order, with the values each one looked at (one
+    query for their current names)."""
+    outcomes = order_risk.rule_outcomes or []
+    names = dict(
+        RiskRule.objects.filter(pk__in={o.get("rule") for o in outcomes}).values_list("pk", "name")
+    )
+    rows = []
+    for outcome in outcomes:
+        values = visible_signals(outcome.get("values") or {}, payment_details=payment_details)
+        rows.append(
+            RuleRow(
+                outcome.get("rule"),
+                names.get(outcome.get("rule"), _("(deleted rule)")),
+                outcome.get("source", ""),
+                bool(outcome.get("fired")),
+                bool(outcome.get("undecided")),
+                sorted(values.items()),
+            )
+        )
+    return rows
+
+
+def top_reasons(order_risk: OrderRisk, limit: int = TOP_REASONS) -> list[dict]:
+    return [reason for reason in (order_risk.score_reasons or []) if reason["points"] > 0][:limit]
+
+
+def decisions_of(order_risk: OrderRisk) -> list[RiskDecision]:
+    """The review's timeline, oldest first."""
+    return list(
+        RiskDecision.objects.filter(order_risk=order_risk)
+        .select_related("actor")
+        .order_by("created_at", "pk")
+    )
+
+
+@dataclass
+class CustomerHistory:
+    orders: list[Order]
+    orders_count: int
+    refunded_orders: int
+    refunded_total: Decimal
+    disputes_count: int
+    by_email: bool  # a guest checkout: history matched on the email instead of the customer
+
+
+def _same_buyer(order: Order) -> Q | None:
+    if order.customer_id:
+        return Q(customer_id=order.customer_id)
+    if order.email:
+        return Q(email=order.email.lower())
+    return None
+
+
+def customer_history(order: Order) -> CustomerHistory:
+    """The buyer's other orders (newest first) with their refunds and disputes: 3 queries."""
+    same = _same_buyer(order)
+    if same is None:
+        return CustomerHistory([], 0, 0, Decimal("0"), 0, by_email=False)
+    from storedesk.disputes.models import Dispute
+
+    others = Order.objects.filter(same).exclude(pk=order.pk)
+    disputes = (
+        Dispute.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    recent = list(
+        others.annotate(disputes_count=Coalesce(Subquery(disputes), 0)).order_by(
+            "-created_at", "-pk"
+        )[:CUSTOMER_ORDERS_SHOWN]
+    )
+    totals = others.aggregate(
+        count=Count("id"),
+        refunded_orders=Count("id", filter=Q(total_refunded__gt=0)),
+        refunded=Sum("total_refunded"),
+    )
+    dispute_filter = (
+        Q(order__customer_id=order.customer_id)
+        if order.customer_id
+        else Q(order__email=order.email.lower())
+    )
+    return CustomerHistory(
+        orders=recent,
+        orders_count=totals["count"],
+        refunded_orders=totals["refunded_orders"],
+        refunded_total=totals["refunded"] or Decimal("0"),
+        disputes_count=Dispute.objects.filter(dispute_filter).exclude(order=order).count(),
+        by_email=not order.customer_id,
+    )
+
+
+def early_fraud_warnings(order: Order) -> list:
+    """The card issuers' early fraud warnings about this order, newest first: 1 query."""
+    from storedesk.disputes.models import EarlyFraudWarning
+
+    return list(
+        EarlyFraudWarning.objects.filter(order=order)
+        .select_related("payment")
+        .order_by("-warned_at", "-pk")
+    )
+
+
+def open_tickets(order: Order) -> list:
+    """Open tickets about this order or from this customer (when the desk is installed)."""
+    if not apps.is_installed("storedesk.desk"):
+        return []
+    ticket_model = apps.get_model("desk", "Ticket")
+    about = Q(orders=order)
+    if order.customer_id:
+        about |= Q(customer_id=order.customer_id)
+    return list(
+        ticket_model.objects.filter(about, status__in=ticket_model.OPEN_STATUSES)
+        .distinct()
+        .order_by("-created_at")[:OPEN_TICKETS_SHOWN]
+    )
+
+
+def order_risk_of(order_id: int) -> OrderRisk:
+    """An order's assessment with its order; OrderRisk.DoesNotExist when it was never scored."""
+    return OrderRisk.objects.select_related("order", "decided_by_rule").get(order_id=order_id)

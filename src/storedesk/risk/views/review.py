@@ -1,0 +1,234 @@
+"""Risk review pages: the queue of orders in review and one order's review, where a reviewer
+decides. Views validate and call `risk.review` services; reads come from `review_queries`."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from storedesk.commerce import queries as commerce_queries
+from storedesk.commerce.models import Order, OrderTask
+from storedesk.core.permissions import permission_required
+from storedesk.risk import review, review_queries
+from storedesk.risk.language import Action
+from storedesk.risk.models import OrderRisk, RiskDecision
+
+PAGE_SIZE = 50
+VIEW = "risk.view_orderrisk"
+DECIDE = "risk.review_order"
+PAYMENT_DETAILS = "commerce.view_payment_details"
+Kind = RiskDecision.Kind
+
+
+class QueueFilters(forms.Form):
+    stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=[("", _("Any stage")), *OrderRisk.Stage.choices]
+    )
+    action = forms.ChoiceField(
+        label=_("Rule action"),
+        required=False,
+        choices=[("", _("Any action"))] + [(a.value, a.value) for a in Action],
+    )
+    min_score = forms.IntegerField(
+        label=_("Score at least"), required=False, min_value=0, max_value=100
+    )
+
+
+def _stage_tabs() -> list[tuple[str, str, int]]:
+    """The review stages an order can wait in, with how many orders wait there."""
+    counts = review_queries.queue_stage_counts()
+    return [
+        (value, label, counts.get(value, 0))
+        for value, label in OrderRisk.Stage.choices
+        if value != OrderRisk.Stage.DONE
+    ]
+
+
+@permission_required(VIEW)
+def review_queue(request):
+    """Orders in review, riskiest and largest first; filters never 500 on bad input."""
+    filters = QueueFilters(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    queue = review_queries.review_queue(
+        stage=chosen.get("stage") or None,
+        action=chosen.get("action") or None,
+        min_score=chosen.get("min_score"),
+    )
+    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "risk/review_queue.html",
+        {
+            "store": commerce_queries.current_store(),
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "stage_tabs": _stage_tabs(),
+        },
+    )
+
+
+class DecisionForm(forms.Form):
+    """One form for every action on the review page; the services say what each one needs."""
+
+    kind = forms.ChoiceField(choices=Kind.choices)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=review.REASON_MAX_LENGTH, strip=True
+    )
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=OrderRisk.Stage.choices)
+    template = forms.ChoiceField(
+        label=_("Template"),
+        required=False,
+        choices=[(t.key, t.label) for t in review.VERIFICATION_TEMPLATES.values()],
+    )
+    message = forms.CharField(
+        label=_("Message to the customer"),
+        required=False,
+        max_length=review.MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea,
+    )
+
+
+DONE_MESSAGES = {
+    Kind.APPROVE: _("Order approved; fulfillment is released."),
+    Kind.CANCEL: _("Order cancelled."),
+    Kind.CANCEL_FRAUD: _("Order cancelled and reported as fraud; its details are blocked."),
+    Kind.CONTACT: _(
+        "Verification request recorded. It is not emailed by Storedesk yet: send it to the "
+        "customer from your mailbox."
+    ),
+    Kind.STAGE: _("Stage updated."),
+    Kind.NOTE: _("Note added."),
+}
+
+
+def _decision_fields(form: DecisionForm) -> dict:
+    data = form.cleaned_data
+    return {key: data.get(key) or "" for key in ("reason", "stage", "template", "message")}
+
+
+def _order_risk(order_pk: int) -> OrderRisk:
+    try:
+        return review_queries.order_risk_of(order_pk)
+    except OrderRisk.DoesNotExist as missing:
+        raise Http404 from missing
+
+
+def _review_context(request, order_pk: int, form: DecisionForm | None = None) -> dict:
+    user = request.user
+    try:
+        order = commerce_queries.order_for_page(
+            order_pk, with_disputes=user.has_perm("disputes.view_dispute")
+        )
+    except Order.DoesNotExist as missing:
+        raise Http404 from missing
+    order_risk = getattr(order, "risk", None)
+    if order_risk is None:
+        raise Http404
+    details = user.has_perm(PAYMENT_DETAILS)
+    template_key = (form.data.get("template") if form else "") or "billing_address"
+    if template_key not in review.VERIFICATION_TEMPLATES:
+        template_key = "billing_address"
+    subject, body = review.render_verification(order, template_key)
+    return {
+        "store": order.store,
+        "order": order,
+        "risk": order_risk,
+        "reasons": [r for r in order_risk.score_reasons or [] if r["points"]],
+        "signal_groups": review_queries.grouped_signals(order_risk, payment_details=details),
+        "velocity": review_queries.velocity_rows(order_risk),
+        "windows": list(review_queries.VELOCITY_WINDOWS),
+        "rules": review_queries.rule_rows(order_risk, payment_details=details),
+        "history": review_queries.customer_history(order),
+        "warnings": review_queries.early_fraud_warnings(order),
+        "tickets": review_queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
+        "decisions": review_queries.decisions_of(order_risk),
+        "stages": OrderRisk.Stage.choices,
+        "stage_index": review.STAGE_ORDER.index(order_risk.stage),
+        "templates": review.VERIFICATION_TEMPLATES.values(),
+        "template_key": template_key,
+        "preview_subject": subject,
+        "preview_body": body,
+        "form": form,
+        "can_decide": user.has_perm(DECIDE),
+        "in_review": order_risk.status == OrderRisk.Status.IN_REVIEW,
+    }
+
+
+@permission_required(VIEW)
+def order_review(request, order_pk: int):
+    """Everything needed to decide on one order, on one screen."""
+    return render(request, "risk/review_order.html", _review_context(request, order_pk))
+
+
+@require_POST
+@permission_required(DECIDE)
+def decide(request, order_pk: int):
+    """Apply one decision; a bad form or a refused decision re-renders the page with the
+    reviewer's input kept and the reason shown."""
+    order_risk = _order_risk(order_pk)
+    form, status = DecisionForm(request.POST), 400
+    if form.is_valid():
+        kind = form.cleaned_data["kind"]
+        try:
+            review.do_decide(order_risk, request.user, kind, **_decision_fields(form))
+        except review.ReviewError as refused:
+            form.add_error(None, str(refused))
+            status = refused.status
+        else:
+            messages.success(request, DONE_MESSAGES[kind])
+            return redirect("risk:order", order_pk=order_pk)
+    return render(
+        request, "risk/review_order.html", _review_context(request, order_pk, form), status=status
+    )
+
+
+@permission_required(VIEW)
+def verification_preview(request, order_pk: int):
+    """The message a verification template makes for this order (htmx swaps it in)."""
+    order = get_object_or_404(
+        Order.objects.select_related("store", "customer").prefetch_related("payments"),
+        pk=order_pk,
+    )
+    key = request.GET.get("template", "")
+    if key not in review.VERIFICATION_TEMPLATES:
+        key = "billing_address"
+    subject, body = review.render_verification(order, key)
+    return render(
+        request,
+        "risk/review_order.html#verification-preview",
+        {"preview_subject": subject, "preview_body": body, "order": order},
+    )
+
+
+@require_POST
+@permission_required("commerce.change_ordertask")
+def complete_task(request, pk: int):
+    """Mark an order task done (e.g. the refund was made at the gateway), then go back."""
+    task = get_object_or_404(OrderTask, pk=pk)
+    review.do_complete_task(task, request.user, request.POST.get("note", ""))
+    messages.success(request, _("%(task)s: marked done.") % {"task": task.get_kind_display()})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("commerce:order", pk=task.order_id)
+
+
+urlpatterns = [
+    path("review/", review_queue, name="review"),
+    path("orders/<int:order_pk>/", order_review, name="order"),
+    path("orders/<int:order_pk>/decide/", decide, name="decide"),
+    path(
+        "orders/<int:order_pk>/verification-preview/",
+        verification_preview,
+        name="verification_preview",
+    ),
+    path("tasks/<int:pk>/done/", complete_task, name="task_done"),
+]

@@ -1,0 +1,436 @@
+"""Risk review decisions: each one locked, audited, announced, and harmless to repeat."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections, connection
+
+from storedesk.accounts.roles import Role
+from storedesk.audit.models import AuditEntry
+from storedesk.commerce.models import Order, OrderTask, Payment, Refund
+from storedesk.core.models import DomainEvent
+from storedesk.risk.facts import address_key
+from storedesk.risk.models import OrderRisk, RiskDecision, RiskListEntry
+from storedesk.risk.review import (
+    AlreadyDecided,
+    CannotContact,
+    NotInReview,
+    ReasonRequired,
+    StageRefused,
+    do_add_note,
+    do_approve,
+    do_cancel,
+    do_complete_task,
+    do_move_stage,
+    do_request_verification,
+    render_verification,
+    review_labels,
+)
+from storedesk.risk.services import do_score_orders
+from tests.factories import OrderFactory, PaymentFactory, RefundFactory, StoreFactory
+from tests.risk.review_fixtures import cleared_order, order_in_review
+
+Stage, Status, Kind = OrderRisk.Stage, OrderRisk.Status, RiskDecision.Kind
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory()
+
+
+@pytest.fixture
+def reviewer(make_user):
+    return make_user(Role.PAYMENTS, username="reviewer", first_name="Linh", last_name="Tran")
+
+
+@pytest.fixture
+def in_review(store):
+    return order_in_review(store)
+
+
+def _events(name):
+    return list(DomainEvent.objects.filter(name=name).values_list("payload", flat=True))
+
+
+def _lists():
+    return {
+        (name, value)
+        for name, value in RiskListEntry.objects.values_list("risk_list__name", "value")
+    }
+
+
+# --- Approve ----------------------------------------------------------------------------------
+
+
+def test_approve_releases_fulfillment_and_labels_the_order_good(in_review, reviewer):
+    OrderRisk.objects.filter(pk=in_review.pk).update(fulfillment_held=True)
+
+    decision = do_approve(in_review, reviewer, "Customer confirmed by phone")
+
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.stage, in_review.fulfillment_held) == (
+        Status.APPROVED,
+        Stage.DONE,
+        False,
+    )
+    assert (decision.kind, decision.stage, decision.reason, decision.actor) == (
+        Kind.APPROVE,
+        Stage.DONE,
+        "Customer confirmed by phone",
+        reviewer,
+    )
+    entry = AuditEntry.objects.get(action="risk.approve")
+    assert entry.object_id == str(in_review.order_id)
+    assert entry.changes["reason"] == "Customer confirmed by phone"
+    assert _events("order_risk_approved")[0]["order_id"] == in_review.order_id
+
+
+def test_a_second_approve_returns_the_first_decision(in_review, reviewer, make_user):
+    first = do_approve(in_review, reviewer, "Looks fine")
+    second = do_approve(in_review, make_user(Role.LEAD, username="lead"), "double click")
+
+    assert second.pk == first.pk
+    assert RiskDecision.objects.count() == 1
+    assert AuditEntry.objects.filter(action="risk.approve").count() == 1
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_every_decision_needs_a_reason(in_review, reviewer, reason):
+    with pytest.raises(ReasonRequired, match="reason is required"):
+        do_approve(in_review, reviewer, reason)
+    with pytest.raises(ReasonRequired):
+        do_cancel(in_review, reviewer, reason)
+    with pytest.raises(ReasonRequired):
+        do_request_verification(in_review, reviewer, template="photo_id", reason=reason)
+
+    in_review.refresh_from_db()
+    assert in_review.status == Status.IN_REVIEW
+    assert not RiskDecision.objects.exists()
+
+
+def test_a_cleared_order_cannot_be_decided(store, reviewer):
+    cleared = cleared_order(store)
+
+    with pytest.raises(NotInReview, match="not in review"):
+        do_approve(cleared, reviewer, "why not")
+    with pytest.raises(NotInReview):
+        do_cancel(cleared, reviewer, "why not")
+    with pytest.raises(NotInReview):
+        do_move_stage(cleared, reviewer, Stage.DECIDE)
+    assert not RiskDecision.objects.exists()
+
+
+def test_an_approved_order_cannot_then_be_cancelled(in_review, reviewer):
+    do_approve(in_review, reviewer, "fine")
+
+    with pytest.raises(AlreadyDecided, match="already approved"):
+        do_cancel(in_review, reviewer, "changed my mind")
+    assert Order.objects.get(pk=in_review.order_id).cancelled_at is None
+
+
+# --- Cancel -------------------------------------------------------------------------------------
+
+
+def test_cancel_leaves_one_refund_task_for_what_is_left_and_never_a_refund(in_review, reviewer):
+    order = in_review.order
+    RefundFactory(order=order, payment=order.payments.get(), amount=Decimal("20.00"))
+    refunds_before = Refund.objects.count()
+
+    decision = do_cancel(in_review, reviewer, "Billing address does not exist")
+    again = do_cancel(in_review, reviewer, "double click")
+
+    assert again.pk == decision.pk
+    order.refresh_from_db()
+    assert order.cancelled_at is not None
+    assert order.cancel_reason == "other"
+    task = OrderTask.objects.get(order=order)
+    assert (task.kind, task.status, task.amount, task.currency) == (
+        OrderTask.Kind.REFUND_NEEDED,
+        OrderTask.Status.OPEN,
+        Decimal("69.00"),
+        "USD",
+    )
+    assert Refund.objects.count() == refunds_before
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.stage, in_review.fulfillment_held) == (
+        Status.CANCELLED,
+        Stage.GATEWAY,
+        True,
+    )
+    assert decision.details["refund_task_id"] == task.pk
+    assert decision.details["refund_due"] == "69.00"
+    assert [e["order_id"] for e in _events("order_risk_cancelled")] == [order.pk]
+    assert AuditEntry.objects.filter(action="order_task.created", object_id=str(task.pk)).exists()
+
+
+def test_cancel_with_nothing_captured_leaves_no_task_and_finishes(store, reviewer):
+    risk = order_in_review(store)
+    Payment.objects.filter(order=risk.order).update(captured=False)
+
+    do_cancel(risk, reviewer, "never captured")
+
+    risk.refresh_from_db()
+    assert not OrderTask.objects.exists()
+    assert risk.stage == Stage.DONE
+
+
+def test_cancel_reuses_an_open_refund_task_already_on_the_order(in_review, reviewer):
+    existing = OrderTask.objects.create(
+        order=in_review.order,
+        kind=OrderTask.Kind.REFUND_NEEDED,
+        amount=Decimal("89.00"),
+        currency="USD",
+        created_at=in_review.scored_at,
+    )
+
+    decision = do_cancel(in_review, reviewer, "duplicate order")
+
+    assert list(OrderTask.objects.values_list("pk", flat=True)) == [existing.pk]
+    assert decision.details["refund_task_id"] == existing.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_cancels_leave_exactly_one_refund_task():
+    """Threads racing to cancel one order: one decision, one task (needs real row locks)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
+    from tests.factories import UserFactory
+
+    risk = order_in_review(StoreFactory())
+    actor = UserFactory(username="racer")
+    barrier = threading.Barrier(5)
+    decided, failed = [], []
+
+    def cancel(report_fraud: bool) -> None:
+        try:
+            barrier.wait()
+            decided.append(do_cancel(risk, actor, "race", report_fraud=report_fraud).pk)
+        except Exception as error:  # noqa: BLE001 - the assertion below shows it
+            failed.append(error)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=cancel, args=(False,)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failed == []
+    assert len(set(decided)) == 1
+    assert OrderTask.objects.filter(order_id=risk.order_id).count() == 1
+    assert RiskDecision.objects.filter(kind=Kind.CANCEL).count() == 1
+
+
+def test_report_fraud_blocks_the_orders_keys_and_catches_the_next_order(store, reviewer):
+    risk = order_in_review(store, email="thief@mail.example", browser_ip="203.0.113.77")
+    order = risk.order
+
+    decision = do_cancel(risk, reviewer, "Card holder says it was not them", report_fraud=True)
+
+    order.refresh_from_db()
+    assert order.cancel_reason == "fraud"
+    assert decision.kind == Kind.CANCEL_FRAUD
+    assert decision.details["label"] == "fraud"
+    assert {
+        ("blocked_emails", "thief@mail.example"),
+        ("blocked_cards", "fpstolen01"),
+        ("blocked_addresses", address_key(order.shipping_address)),
+        ("blocked_ips", "203.0.113.77"),
+    } <= _lists()
+    assert AuditEntry.objects.filter(action="risk.list_extended").count() == 4
+
+    again = OrderFactory(store=store, email="thief@mail.example", browser_ip="198.51.100.1")
+    PaymentFactory(order=again)
+    do_score_orders([again.pk])
+
+    caught = OrderRisk.objects.get(order=again)
+    assert caught.status == Status.IN_REVIEW
+    assert caught.decided_by_rule.name == "Blocked email"
+    assert caught.action == "cancel_and_refund"
+
+
+def test_a_paypal_payer_is_blocked_by_the_card_key_scoring_uses(store, reviewer):
+    order = OrderFactory(store=store)
+    PaymentFactory(
+        order=order,
+        gateway=Payment.Gateway.PAYPAL,
+        method=Payment.Method.PAYPAL,
+        card_fingerprint="",
+        payer_id="PAYERX9",
+        risk_level="highest",
+    )
+    from tests.risk.review_fixtures import scored
+
+    risk = scored(order)
+
+    do_cancel(risk, reviewer, "fraud", report_fraud=True)
+
+    assert ("blocked_cards", "paypal:payerx9") in _lists()
+
+
+def test_a_cancelled_order_can_be_reported_as_fraud_later(in_review, reviewer):
+    first = do_cancel(in_review, reviewer, "customer unreachable")
+
+    later = do_cancel(in_review, reviewer, "early fraud warning arrived", report_fraud=True)
+    replay = do_cancel(in_review, reviewer, "again", report_fraud=True)
+
+    assert later.pk != first.pk
+    assert replay.pk == later.pk
+    assert later.kind == Kind.CANCEL_FRAUD
+    assert Order.objects.get(pk=in_review.order_id).cancel_reason == "fraud"
+    assert OrderTask.objects.count() == 1
+    assert review_labels() == {in_review.order_id: 1}
+
+
+# --- Contacting the customer --------------------------------------------------------------------
+
+
+def test_verification_request_records_the_message_without_claiming_it_was_sent(in_review, reviewer):
+    decision = do_request_verification(
+        in_review, reviewer, template="card_photo", reason="Card country differs"
+    )
+
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.CONTACT
+    assert in_review.status == Status.IN_REVIEW
+    message = decision.details["message"]
+    greeting = f"Hi {in_review.order.customer.first_name},\n\nThank you for your order"
+    assert message.startswith(f"{greeting} {in_review.order.number} with Tiny Pearl Jewelry!")
+    assert "the card ending in 4242" in message
+    assert "last four digits only" in message
+    assert "Tiny Pearl Jewelry" in message
+    assert decision.details["sent"] is False
+    assert decision.details["to"] == in_review.order.email
+    event = _events("risk_verification_requested")[0]
+    assert event["message"] == message
+    assert event["subject"] == f"Please confirm your card for order {in_review.order.number}"
+
+
+def test_an_edited_message_is_what_is_recorded_and_a_retry_records_it_once(in_review, reviewer):
+    text = "Hi, could you confirm your billing ZIP code? Thanks!"
+
+    first = do_request_verification(
+        in_review, reviewer, template="billing_address", reason="ZIP failed", message=text
+    )
+    retry = do_request_verification(
+        in_review, reviewer, template="billing_address", reason="ZIP failed", message=text
+    )
+
+    assert first.details["message"] == text
+    assert retry.pk == first.pk
+    assert RiskDecision.objects.filter(kind=Kind.CONTACT).count() == 1
+
+
+def test_verification_refuses_unknown_templates_and_orders_without_email(store, reviewer):
+    risk = order_in_review(store, email="")
+
+    with pytest.raises(CannotContact, match="Unknown verification template"):
+        do_request_verification(risk, reviewer, template="selfie", reason="x")
+    with pytest.raises(CannotContact, match="no email address"):
+        do_request_verification(risk, reviewer, template="photo_id", reason="x")
+
+
+def test_templates_greet_a_nameless_guest_politely(store):
+    order = OrderFactory(
+        store=store,
+        customer=None,
+        email="guest@mail.example",
+        name_key="",
+        last_name_key="",
+        billing_address={},
+        shipping_address={},
+    )
+
+    subject, body = render_verification(order, "photo_id")
+
+    assert body.startswith("Hi there,")
+    assert "the name on the order" in body
+    assert subject == f"Please confirm your identity for order {order.number}"
+
+
+# --- Stages and notes ---------------------------------------------------------------------------
+
+
+def test_stages_move_along_s2_and_repeat_harmlessly(in_review, reviewer):
+    moved = do_move_stage(in_review, reviewer, Stage.DECIDE, "waiting for the bank")
+    again = do_move_stage(in_review, reviewer, Stage.DECIDE)
+
+    assert again.pk == moved.pk
+    assert moved.details == {"from": Stage.CHECK, "to": Stage.DECIDE}
+    with pytest.raises(StageRefused, match="Approve or cancel"):
+        do_move_stage(in_review, reviewer, Stage.DONE)
+    with pytest.raises(StageRefused, match="Unknown stage"):
+        do_move_stage(in_review, reviewer, "nowhere")
+
+    do_cancel(in_review, reviewer, "fraud")
+    with pytest.raises(StageRefused, match="only move to the gateway or done"):
+        do_move_stage(in_review, reviewer, Stage.CHECK)
+    do_move_stage(in_review, reviewer, Stage.DONE, "refunded in Stripe")
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.DONE
+
+
+def test_notes_are_kept_once_and_need_text(in_review, reviewer):
+    note = do_add_note(in_review, reviewer, "Called the bank, waiting")
+    same = do_add_note(in_review, reviewer, "Called the bank, waiting")
+
+    assert same.pk == note.pk
+    with pytest.raises(ReasonRequired, match="Write the note first"):
+        do_add_note(in_review, reviewer, " ")
+    assert AuditEntry.objects.filter(action="risk.note").count() == 1
+
+
+# --- Order tasks --------------------------------------------------------------------------------
+
+
+def test_completing_the_refund_task_finishes_the_cancelled_review(in_review, reviewer):
+    do_cancel(in_review, reviewer, "stolen card")
+    task = OrderTask.objects.get()
+
+    done = do_complete_task(task, reviewer, "refunded in the Stripe dashboard")
+    twice = do_complete_task(task, reviewer)
+
+    assert (done.status, done.done_by, twice.done_at) == (
+        OrderTask.Status.DONE,
+        reviewer,
+        done.done_at,
+    )
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.DONE
+    last = RiskDecision.objects.order_by("-pk").first()
+    assert (last.kind, last.details["task_id"]) == (Kind.STAGE, task.pk)
+    assert AuditEntry.objects.filter(action="order_task.done").count() == 1
+    assert len(_events("order_task_done")) == 1
+
+
+# --- Labels and re-scoring ----------------------------------------------------------------------
+
+
+def test_review_labels_are_fraud_for_reported_and_good_for_approved(store, reviewer):
+    good, fraud, plain = (order_in_review(store) for _ in range(3))
+    do_approve(good, reviewer, "known customer")
+    do_cancel(fraud, reviewer, "chargeback on another order", report_fraud=True)
+    do_cancel(plain, reviewer, "out of stock")
+
+    assert review_labels() == {good.order_id: 0, fraud.order_id: 1}
+    assert review_labels([fraud.order_id]) == {fraud.order_id: 1}
+
+
+def test_rescoring_keeps_what_a_reviewer_decided(store, reviewer):
+    approved, contacted = order_in_review(store), order_in_review(store)
+    do_approve(approved, reviewer, "fine")
+    do_request_verification(contacted, reviewer, template="photo_id", reason="check ID")
+
+    do_score_orders([approved.order_id, contacted.order_id])
+
+    approved.refresh_from_db()
+    contacted.refresh_from_db()
+    assert (approved.status, approved.stage, approved.fulfillment_held) == (
+        Status.APPROVED,
+        Stage.DONE,
+        False,
+    )
+    assert (contacted.status, contacted.stage) == (Status.IN_REVIEW, Stage.CONTACT)
