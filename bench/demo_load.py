@@ -9,7 +9,6 @@ tracking number, done with the indexed lookups the order search page uses.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -21,46 +20,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-
-def _setup_django(var_dir: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storedesk.settings.prod")
-    os.environ.setdefault("STOREDESK_VAR_DIR", var_dir)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def prefix_range(prefix: str) -> dict:
-    """`name >= prefix AND name < prefix + U+FFFF`: a prefix search as an index range scan.
-
-    Django's `__startswith` is `LIKE 'x%'`, which SQLite (case-insensitive LIKE) and
-    PostgreSQL (non-C collations) cannot answer from a plain b-tree index.
-    """
-    return {"last_name_key__gte": prefix, "last_name_key__lt": prefix + "\uffff"}
+from _django import setup_django  # noqa: E402  (after the path is set)
 
 
 def searches(store):
-    """The four searches, each returning the first page (50 rows) as the page would."""
-    from storedesk.commerce.models import Order, Shipment
+    """The four searches, each through the order search page's own query, first page (50)."""
+    from storedesk.commerce.queries import search_orders
 
-    orders = Order.objects.filter(store=store).only(
-        "pk", "number", "email", "created_at", "total_price", "financial_status"
+    def first_page(value: str) -> list:
+        return list(search_orders(store, value)[:50])
+
+    return dict.fromkeys(
+        ("order number", "email", "last-name prefix", "tracking number"), first_page
     )
-    return {
-        "order number": lambda value: list(orders.filter(number_key=value)),
-        "email": lambda value: list(orders.filter(email=value).order_by("-created_at")[:50]),
-        "last-name prefix": lambda value: list(
-            orders.filter(**prefix_range(value)).order_by("last_name_key")[:50]
-        ),
-        "tracking number": lambda value: list(
-            Shipment.objects.filter(tracking_number=value, order__store=store).select_related(
-                "order"
-            )[:50]
-        ),
-    }
 
 
 def samples(store, count: int, rng: random.Random) -> dict[str, list[str]]:
@@ -118,7 +90,7 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="storedesk-bench-") as var_dir:
-        _setup_django(var_dir)
+        setup_django(var_dir)
         from django.db import connection
 
         from storedesk.demo.loader import demo_store, load_demo, reset_demo

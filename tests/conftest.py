@@ -1,7 +1,14 @@
 import pytest
+from django.core.cache import cache
 
 from storedesk.accounts.roles import Role
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: nothing counted or throttled by another test."""
+    cache.clear()
 
 
 @pytest.fixture

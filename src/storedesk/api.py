@@ -10,6 +10,10 @@ from ninja import NinjaAPI, Swagger
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.core.api_auth import api_auth
+from storedesk.desk.api import router as desk_router
+from storedesk.risk.api import router as risk_router
+from storedesk.risk.api_rules import router as risk_rules_router
+from storedesk.triage.api import router as triage_router
 
 api = NinjaAPI(
     title="Storedesk API",
@@ -28,3 +32,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/", commerce_router)
+api.add_router("/", risk_router)
+api.add_router("/", risk_rules_router)
+api.add_router("/", desk_router)
+api.add_router("/", triage_router)

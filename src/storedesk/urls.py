@@ -1,11 +1,20 @@
 from django.urls import include, path
 
 from storedesk.api import api
+from storedesk.core.api import urls_answering_405_in_json
 
 urlpatterns = [
     path("accounts/", include("storedesk.accounts.urls")),
     path("audit/", include("storedesk.audit.urls")),
-    path("api/v1/", api.urls),
+    path("desk/", include("storedesk.desk.templates_urls")),  # before desk.urls: more specific
+    path("desk/", include("storedesk.desk.urls")),
+    path("desk/live/", include("storedesk.desk.live_urls")),
+    path("help/", include("storedesk.desk.public_urls")),
+    path("api/v1/", urls_answering_405_in_json(api)),
+    path("mail/", include("storedesk.integrations.mail.inbound")),
+    path("risk/", include("storedesk.risk.urls")),
+    path("triage/analysis/", include("storedesk.triage.analysis_urls")),
+    path("triage/", include("storedesk.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("storedesk.commerce.urls")),
 ]

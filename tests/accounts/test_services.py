@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from storedesk.accounts.models import ApiToken
@@ -58,6 +59,24 @@ def test_create_user_assigns_role_and_is_audited(db):
     entry = AuditEntry.objects.for_object(user).get()
     assert entry.action == "user.created"
     assert entry.changes == {"username": "linh", "roles": ["payments_specialist"]}
+
+
+def test_create_user_with_a_password_hashed_already(db):
+    password_hash = make_password("shared-demo-password")
+    first, second = (
+        do_create_user(
+            username=name,
+            email=f"{name}@desk.example",
+            password=None,
+            password_hash=password_hash,
+            roles=[Role.AGENT],
+        )
+        for name in ("an", "binh")
+    )
+    for user in (first, second):
+        user.refresh_from_db()
+        assert user.password == password_hash
+        assert user.check_password("shared-demo-password")
 
 
 def test_preferences_change_is_audited_with_before_and_after(agent):

@@ -91,3 +91,16 @@ def test_unexpected_failure_is_json_500_without_a_traceback(agent_api, db, monke
         "message": "Something went wrong on our side. It has been logged.",
         "details": None,
     }
+
+
+def test_a_method_the_endpoint_lacks_is_a_json_405(agent_api, db):
+    response = agent_api.delete("/api/v1/orders")
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Allow"] == "GET"
+    assert response.json() == {
+        "code": "method_not_allowed",
+        "message": "DELETE is not allowed here. Allowed: GET.",
+        "details": {"allowed": ["GET"]},
+    }

@@ -1,10 +1,12 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright (never a downloaded browser)."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+PASSWORD = "correct horse battery staple"  # every factory user's (tests.factories.UserFactory)
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -66,3 +68,24 @@ def page(transactional_db, live_server, monkeypatch):
         yield page
         context.close()
         browser.close()
+    _wait_for_live_streams_to_end()
+
+
+def _wait_for_live_streams_to_end(timeout: float = 10.0) -> None:
+    """A closed page's event streams end at their next heartbeat; waiting for that keeps one
+    test's streams from polling the shared test database while the next test runs."""
+    from storedesk.desk import live
+
+    deadline = time.monotonic() + timeout
+    while live._streams._value < live.MAX_STREAMS and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def sign_in(page, url: str, username: str) -> None:
+    """Open `url`, sign in on the login page it leads to, and land back on `url`."""
+    page.goto(url)
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(url)

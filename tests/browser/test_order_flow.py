@@ -7,6 +7,7 @@ import pytest
 
 from storedesk.accounts.roles import Role
 from storedesk.commerce.models import Shipment
+from tests.browser.conftest import sign_in
 from tests.factories import (
     BASE_TIME,
     CustomerFactory,
@@ -18,8 +19,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -74,12 +73,7 @@ def _assert_no_csp_trouble(page):
 
 
 def _sign_in(page, url):
-    page.goto(f"{url}/")
-    assert "/accounts/login/" in page.url
-    page.fill("#id_username", "mai")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{url}/")
+    sign_in(page, f"{url}/", "mai")
 
 
 def test_agent_finds_an_order_and_reads_its_timeline(desk, page):

@@ -184,9 +184,9 @@ def _warm_caches():
     ContentType.objects.get_for_model(Order)
 
 
-# session, user, permissions (2), order+store+customer, items, payments, refunds, shipments,
-# events, policies, audit history
-ORDER_PAGE_QUERIES = 12
+# session, user, permissions (2), order+store+customer+risk, items, payments, refunds, shipments,
+# events, open order tasks, policies, audit history
+ORDER_PAGE_QUERIES = 13
 
 
 @pytest.mark.parametrize("extra", [0, 4])

@@ -32,6 +32,39 @@ _CARE = [
     "commerce.view_shipment",
     "commerce.view_policy",
     "audit.view_auditentry",
+    "risk.view_orderrisk",
+    "commerce.view_ordertask",
+    "desk.view_ticket",
+    "desk.add_ticket",
+    "desk.change_ticket",
+    "desk.add_message",
+    "desk.view_replytemplate",
+    "desk.add_replytemplateversion",
+    "desk.add_savedview",
+    "triage.view_messageanalysis",
+    "triage.add_intentlabel",
+]
+_RISK = [
+    "risk.review_order",
+    "risk.view_riskrule",
+    "risk.add_riskrule",
+    "risk.change_riskrule",
+    "risk.view_risklist",
+    "risk.change_risklist",
+    "risk.view_riskmodel",
+    "commerce.change_ordertask",
+]
+# Leads set up routing rules, SLA policies, calendars, playbooks and the priority weights,
+# and read the SLA report.
+_TRIAGE_SETUP = [
+    *(
+        f"triage.{verb}_{model}"
+        for model in ("routingrule", "slapolicy", "businesscalendar", "playbook")
+        for verb in ("view", "add", "change", "delete")
+    ),
+    "triage.view_priorityweights",
+    "triage.change_priorityweights",
+    "triage.view_sla_report",
 ]
 _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
@@ -40,7 +73,18 @@ _PAYMENT_DETAILS = [
 
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
-    Role.LEAD: [*_CARE, "accounts.view_team", "accounts.view_user"],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS],
+    Role.LEAD: [
+        *_CARE,
+        *_RISK,
+        "accounts.view_team",
+        "accounts.view_user",
+        "desk.add_replytemplate",
+        "desk.change_replytemplate",
+        "desk.view_mailbox",
+        "desk.view_quarantinedmail",
+        "desk.change_quarantinedmail",
+        *_TRIAGE_SETUP,
+    ],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK],
     Role.ADMIN: "__all__",
 }

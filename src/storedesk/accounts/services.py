@@ -37,15 +37,22 @@ def do_create_user(
     last_name: str = "",
     language: str = "en",
     actor: User | None = None,
+    password_hash: str | None = None,
 ) -> User:
+    """Create a user with their roles. `password_hash` is a password hashed already (by
+    `make_password`), for callers that create many users with one known password: hashing is
+    meant to be slow (about 0.7 s each), so the demo hashes its shared password once."""
     user = User.objects.create_user(
         username=username,
         email=email,
-        password=password,
+        password=password if password_hash is None else None,
         first_name=first_name,
         last_name=last_name,
         language=language,
     )
+    if password_hash is not None:
+        user.password = password_hash
+        user.save(update_fields=["password"])
     user.groups.set(Group.objects.filter(name__in=[role.value for role in roles]))
     record_audit(
         actor=actor,

@@ -5,8 +5,10 @@ from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from storedesk.audit.models import AuditEntry
+from storedesk.core.bulk import bulk_insert
 from storedesk.core.context import get_correlation_id
 
 SYSTEM_ACTOR = "system"
@@ -51,25 +53,26 @@ def record_audit_bulk(
     action: str,
     objects: Iterable[models.Model],
     changes_for=lambda obj: {},
-    batch_size: int = 2000,
 ) -> int:
-    """Append one entry per object in set-based inserts (imports, backfills)."""
+    """Append one entry per object through the bulk insert path (imports, backfills)."""
     correlation_id = get_correlation_id()
-    entries, content_types = [], {}
+    now = timezone.now()
+    rows, content_types = [], {}
     for obj in objects:
         model = type(obj)
         if model not in content_types:
-            content_types[model] = ContentType.objects.get_for_model(model)
-        entries.append(
-            AuditEntry(
-                actor_label=actor_label,
-                action=action,
-                content_type=content_types[model],
-                object_id=str(obj.pk),
-                object_repr=str(obj)[:200],
-                changes=_jsonable(changes_for(obj)),
-                correlation_id=correlation_id,
-            )
+            content_types[model] = ContentType.objects.get_for_model(model).pk
+        rows.append(
+            {
+                "actor_id": None,
+                "actor_label": actor_label,
+                "action": action,
+                "content_type_id": content_types[model],
+                "object_id": str(obj.pk),
+                "object_repr": str(obj)[:200],
+                "changes": _jsonable(changes_for(obj)),
+                "correlation_id": correlation_id,
+                "created_at": now,
+            }
         )
-    AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
-    return len(entries)
+    return bulk_insert(AuditEntry, rows)

@@ -350,6 +350,49 @@ class Refund(models.Model):
         return f"Refund {self.amount} {self.currency} on {self.order_id}"
 
 
+class OrderTask(models.Model):
+    """Work someone owes on an order that Storedesk cannot do itself yet, such as refunding a
+    cancelled order at the gateway: visible on the order until a person marks it done."""
+
+    class Kind(models.TextChoices):
+        REFUND_NEEDED = "refund_needed", _("Refund needed")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    done_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(status="open"),
+                name="order_task_open_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "kind", "-created_at"], name="order_task_queue_idx"),
+            models.Index(fields=["order", "-created_at"], name="order_task_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.order_id}"
+
+
 class Shipment(models.Model):
     """A Shopify fulfillment with its carrier tracking."""
 

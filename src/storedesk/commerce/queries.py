@@ -16,6 +16,7 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from storedesk.commerce.models import (
     Customer,
     Order,
+    OrderTask,
     Payment,
     Policy,
     Refund,
@@ -216,8 +217,17 @@ def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
                 queryset=Dispute.objects.select_related("payment").order_by("opened_at", "id"),
             )
         )
+    prefetches.append(  # the risk panel's "refund needed" tasks
+        Prefetch(
+            "tasks",
+            queryset=OrderTask.objects.filter(status=OrderTask.Status.OPEN).order_by("created_at"),
+            to_attr="open_tasks",
+        )
+    )
     return (
-        Order.objects.select_related("store", "customer").prefetch_related(*prefetches).get(pk=pk)
+        Order.objects.select_related("store", "customer", "risk__decided_by_rule")
+        .prefetch_related(*prefetches)
+        .get(pk=pk)
     )
 
 

@@ -15,11 +15,11 @@ from storedesk.commerce.ingest import (
 )
 from storedesk.commerce.models import Order
 from storedesk.commerce.services import (
-    bulk_insert,
     do_ingest_refunds,
     do_publish_policy,
     do_upsert_catalog,
 )
+from storedesk.core.bulk import bulk_insert
 from storedesk.demo import data
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario

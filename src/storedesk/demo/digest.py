@@ -19,6 +19,7 @@ from storedesk.commerce.models import (
     Store,
 )
 from storedesk.demo.models import GroundTruth
+from storedesk.desk.models import Message, Ticket
 from storedesk.disputes.models import Dispute
 
 
@@ -171,6 +172,55 @@ def _sections(store: Store):
             "parcel_lost",
             "delivered_not_received",
             "friendly_fraud",
+        ),
+    )
+    tickets = Ticket.objects.filter(store=store)
+    yield (
+        "tickets",
+        tickets.order_by("number").values_list(
+            "number",
+            "subject",
+            "requester_email",
+            "customer__email",
+            "channel",
+            "status",
+            "priority",
+            "assignee__username",
+            "team__slug",
+            "created_at",
+            "last_message_at",
+            "first_response_at",
+            "solved_at",
+            "closed_at",
+            "message_count",
+        ),
+    )
+    yield (
+        "ticket_links",
+        Ticket.orders.through.objects.filter(ticket__store=store)
+        .order_by("ticket__number", "order__number_key")
+        .values_list("ticket__number", "order__number_key"),
+    )
+    yield (
+        "ticket_tags",
+        Ticket.tags.through.objects.filter(ticket__store=store)
+        .order_by("ticket__number", "tag__name")
+        .values_list("ticket__number", "tag__name"),
+    )
+    # Our own Message-IDs are random (uuid4) on the live path: left out, like row ids.
+    yield (
+        "messages",
+        Message.objects.filter(ticket__store=store)
+        .order_by("ticket__number", "created_at", "kind", "pk")
+        .values_list(
+            "ticket__number",
+            "kind",
+            "channel",
+            "from_email",
+            "subject",
+            "new_text",
+            "template__name",
+            "created_at",
         ),
     )
     yield (

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "storedesk.accounts",
     "storedesk.audit",
     "storedesk.commerce",
+    "storedesk.desk",
+    "storedesk.triage",
     "storedesk.disputes",
     "storedesk.risk",
     "storedesk.demo",
@@ -158,6 +160,13 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 STORE_TIMEZONE = os.environ.get("STORE_TIMEZONE", "America/New_York")
 TEAM_TIMEZONE = os.environ.get("TEAM_TIMEZONE", "Asia/Ho_Chi_Minh")
+# Answer each new email with the time the team will reply by (SLA), in the customer's zone.
+TRIAGE_SEND_ACKNOWLEDGEMENT = os.environ.get("TRIAGE_SEND_ACKNOWLEDGEMENT", "1") == "1"
+RISK_DIGEST_TIME = os.environ.get("RISK_DIGEST_TIME", "08:00")  # team time, daily digest email
+# The store's own IP data, when it has it; without it the IP signals say "unavailable".
+GEOIP_PATH = os.environ.get("GEOIP_PATH", "")  # MaxMind GeoLite2/GeoIP2 City or Country .mmdb
+GEOIP_ANONYMOUS_PATH = os.environ.get("GEOIP_ANONYMOUS_PATH", "")  # GeoIP2 Anonymous-IP .mmdb
+RISK_ANONYMOUS_NETWORKS_PATH = os.environ.get("RISK_ANONYMOUS_NETWORKS_PATH", "")  # CIDR per line
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]  # the desk's own CSS/JS, beside templates/
@@ -174,6 +183,7 @@ WHITENOISE_USE_FINDERS = True
 # --- Email. EMAIL_URL such as smtp://user:pass@host:587?tls=1, or console:// (the default).
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Storedesk <desk@localhost>")
+DESK_URL = os.environ.get("DESK_URL", "http://127.0.0.1:8000")  # links in emails sent by tasks
 from storedesk.core.email_url import mailers_from_url  # noqa: E402
 
 MAILERS = mailers_from_url(EMAIL_URL)
@@ -205,6 +215,24 @@ SECURE_PROXY_SSL_HEADER = (
 )
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- The desk. Message-IDs we generate end in this domain (replies thread back by it).
+DESK_MESSAGE_ID_DOMAIN = os.environ.get("DESK_MESSAGE_ID_DOMAIN", "storedesk.local")
+DESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("DESK_MAX_ATTACHMENT_MB", "25")) * 1024 * 1024
+DESK_MAX_MAIL_BYTES = int(os.environ.get("DESK_MAX_MAIL_MB", "100")) * 1024 * 1024
+DESK_IMAP_POLLERS = int(os.environ.get("DESK_IMAP_POLLERS", "8"))  # mailboxes polled at once
+# Inbound mail webhooks of email providers (django-anymail); refused until a secret is set.
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+    }.items()
+    if value
+}
+# The store's sites that may load the chat widget and frame the contact form, e.g.
+# "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
+DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")
 
 NINJA_PAGINATION_PER_PAGE = 50
 

@@ -11,3 +11,4 @@ TASKS = {
     }
 }
 WHITENOISE_AUTOREFRESH = True
+TRIAGE_SEND_ACKNOWLEDGEMENT = False  # tests that want it turn it on; others count mail exactly
