@@ -1,10 +1,13 @@
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.models import DomainEvent
+from storedesk.core.models import Counter, DomainEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +65,53 @@ def test_more_rows_than_one_statement_holds_all_arrive_in_order():
     names = list(DomainEvent.objects.order_by("pk").values_list("name", flat=True))
     assert inserted == count
     assert names == [f"e{n:05}" for n in range(count)]
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["driver", "django-cursor"])
+def test_a_broken_row_raises_djangos_error_and_rolls_the_statement_back(logged):
+    """Both ways of running the statement (straight on the driver, or through Django's cursor
+    when queries are logged) translate the driver's error into Django's."""
+    Counter.objects.create(name="tickets", value=7)
+    rows = [{"name": "orders", "value": 1}, {"name": "tickets", "value": 2}]
+
+    capture = CaptureQueriesContext(connection) if logged else nullcontext()
+
+    with capture, pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(Counter, rows)
+
+    assert dict(Counter.objects.values_list("name", "value")) == {"tickets": 7}
+    if logged:
+        assert any("INSERT" in query["sql"] for query in capture.captured_queries)
+
+
+def test_rows_missing_a_column_take_its_default():
+    bulk_insert(Counter, [{"name": "with-value", "value": 5}, {"name": "without-value"}])
+
+    assert dict(Counter.objects.values_list("name", "value")) == {
+        "with-value": 5,
+        "without-value": Counter._meta.get_field("value").get_default(),
+    }
+
+
+def test_json_columns_read_back_as_the_values_written():
+    payloads = [
+        {"text": 'Đồng hồ \u2014 "quoted" <b>', "n": 2**70, "pi": 0.1 + 0.2, "none": None},
+        {"nested": [{"a": [1, 2.5, True]}], "7": "seven"},
+        [],
+    ]
+    bulk_insert(
+        DomainEvent,
+        [
+            {
+                "name": f"j{n}",
+                "payload": payload,
+                "correlation_id": "",
+                "last_error": "",
+                "created_at": datetime(2026, 3, 1, tzinfo=UTC),
+            }
+            for n, payload in enumerate(payloads)
+        ],
+    )
+
+    stored = list(DomainEvent.objects.order_by("name").values_list("payload", flat=True))
+    assert stored == payloads

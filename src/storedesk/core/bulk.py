@@ -1,9 +1,13 @@
 """The bulk insert path for big loads (demo stores, imports, audit trails of batches)."""
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 
+import orjson
 from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 
@@ -57,7 +61,7 @@ class _InsertPlan:
             return _sqlite_datetime if connection.vendor == "sqlite" else None
         if kind == "JSONField":
             if connection.vendor == "sqlite" and field.encoder is None:
-                return json.dumps
+                return _json_text
             return lambda value: ops.adapt_json_value(value, field.encoder)
         if kind == "GenericIPAddressField":
             return ops.adapt_ipaddressfield_value
@@ -67,30 +71,67 @@ class _InsertPlan:
             )
         return None
 
-    def row(self, values: dict) -> tuple:
-        out = []
+    def column_values(self, rows: Sequence[dict]) -> list[list]:
+        """Each column's adapted values: a comprehension per column, not a call per value."""
+        columns = []
         for attname, default, adapt in self.columns:
-            value = values[attname] if attname in values else default()
-            out.append(value if adapt is None or value is None else adapt(value))
-        return tuple(out)
+            try:
+                values = list(map(itemgetter(attname), rows))
+            except KeyError:
+                values = [row[attname] if attname in row else default() for row in rows]
+            if adapt is not None:
+                values = [None if value is None else adapt(value) for value in values]
+            columns.append(values)
+        return columns
 
-    def statement(self, rows: int) -> str:
-        """One INSERT of `rows` rows (cached per size: a load repeats a few sizes)."""
-        sql = self._statements.get(rows)
+    def statement(self, rows: int, placeholder: str = "%s") -> str:
+        """One INSERT of `rows` rows (cached per size and placeholder style: a load repeats a
+        few sizes)."""
+        sql = self._statements.get((rows, placeholder))
         if sql is None:
             values = ", ".join([self.placeholders] * rows)
-            sql = self._statements[rows] = f"{self.head}{values}{self.suffix}"
+            sql = f"{self.head}{values}{self.suffix}"
+            if placeholder != "%s":
+                sql = sql.replace("%s", placeholder)
+            self._statements[rows, placeholder] = sql
         return sql
 
     def execute(self, cursor, rows: Sequence[dict]) -> None:
+        columns = self.column_values(rows)
         if not self.rows_per_statement:
-            cursor.executemany(self.sql, [self.row(values) for values in rows])
+            cursor.executemany(self.sql, list(zip(*columns, strict=True)))
             return
         step = self.rows_per_statement
+        run, placeholder = _sqlite_runner(cursor)
         for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            params = [value for values in chunk for value in self.row(values)]
-            cursor.execute(self.statement(len(chunk)), params)
+            chunk = [values[start : start + step] for values in columns]
+            params = list(chain.from_iterable(zip(*chunk, strict=True)))
+            run(self.statement(len(chunk[0]), placeholder), params)
+
+
+def _sqlite_runner(cursor):
+    """(run, placeholder) for SQLite: straight on the driver's cursor with its own `?` style
+    (Django's wrapper would rewrite `%s` with a regex over each 100 kB statement), keeping
+    Django's error translation; through Django whenever it logs or wraps queries."""
+    if connection.queries_logged or connection.execute_wrappers:
+        return cursor.execute, "%s"
+    raw = cursor.cursor
+
+    def run(sql, params):
+        with connection.wrap_database_errors:
+            sqlite3.Cursor.execute(raw, sql, params)
+
+    return run, "?"
+
+
+def _json_text(value) -> str:
+    """JSON text for a field without its own encoder, several times faster than `json.dumps`
+    (risk signals are ~90 keys a row); what orjson refuses (ints beyond 64 bits, Decimals) goes
+    to `json.dumps`, which accepts or refuses it as the ORM would."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _sqlite_datetime(value: datetime) -> str:
