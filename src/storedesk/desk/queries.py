@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 from django.core.cache import cache
 from django.db.models import (
@@ -383,9 +384,62 @@ def tickets_by_numbers(numbers: list[int]) -> list[Ticket]:
 # --- the ticket page ---------------------------------------------------------------------------
 
 
+# What the ticket page shows of a ticket, its store and its customer: the rest (the customer's
+# addresses and other JSON, the mailbox, the people on copy) is not read or decoded per view.
+TICKET_PAGE_FIELDS = (
+    "number",
+    "subject",
+    "requester_email",
+    "requester_name",
+    "channel",
+    "status",
+    "priority",
+    "stage",
+    "assignee",
+    "team",
+    "merged_into",
+    "follow_up_at",
+    "message_count",
+    "created_at",
+    "store__name",
+    "follow_up_of__number",
+    "customer__email",
+    "customer__first_name",
+    "customer__last_name",
+    "customer__phone",
+    "customer__timezone",
+    "customer__is_vip",
+    "customer__orders_count",
+    "customer__total_spent",
+    "customer__currency",
+    "customer__first_order_at",
+)
+
+
 def ticket_for_page(number: int) -> Ticket:
-    """One ticket with what its header and properties panel show. Raises Ticket.DoesNotExist."""
-    return (
+    """One ticket with what its page shows, and no more: its tag names and linked orders
+    are read as plain rows (`tag_names`, `linked_orders`), not through prefetch machinery.
+    Raises Ticket.DoesNotExist."""
+    ticket = (
+        Ticket.objects.select_related("customer", "store", "follow_up_of")
+        .only(*TICKET_PAGE_FIELDS)
+        .get(number=number)
+    )
+    ticket.tag_names = list(
+        Ticket.tags.through.objects.filter(ticket_id=ticket.pk)
+        .order_by("tag__name")
+        .values_list("tag__name", flat=True)
+    )
+    ticket.linked_orders = list(
+        Order.objects.filter(tickets=ticket.pk).only("pk", "number").order_by("pk")
+    )
+    return ticket
+
+
+def ticket_for_action(number: int) -> Ticket:
+    """One ticket with everything an action on it may touch, and the page's `tag_names` and
+    `linked_orders` (an action that fails shows the page again). Raises Ticket.DoesNotExist."""
+    ticket = (
         Ticket.objects.select_related(
             "customer", "assignee", "team", "merged_into", "follow_up_of", "mailbox", "store"
         )
@@ -396,6 +450,9 @@ def ticket_for_page(number: int) -> Ticket:
         )
         .get(number=number)
     )
+    ticket.tag_names = [tag.name for tag in ticket.tags.all()]
+    ticket.linked_orders = list(ticket.orders.all())
+    return ticket
 
 
 @dataclass
@@ -413,15 +470,48 @@ class Timeline:
     last_message_pk: int = 0
 
 
-def timeline_of(ticket: Ticket, limit: int = TIMELINE_MESSAGES) -> Timeline:
-    """Messages and timeline events in time order: the latest `limit` messages with their
-    attachments and the events of the same period (3 queries)."""
-    messages = list(
+# What the conversation shows of a message and its author: the headers, references and the
+# rest of a message are not read (nor their JSON decoded) for every message on screen.
+MESSAGE_SHOWN_FIELDS = (
+    "kind",
+    "author",
+    "from_email",
+    "from_name",
+    "cc",
+    "text",
+    "html",
+    "new_text",
+    "quoted_text",
+    "is_automatic",
+    "automatic_reason",
+    "delivery",
+    "delivery_error",
+    "created_at",
+    "author__username",
+    "author__first_name",
+    "author__last_name",
+)
+
+
+def _messages_shown(ticket: Ticket):
+    return (
         Message.objects.filter(ticket=ticket)
         .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
-        .order_by("-created_at", "-pk")[: limit + 1]
+        .only(*MESSAGE_SHOWN_FIELDS)
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.order_by("pk"),
+                to_attr="attachment_list",  # a list per message, not a queryset per message
+            )
+        )
     )
+
+
+def timeline_of(ticket: Ticket, limit: int = TIMELINE_MESSAGES) -> Timeline:
+    """Messages and timeline events in time order: the latest `limit` messages with their
+    attachments (`attachment_list`) and the events of the same period (3 queries)."""
+    messages = list(_messages_shown(ticket).order_by("-created_at", "-pk")[: limit + 1])
     hidden = 0
     if len(messages) > limit:
         messages = messages[:limit]
@@ -442,12 +532,7 @@ def messages_after(
 ) -> list[Message]:
     """The ticket's messages newer than the one the page shows last, as the timeline renders
     them (author, attachments): what the live ticket page appends (2 queries)."""
-    return list(
-        Message.objects.filter(ticket=ticket, pk__gt=after_message_pk)
-        .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
-        .order_by("pk")[:limit]
-    )
+    return list(_messages_shown(ticket).filter(pk__gt=after_message_pk).order_by("pk")[:limit])
 
 
 def replies_since(ticket: Ticket, after_message_pk: int, user) -> list[Message]:
@@ -467,7 +552,7 @@ def last_message_pk(ticket: Ticket) -> int:
 def side_panel_orders(ticket: Ticket, limit: int = SIDE_PANEL_ORDERS) -> list[Order]:
     """The linked orders and the customer's latest ones, with payments, shipments and their
     tracking events, and the risk assessment: 4 queries for any number of orders."""
-    linked = [order.pk for order in ticket.orders.all()]  # prefetched
+    linked = [order.pk for order in ticket.linked_orders]
     condition = Q(pk__in=linked)
     if ticket.customer_id:
         latest = list(
@@ -527,3 +612,16 @@ def reply_templates() -> list[ReplyTemplate]:
         .only("pk", "name", "category")
         .order_by("category", "name")
     )
+
+
+def reply_template_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """`reply_templates` as the picker lists them: (category label, [(pk, name)]), the labels
+    looked up once rather than per template."""
+    labels = {value: str(label) for value, label in ReplyTemplate.Category.choices}
+    templates = reply_templates()
+    return [
+        (label, [(str(template.pk), template.name) for template in group])
+        for label, group in groupby(
+            templates, key=lambda template: labels.get(template.category, template.category)
+        )
+    ]

@@ -13,11 +13,14 @@ register = template.Library()
 def _with_inline_images(html: str, message) -> str:
     """`cid:` images point at our permission-checked attachment URL (the sanitizer's hook);
     one we do not hold stays empty, so nothing is ever fetched from elsewhere."""
+    attachments = getattr(message, "attachment_list", None)  # as the desk's queries read them
+    if attachments is None:
+        attachments = message.attachments.all()
     urls = {
         normalise_content_id(attachment.content_id): reverse(
             "desk:attachment", kwargs={"pk": attachment.pk}
         )
-        for attachment in message.attachments.all()  # prefetched
+        for attachment in attachments
         if attachment.content_id
     }
     return resolve_inline_images(html, urls)

@@ -34,9 +34,10 @@ NOTE_ONCE_SECONDS = 60 * 60
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-def _ticket_or_404(number: int) -> Ticket:
+def _ticket_or_404(number: int, read=queries.ticket_for_action) -> Ticket:
+    """The ticket an action works on (everything loaded), or, for the page, what it shows."""
     try:
-        return queries.ticket_for_page(number)
+        return read(number)
     except Ticket.DoesNotExist as missing:
         raise Http404(_("There is no ticket with this number.")) from missing
 
@@ -47,7 +48,7 @@ def _properties_initial(ticket: Ticket) -> dict:
         "priority": ticket.priority,
         "assignee": str(ticket.assignee_id or ""),
         "team": str(ticket.team_id or ""),
-        "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        "tags": ", ".join(ticket.tag_names),
         "follow_up_at": timezone.localtime(ticket.follow_up_at) if ticket.follow_up_at else None,
     }
 
@@ -83,8 +84,9 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
         ),
         "previous_tickets": queries.previous_tickets(ticket),
         "reply_templates": (
-            queries.reply_templates() if user.has_perm("desk.view_replytemplate") else []
+            queries.reply_template_groups() if user.has_perm("desk.view_replytemplate") else []
         ),
+        "chosen_template": str(composer["template"].value()),
         "statuses": Ticket.Status,
     }
     return render(request, "desk/ticket.html", context, status=status)
@@ -92,7 +94,7 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
 
 @permission_required("desk.view_ticket")
 def ticket_detail(request, number: int):
-    ticket = _ticket_or_404(number)
+    ticket = _ticket_or_404(number, read=queries.ticket_for_page)
     if ticket.merged_into_id:
         messages.info(
             request,
