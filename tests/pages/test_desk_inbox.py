@@ -91,6 +91,25 @@ def test_rows_show_requester_snippet_order_assignee_and_tags(agent_client, agent
         assert expected in row
 
 
+def test_rows_escape_what_customers_wrote(agent_client, store):
+    ticket = make_ticket(subject='<img src=x onerror="alert(1)"> & co', requester_name="O'Neil <b>")
+    response = agent_client.get("/desk/")
+    row = response.text[response.text.index(f'data-number="{ticket.number}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<img" not in row
+    assert "<b>" not in row
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; co" in row
+    assert "O&#x27;Neil &lt;b&gt;" in row
+
+
+def test_rows_without_subject_or_assignee_say_so(agent_client, store):
+    make_ticket(subject="")
+    text = agent_client.get("/desk/").text
+    assert '<a href="/desk/tickets/' in text
+    assert 'class="subject">(no subject)</a>' in text
+    assert '<span class="muted">Unassigned</span>' in text
+
+
 def test_keyset_pages_walk_every_ticket_once(agent_client, store):
     tickets = make_tickets(53)
     same_time = BASE_TIME + timedelta(hours=30)

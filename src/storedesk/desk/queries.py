@@ -293,7 +293,7 @@ class Cursor:
 
 @dataclass
 class TicketPage:
-    tickets: list[Ticket]
+    tickets: list[ListedTicket]
     next_cursor: str | None
     is_first: bool
 
@@ -317,9 +317,33 @@ def not_merged(tickets):
     return tickets.alias(merged_or_zero=Coalesce("merged_into_id", 0)).filter(merged_or_zero=0)
 
 
-# What a row of the list shows: the rest of a ticket (and of its assignee) is not read, so 50
+@dataclass(frozen=True, slots=True)
+class ListedTicket:
+    """A ticket as a row of the list shows it, read as plain values: no model instances (nor
+    their unused fields) for 50 tickets, their assignees, teams, tags and orders."""
+
+    pk: int
+    number: int
+    subject: str
+    requester_email: str
+    requester_name: str
+    channel: str
+    status: str
+    priority: int
+    message_count: int
+    created_at: datetime
+    last_message_at: datetime | None
+    assignee_name: str  # the display name; "" when nobody is assigned
+    team_name: str
+    snippet: str
+    tags: list[str]
+    orders: list[str]
+
+
+# What a row of the list reads: the rest of a ticket (and of its assignee) is not read, so 50
 # rows do not convert a dozen unused dates each.
 ROW_FIELDS = (
+    "pk",
     "number",
     "subject",
     "requester_email",
@@ -334,7 +358,15 @@ ROW_FIELDS = (
     "assignee__first_name",
     "assignee__last_name",
     "team__name",
+    "snippet",
 )
+
+
+def _display_name(username: str | None, first_name: str | None, last_name: str | None) -> str:
+    """`User.display_name` from the row's columns; "" for no user."""
+    if username is None:
+        return ""
+    return f"{first_name} {last_name}".strip() or username
 
 
 def ticket_page(condition: Q, cursor: Cursor | None, size: int = PAGE_SIZE) -> TicketPage:
@@ -354,23 +386,35 @@ def ticket_page(condition: Q, cursor: Cursor | None, size: int = PAGE_SIZE) -> T
     )
     more = len(ids) > size
     ids = ids[:size]
-    by_pk = (
-        Ticket.objects.filter(pk__in=ids)
-        .select_related("assignee", "team")
-        .only(*ROW_FIELDS)
-        .annotate(snippet=_last_snippet())
-        .prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list"),
-            Prefetch(
-                "orders",
-                queryset=Order.objects.only("pk", "number").order_by("pk"),
-                to_attr="order_list",
-            ),
+    if not ids:
+        return TicketPage([], None, cursor is None)
+    tags: dict[int, list[str]] = {pk: [] for pk in ids}
+    for ticket_id, name in (
+        Ticket.tags.through.objects.filter(ticket_id__in=ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    ):
+        tags[ticket_id].append(name)
+    orders: dict[int, list[str]] = {pk: [] for pk in ids}
+    for ticket_id, number in (
+        Ticket.orders.through.objects.filter(ticket_id__in=ids)
+        .order_by("order_id")
+        .values_list("ticket_id", "order__number")
+    ):
+        orders[ticket_id].append(number)
+    by_pk = {}
+    for row in (
+        Ticket.objects.filter(pk__in=ids).annotate(snippet=_last_snippet()).values_list(*ROW_FIELDS)
+    ):
+        pk, username, first_name, last_name = row[0], row[11], row[12], row[13]
+        by_pk[pk] = ListedTicket(
+            *row[:11],
+            assignee_name=_display_name(username, first_name, last_name),
+            team_name=row[14] or "",
+            snippet=row[15] or "",
+            tags=tags[pk],
+            orders=orders[pk],
         )
-        .in_bulk()
-        if ids
-        else {}
-    )
     rows = [by_pk[pk] for pk in ids if pk in by_pk]
     next_cursor = Cursor(rows[-1].last_message_at, rows[-1].pk).encode() if more and rows else None
     return TicketPage(rows, next_cursor, cursor is None)

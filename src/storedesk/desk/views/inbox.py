@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape  # what Django's escape does, without its lazy-string wrapper
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -59,25 +61,72 @@ class InboxRow:
     at_title: str
     age: str
 
+    def html(self) -> SafeString:
+        """The row's `<tr>`, every value escaped. Put together here rather than by the template
+        language: two dozen template variables and tags per row, 50 rows a page, cost the
+        inbox more than all its queries (6 ms against 0.5)."""
+        requester = f"<strong>{escape(self.requester_name or self.requester_email or '—')}</strong>"
+        if self.requester_name:
+            requester += f'<br><span class="muted mono">{escape(self.requester_email)}</span>'
+        count = f" · {escape(self.messages_shown)}" if self.messages_shown else ""
+        tags = "".join(f'<span class="tag">{escape(tag)}</span>' for tag in self.tags)
+        snippet = f'<p class="snippet">{escape(self.snippet)}</p>' if self.snippet else ""
+        orders = ", ".join(f'<span class="mono">{escape(order)}</span>' for order in self.orders)
+        assignee = (
+            escape(self.assignee_name)
+            if self.assignee_name
+            else f'<span class="muted">{escape(_("Unassigned"))}</span>'
+        )
+        if self.team_name:
+            assignee += f'<br><span class="muted">{escape(self.team_name)}</span>'
+        number, url, priority = escape(self.number), escape(self.url), escape(self.priority)
+        return mark_safe(  # noqa: S308 - every value above is escaped
+            f"""
+      <tr class="ticket-row priority-{priority}" data-url="{url}" data-number="{number}">
+        <td class="select"><input type="checkbox" name="tickets" value="{number}" \
+aria-label="{escape(self.select_label)}"></td>
+        <td class="requester">{requester}</td>
+        <td class="conversation">
+          <a href="{url}" class="subject">{escape(self.subject or _("(no subject)"))}</a>
+          <span class="muted">#{number} · {escape(self.channel_label)}{count}</span>
+          {tags}
+          {snippet}
+        </td>
+        <td>{orders or '<span class="muted">—</span>'}</td>
+        <td><span class="badge ticket-status-{escape(self.status)}">\
+{escape(self.status_label)}</span></td>
+        <td><span class="priority priority-{priority}">{escape(self.priority_label)}</span></td>
+        <td>{assignee}</td>
+        <td class="num"><time datetime="{escape(self.at_iso)}" title="{escape(self.at_title)}">\
+{escape(self.age)}</time></td>
+      </tr>
+    """
+        )
+
 
 def _shortened(text: str, limit: int = SNIPPET_SHOWN) -> str:
     """`truncatechars`: at most `limit` characters, the last one an ellipsis when cut."""
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-def inbox_rows(tickets: list[Ticket], now: datetime) -> list[InboxRow]:
+# A ticket number no ticket has, reversed once per page: its URL with the number left open.
+_NUMBER_MARK = 987654321
+
+
+def inbox_rows(tickets: list[queries.ListedTicket], now: datetime) -> list[InboxRow]:
     """The page's tickets as rows, in the viewer's language and time zone."""
     statuses = {value: str(label) for value, label in Ticket.Status.choices}
     priorities = {value: str(label) for value, label in Ticket.Priority.choices}
     channels = {value: str(label) for value, label in Channel.choices}
     select = _("Select ticket %(number)s")
+    url = reverse("desk:ticket", args=[_NUMBER_MARK]).replace(str(_NUMBER_MARK), "{}")
     rows = []
     for ticket in tickets:
         at = timezone.localtime(ticket.last_message_at or ticket.created_at)
         rows.append(
             InboxRow(
                 number=str(ticket.number),
-                url=reverse("desk:ticket", args=[ticket.number]),
+                url=url.format(ticket.number),
                 select_label=select % {"number": ticket.number},
                 priority=str(ticket.priority),
                 requester_name=ticket.requester_name,
@@ -85,14 +134,14 @@ def inbox_rows(tickets: list[Ticket], now: datetime) -> list[InboxRow]:
                 subject=ticket.subject,
                 channel_label=channels.get(ticket.channel, ticket.channel),
                 messages_shown=str(ticket.message_count) if ticket.message_count > 1 else "",
-                tags=[tag.name for tag in ticket.tag_list],
-                snippet=_shortened(ticket.snippet or ""),
-                orders=[order.number for order in ticket.order_list],
+                tags=ticket.tags,
+                snippet=_shortened(ticket.snippet),
+                orders=ticket.orders,
                 status=ticket.status,
                 status_label=statuses.get(ticket.status, ticket.status),
                 priority_label=priorities.get(ticket.priority, str(ticket.priority)),
-                assignee_name=ticket.assignee.display_name if ticket.assignee else "",
-                team_name=ticket.team.name if ticket.team else "",
+                assignee_name=ticket.assignee_name,
+                team_name=ticket.team_name,
                 at_iso=at.isoformat(),
                 at_title=at.strftime("%Y-%m-%d %H:%M"),
                 age=timesince(at, now),
