@@ -1,10 +1,12 @@
 """Priority weights as data leads edit: versions, validation, audit, the page, the API and
 re-scoring the open tickets."""
 
+import threading
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
@@ -102,6 +104,35 @@ def test_an_unchanged_set_writes_no_version(lead):
     again = do_save_priority_weights(DEFAULT_WEIGHTS | {"vip": 30}, actor=lead)
     assert again == saved
     assert PriorityWeights.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_saves_each_become_a_version(lead):
+    """Four leads saving at once before any version exists: versions 1 to 4, no error."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def save(vip: int) -> None:
+        try:
+            barrier.wait()
+            do_save_priority_weights(DEFAULT_WEIGHTS | {"vip": vip}, actor=lead)
+        except Exception as error:  # noqa: BLE001  (the test reports any failure)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(vip,)) for vip in (20, 25, 30, 35)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    versions = PriorityWeights.objects.order_by("version")
+    assert [v.version for v in versions] == [1, 2, 3, 4]
+    assert sorted(v.weights["vip"] for v in versions) == [20, 25, 30, 35]
 
 
 @pytest.mark.parametrize(

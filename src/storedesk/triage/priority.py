@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.core.events import handles
-from storedesk.core.models import DomainEvent
+from storedesk.core.models import Counter, DomainEvent
 from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_set_priority
 from storedesk.triage.facts import facts_for, facts_for_tickets, tickets_for_facts
@@ -270,15 +270,19 @@ def weights() -> dict:
     return weights_of(latest_weights())
 
 
+WEIGHTS_LOCK = "triage.priority_weights"
+
+
 @transaction.atomic
 def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWeights:
     """Validate the whole set, then store it as a new version with an audit entry. Nothing is
     saved when a value is wrong; an unchanged set writes no version (returns the current one).
     Tickets scored from now on use it; open tickets keep their score until re-scored."""
     checked = validate_weights(data)
-    current = (
-        PriorityWeights.objects.select_for_update().order_by("-version").first()
-    )  # the newest version is the lock: concurrent saves queue up behind it
+    # One lock row, there even before the first version: concurrent saves queue up behind it
+    # (locking the newest version left two first saves both writing version 1).
+    Counter.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
+    current = PriorityWeights.objects.order_by("-version").first()
     before = validate_weights(weights_of(current))
     if current is not None and checked == before:
         return current
