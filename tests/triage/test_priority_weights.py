@@ -26,7 +26,8 @@ from storedesk.triage.priority import (
     validate_weights,
     weights,
 )
-from storedesk.triage.workflow_models import PriorityWeights, TicketPriority
+from storedesk.triage.sla import do_refresh_sla
+from storedesk.triage.workflow_models import PriorityWeights, TicketPriority, TicketSla
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory
 from tests.triage.workflow_helpers import analyse
@@ -338,9 +339,35 @@ def test_the_rescore_button_rescores_the_open_tickets(
     client.force_login(lead)
     with django_capture_on_commit_callbacks(execute=True) as enqueued:
         assert client.post(URL, {"do": "rescore"}).status_code == 302
-    assert len(enqueued) == 1
+    assert len(enqueued) == 2  # the re-score, then the priority event it recorded
     ticket.refresh_from_db()
     assert ticket.priority == Ticket.Priority.URGENT
+
+
+def test_a_rescore_that_raises_the_priority_moves_the_sla_clock(
+    lead, django_capture_on_commit_callbacks
+):
+    ticket = refund_ticket()
+    standard = do_refresh_sla(ticket, now=BASE_TIME)
+    assert standard.policy.name == "Standard"
+    do_save_priority_weights(DEFAULT_WEIGHTS | {"intent": {"refund_request": 90}}, actor=lead)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_rescore_open_tickets(now=BASE_TIME)
+
+    sla = TicketSla.objects.get(ticket=ticket)
+    assert sla.policy.name == "Urgent"
+    assert sla.first_response_due_at < standard.first_response_due_at  # 60 business min, not 240
+
+
+def test_a_priority_set_by_hand_moves_the_sla_clock(lead, django_capture_on_commit_callbacks):
+    ticket = refund_ticket()
+    do_refresh_sla(ticket, now=BASE_TIME)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_set_priority(ticket, Ticket.Priority.HIGH, actor=lead)
+
+    assert TicketSla.objects.get(ticket=ticket).policy.name == "High"
 
 
 def test_the_ticket_panel_names_the_weights_version_behind_the_score(client, lead):

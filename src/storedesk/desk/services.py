@@ -530,6 +530,7 @@ def do_set_priority(ticket: Ticket, priority: int, *, actor, reason: str = "") -
         obj=ticket,
         changes={"old": old, "new": priority},
     )
+    record_event("ticket_priority_changed", ticket_ids=[ticket.pk], old=old, new=priority)
     return ticket
 
 

@@ -220,7 +220,8 @@ def on_message_received(event: DomainEvent) -> None:
 @handles("message_sent")
 @handles("ticket_status_changed")
 @handles("ticket_created")
+@handles("ticket_priority_changed")  # SLA policies go by priority
 def on_ticket_changed(event: DomainEvent) -> None:
-    ticket = Ticket.objects.filter(pk=event.payload.get("ticket_id")).first()
-    if ticket is not None:
+    ids = event.payload.get("ticket_ids") or [event.payload.get("ticket_id")]
+    for ticket in Ticket.objects.filter(pk__in=ids).order_by("pk"):
         do_refresh_sla(ticket)

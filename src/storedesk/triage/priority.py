@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
-from storedesk.core.events import handles
+from storedesk.core.events import handles, record_event
 from storedesk.core.models import Counter, DomainEvent
 from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_set_priority
@@ -468,6 +468,8 @@ def _rescore_batch(
             objects=changed,
             changes_for=lambda ticket: {"old": ticket.priority, "new": new_levels[ticket.pk]},
         )
+        # SLA policies go by priority: the clocks of these tickets follow after commit.
+        record_event("ticket_priority_changed", ticket_ids=[ticket.pk for ticket in changed])
     result.scored += len(tickets)
     result.changed += len(changed)
 
