@@ -27,6 +27,7 @@ from storedesk.desk.agent_services import do_bulk_action
 from storedesk.desk.forms import BulkActionForm, InboxFilterForm, SavedViewForm
 from storedesk.desk.models import Channel, SavedView, Ticket
 from storedesk.desk.search import SearchError, SearchFilters, search_tickets
+from storedesk.desk.views.form_rendering import WIDGETS
 
 DEFAULT_VIEW = "open"
 SEARCH_MATCHES = 100  # the search box lists the best matches, by latest activity
@@ -195,7 +196,7 @@ def inbox(request):
     view = queries.view_for_key(key, views + tags)
     if view is None:
         raise Http404(_("There is no such inbox view."))
-    form = InboxFilterForm(request.GET or None, agents=agents, teams=teams)
+    form = InboxFilterForm(request.GET or None, agents=agents, teams=teams, renderer=WIDGETS)
     condition = view.condition
     if form.is_bound and form.is_valid():
         filters = form.filters()

@@ -28,6 +28,7 @@ from storedesk.desk.forms import (
 )
 from storedesk.desk.models import Attachment, Message, ReplyTemplate, Ticket
 from storedesk.desk.services import AttachmentIn
+from storedesk.desk.views.form_rendering import WIDGETS
 from storedesk.desk.views.inbox import desk_agents, desk_teams
 
 NOTE_ONCE_SECONDS = 60 * 60
@@ -63,7 +64,8 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
             initial={
                 "form_token": ComposerForm.new_token(),
                 "seen_message": timeline.last_message_pk,
-            }
+            },
+            renderer=WIDGETS,
         )
     presence.heartbeat(ticket.pk, user)
     context = {
@@ -74,7 +76,7 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
         "send_statuses": SEND_STATUSES,
         "collision": collision,
         "properties": PropertiesForm(
-            initial=_properties_initial(ticket), agents=agents, teams=teams
+            initial=_properties_initial(ticket), agents=agents, teams=teams, renderer=WIDGETS
         ),
         "order_form": OrderLinkForm(),
         "merge_form": MergeForm(),
