@@ -153,9 +153,9 @@ def builtin_views(user, now: datetime) -> list[InboxView]:
 def saved_views_of(user) -> list[SavedView]:
     """The user's own views and the team's shared ones."""
     return list(
-        SavedView.objects.filter(Q(owner=user) | Q(is_shared=True))
-        .select_related("owner")
-        .order_by("position", "name", "pk")
+        SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).order_by(
+            "position", "name", "pk"
+        )
     )
 
 
