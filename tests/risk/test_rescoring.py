@@ -12,7 +12,7 @@ from storedesk.audit.models import AuditEntry
 from storedesk.commerce.ingest import DisputeIn
 from storedesk.core.events import dispatch_event
 from storedesk.core.models import DomainEvent
-from storedesk.desk.services import do_link_orders, do_open_ticket
+from storedesk.desk.services import do_link_orders, do_merge, do_open_ticket
 from storedesk.disputes.services import (
     EarlyFraudWarningIn,
     do_ingest_disputes,
@@ -173,6 +173,22 @@ def test_a_ticket_linked_to_an_order_rescores_it(store, django_capture_on_commit
     assert entry.changes["because"] == "ticket"
     assert entry.changes["signals"] == {"tickets_about_order": ["0", "1"]}
     assert not _rescored(other.order_id).exists()
+
+
+def test_a_merged_ticket_counts_once_as_the_ticket_it_joined(
+    store, agent, django_capture_on_commit_callbacks
+):
+    payment = _paid_orders(store, 1)[0]
+    about_order = do_open_ticket(
+        channel="form", requester_email="emma@mail.example", orders=[payment.order]
+    )
+    survivor = do_open_ticket(channel="email", requester_email="emma@mail.example")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_merge(about_order, survivor, actor=agent)
+
+    assert list(survivor.orders.all()) == [payment.order]
+    assert OrderRisk.objects.get(order_id=payment.order_id).signals["tickets_about_order"] == "1"
 
 
 def test_a_ticket_opened_about_an_order_rescores_it(store, django_capture_on_commit_callbacks):

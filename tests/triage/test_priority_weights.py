@@ -11,7 +11,7 @@ from django.db import connection
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.desk.models import Ticket, TicketEvent
-from storedesk.desk.services import do_set_priority
+from storedesk.desk.services import do_merge, do_set_priority
 from storedesk.disputes.models import Dispute
 from storedesk.disputes.services import EarlyFraudWarningIn, do_record_early_fraud_warning
 from storedesk.triage.facts import facts_for
@@ -194,6 +194,41 @@ def test_dispute_risk_counts_only_an_open_dispute_on_the_tickets_order():
     Dispute.objects.filter(pk=dispute.pk).update(status="won")  # closed without a date
     assert facts_for(ticket, now=BASE_TIME)["open_dispute"] is False
     assert facts_for(ticket, now=BASE_TIME)["early_fraud_warning"] is False
+
+
+def _disputed_order():
+    order = OrderFactory(total_price=Decimal("80.00"))
+    payment = PaymentFactory(order=order)
+    Dispute.objects.create(
+        order=order,
+        payment=payment,
+        gateway=payment.gateway,
+        provider_id="dp_1",
+        reason="fraudulent",
+        status="needs_response",
+        amount=order.total_price,
+        currency="USD",
+        opened_at=BASE_TIME,
+    )
+    return order
+
+
+def test_merging_in_a_ticket_about_a_disputed_order_rescores_the_survivor(
+    agent, django_capture_on_commit_callbacks
+):
+    survivor = refund_ticket()
+    before = do_score_priority(survivor, now=BASE_TIME)
+    about_dispute = make_ticket(requester="emma@mail.example", subject="Chargeback")
+    about_dispute.orders.add(_disputed_order())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_merge(about_dispute, survivor, actor=agent)
+
+    dispute_risk = {"reason": "open dispute on the order", "points": 40}
+    assert dispute_risk not in before.reasons
+    after = TicketPriority.objects.get(ticket=survivor)
+    assert dispute_risk in after.reasons
+    assert after.score >= before.score + 40
 
 
 def test_an_early_fraud_warning_scores_with_its_weight():

@@ -601,8 +601,13 @@ def do_merge(source: Ticket, target: Ticket, *, actor) -> Ticket:
             email=participant.email,
             defaults={"name": participant.name, "role": Participant.Role.CC},
         )
-    target.orders.add(*source.orders.all())
+    new_orders = list(source.orders.exclude(pk__in=target.orders.values("pk")))
+    target.orders.add(*new_orders)
     target.tags.add(*source.tags.all())
+    if new_orders:  # what follows a link (risk re-scoring, priority) follows a merge too
+        record_event(
+            "ticket_orders_linked", ticket_id=target.pk, order_ids=[o.pk for o in new_orders]
+        )
     now = timezone.now()
     last = target.messages.order_by("-created_at").values_list("created_at", flat=True).first()
     Ticket.objects.filter(pk=target.pk).update(

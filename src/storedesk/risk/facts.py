@@ -348,8 +348,11 @@ def _dispute_history(orders: list[_OrderRow]) -> dict[int, tuple[int, int, int, 
 
 
 def _tickets_about(order_ids: Sequence[int]) -> dict[int, int]:
-    """How many support tickets are linked to each order."""
-    links = Ticket.orders.through.objects.filter(among("order_id", order_ids))
+    """How many support conversations are linked to each order (a ticket merged into another
+    is the same conversation: it counts once, as the ticket it was merged into)."""
+    links = Ticket.orders.through.objects.filter(
+        among("order_id", order_ids), ticket__merged_into__isnull=True
+    )
     return dict(
         links.values("order_id")
         .annotate(tickets=Count("ticket_id"))

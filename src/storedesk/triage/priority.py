@@ -517,6 +517,16 @@ def do_rescore_tickets_of_orders(order_ids, *, now: datetime | None = None) -> R
     return _rescore(ids, now=now, batch_size=RESCORE_BATCH)
 
 
+@handles("ticket_orders_linked")
+def rescore_after_orders_linked(event: DomainEvent) -> None:
+    """An order linked (by hand, by a rule or by a merge) brings its value and dispute risk."""
+    ids = list(
+        _open_tickets().filter(pk=event.payload.get("ticket_id")).values_list("pk", flat=True)
+    )
+    if ids:
+        _rescore(ids, now=None, batch_size=RESCORE_BATCH)
+
+
 @handles("disputes_opened")
 def rescore_after_disputes(event: DomainEvent) -> None:
     do_rescore_tickets_of_orders(event.payload.get("order_ids") or [])
