@@ -593,9 +593,40 @@ def last_message_pk(ticket: Ticket) -> int:
     return Message.objects.filter(ticket=ticket).aggregate(last=Max("pk"))["last"] or 0
 
 
+# What the side panel shows of an order, its payments, shipments and risk: not the addresses,
+# the provider's raw payment objects or the risk's signals, decoded for every order shown.
+SIDE_PANEL_ORDER_FIELDS = (
+    "number",
+    "created_at",
+    "currency",
+    "total_price",
+    "financial_status",
+    "fulfillment_status",
+    "risk__status",
+    "risk__score",
+)
+SIDE_PANEL_PAYMENT_FIELDS = (
+    "order",
+    "gateway",
+    "method",
+    "status",
+    "card_brand",
+    "card_last4",
+    "payer_status",
+    "seller_protection",
+    "avs_line1_check",
+    "avs_postal_check",
+    "cvc_check",
+    "risk_level",
+)
+SIDE_PANEL_SHIPMENT_FIELDS = ("order", "carrier", "tracking_number", "tracking_url", "status")
+
+
 def side_panel_orders(ticket: Ticket, limit: int = SIDE_PANEL_ORDERS) -> list[Order]:
     """The linked orders and the customer's latest ones, with payments, shipments and their
-    tracking events, and the risk assessment: 4 queries for any number of orders."""
+    tracking events (`payment_list`, `shipment_list`, `event_list`: lists, not a queryset
+    built per order and per shipment), and the risk assessment: 4 queries for any number of
+    orders."""
     linked = [order.pk for order in ticket.linked_orders]
     condition = Q(pk__in=linked)
     if ticket.customer_id:
@@ -610,15 +641,29 @@ def side_panel_orders(ticket: Ticket, limit: int = SIDE_PANEL_ORDERS) -> list[Or
     orders = list(
         Order.objects.filter(condition)
         .select_related("risk")
+        .only(*SIDE_PANEL_ORDER_FIELDS)
         .prefetch_related(
-            Prefetch("payments", queryset=Payment.objects.order_by("created_at", "pk")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.only(*SIDE_PANEL_PAYMENT_FIELDS).order_by(
+                    "created_at", "pk"
+                ),
+                to_attr="payment_list",
+            ),
             Prefetch(
                 "shipments",
-                queryset=Shipment.objects.order_by("shipped_at", "pk").prefetch_related(
+                queryset=Shipment.objects.only(*SIDE_PANEL_SHIPMENT_FIELDS)
+                .order_by("shipped_at", "pk")
+                .prefetch_related(
                     Prefetch(
-                        "events", queryset=ShipmentEvent.objects.order_by("-happened_at", "-pk")
+                        "events",
+                        queryset=ShipmentEvent.objects.only(
+                            "shipment", "happened_at", "status", "message", "city", "country"
+                        ).order_by("-happened_at", "-pk"),
+                        to_attr="event_list",
                     )
                 ),
+                to_attr="shipment_list",
             ),
         )
         .order_by("-created_at", "-pk")

@@ -12,7 +12,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from storedesk.commerce.models import Order
+from storedesk.commerce.models import Order, Payment, Shipment
 from storedesk.commerce.queries import current_store, number_keys
 from storedesk.core.permissions import permission_required
 from storedesk.desk import mail_out, presence, queries, replies, services
@@ -71,6 +71,41 @@ def shown_messages(messages: list[Message]) -> list[Message]:
     return messages
 
 
+def shown_orders(orders: list[Order]) -> list[Order]:
+    """What the side panel shows of each order, payment, shipment and tracking event (labels,
+    local times), worked out once: a customer's orders bring dozens of tracking events, each
+    with two date filters and a label lookup in the template otherwise."""
+    labels = {
+        field: {value: str(label) for value, label in choices}
+        for field, choices in [
+            ("financial", Order.FinancialStatus.choices),
+            ("fulfillment", Order.FulfillmentStatus.choices),
+            ("gateway", Payment.Gateway.choices),
+            ("payment", Payment.Status.choices),
+            ("shipment", Shipment.Status.choices),
+        ]
+    }
+    for order in orders:
+        order.created_on = timezone.localtime(order.created_at).strftime("%Y-%m-%d")
+        order.financial_status_label = labels["financial"].get(
+            order.financial_status, order.financial_status
+        )
+        order.fulfillment_status_label = labels["fulfillment"].get(
+            order.fulfillment_status, order.fulfillment_status
+        )
+        for payment in order.payment_list:
+            payment.gateway_label = labels["gateway"].get(payment.gateway, payment.gateway)
+            payment.status_label = labels["payment"].get(payment.status, payment.status)
+        for shipment in order.shipment_list:
+            shipment.status_label = labels["shipment"].get(shipment.status, shipment.status)
+            for event in shipment.event_list:
+                at = timezone.localtime(event.happened_at)
+                event.at_iso = at.isoformat()
+                event.at_text = at.strftime("%Y-%m-%d %H:%M")
+                event.status_label = labels["shipment"].get(event.status, event.status)
+    return orders
+
+
 def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), status=200):
     """The whole ticket page in a fixed number of queries, whatever the conversation's size."""
     user = request.user
@@ -100,7 +135,9 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
         "merge_form": MergeForm(),
         "viewers": presence.viewers(ticket.pk, exclude_user_id=user.pk),
         "orders": (
-            queries.side_panel_orders(ticket) if user.has_perm("commerce.view_order") else []
+            shown_orders(queries.side_panel_orders(ticket))
+            if user.has_perm("commerce.view_order")
+            else []
         ),
         "previous_tickets": queries.previous_tickets(ticket),
         "reply_templates": (
