@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "storedesk.triage",
     "storedesk.disputes",
     "storedesk.risk",
+    "storedesk.integrations.stripe",
     "storedesk.demo",
 ]
 
@@ -230,6 +231,8 @@ ANYMAIL = {
     }.items()
     if value
 }
+# Stripe's webhook signing secret(s) (whsec_…), comma-separated while rolling; empty: 503.
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")

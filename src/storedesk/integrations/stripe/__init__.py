@@ -1,1 +1,1 @@
-"""Stripe: charges, disputes and (later) the webhook receiver and client."""
+"""Stripe: the signed webhook receiver, its stored events, and the mappers to our services."""

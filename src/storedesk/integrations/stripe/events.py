@@ -3,29 +3,96 @@ services. The webhook receiver (signature check, raw event stored once per `evt_
 each stored event here, in a task; an event type not listed is acknowledged and left alone."""
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import InvalidOperation
 from typing import Any
 
-from storedesk.disputes.services import do_record_early_fraud_warning
-from storedesk.integrations.stripe.mappers import early_fraud_warning_to_input
+from storedesk.disputes.services import (
+    EarlyFraudWarningRefused,
+    do_ingest_disputes,
+    do_record_early_fraud_warning,
+)
+from storedesk.integrations.stripe.mappers import dispute_to_dispute, early_fraud_warning_to_input
 
 
-def _early_fraud_warning(stripe_object: Mapping[str, Any]) -> str:
-    recorded = do_record_early_fraud_warning(early_fraud_warning_to_input(stripe_object))
+class EventNotApplied(Exception):
+    """The event was understood but could not be applied; `retryable` says whether a later
+    attempt may succeed (the order may arrive later; a malformed object never gets better)."""
+
+    retryable = True
+
+
+class UnknownCharge(EventNotApplied):
+    """The event is about a charge no order of ours was paid with (yet)."""
+
+
+class MalformedObject(EventNotApplied):
+    """The event's object lacks what our services need to store it."""
+
+    retryable = False
+
+
+def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (event.get("data") or {}).get("object") or {}
+
+
+def _mapped(mapper: Callable, stripe_object: Mapping[str, Any]):
+    try:
+        return mapper(stripe_object)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
+        kind = stripe_object.get("object") or "object"
+        raise MalformedObject(f"{kind} {stripe_object.get('id', '?')}: {error!r}") from error
+
+
+def _early_fraud_warning(event: Mapping[str, Any], actor) -> str:
+    warning_in = _mapped(early_fraud_warning_to_input, _object(event))
+    try:
+        recorded = do_record_early_fraud_warning(warning_in, actor=actor)
+    except EarlyFraudWarningRefused as error:
+        raise MalformedObject(str(error)) from error
     if recorded.created:
         return "recorded"
     return "updated" if recorded.changes else "unchanged"
 
 
-ROUTES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+def _dispute(event: Mapping[str, Any], actor) -> str:
+    """Every `charge.dispute.*` event carries the whole dispute, so each one is an ingest of
+    its current state; `closed` also says when the dispute closed."""
+    dispute_in = _mapped(dispute_to_dispute, _object(event))
+    if event.get("type") == "charge.dispute.closed" and dispute_in.closed_at is None:
+        closed_at = datetime.fromtimestamp(int(event["created"]), tz=UTC)
+        dispute_in = replace(dispute_in, closed_at=closed_at)
+    result = do_ingest_disputes([dispute_in], actor=actor)
+    if result.rejected:
+        provider_id, error = result.rejected[0]
+        raise MalformedObject(f"dispute {provider_id or '?'} refused: {error}")
+    if result.unmatched:
+        raise UnknownCharge(
+            f"no payment with Stripe charge {dispute_in.payment_provider_id} "
+            f"(dispute {dispute_in.provider_id}); retried in case its order arrives later"
+        )
+    if result.created:
+        return "recorded"
+    return "updated" if result.updated else "unchanged"
+
+
+ROUTES: dict[str, Callable[[Mapping[str, Any], Any], str]] = {
     "radar.early_fraud_warning.created": _early_fraud_warning,
     "radar.early_fraud_warning.updated": _early_fraud_warning,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.updated": _dispute,
+    "charge.dispute.closed": _dispute,
+    "charge.dispute.funds_withdrawn": _dispute,
+    "charge.dispute.funds_reinstated": _dispute,
 }
 
 
-def process_event(event: Mapping[str, Any]) -> str:
+def process_event(event: Mapping[str, Any], *, actor=None) -> str:
     """Apply one Stripe event; returns what happened ("ignored" for types we do not follow).
-    Harmless to repeat: every route is idempotent on the object's id."""
+    Harmless to repeat: every route is idempotent on the object's id. Raises EventNotApplied
+    when the event cannot be applied, with the reason."""
     route = ROUTES.get(str(event.get("type") or ""))
     if route is None:
         return "ignored"
-    return route((event.get("data") or {}).get("object") or {})
+    return route(event, actor)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class StripeConfig(AppConfig):
+    name = "storedesk.integrations.stripe"
+    label = "stripe"
+    verbose_name = "Stripe"
+
+    def ready(self) -> None:
+        # Registers the periodic job that retries failed and lost events.
+        from storedesk.integrations.stripe import tasks  # noqa: F401
