@@ -193,8 +193,11 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["store", "-created_at"], name="order_created_idx"),
             models.Index(fields=["email", "-created_at"], name="order_email_idx"),
-            models.Index(fields=["name_key"], name="order_name_idx"),
-            models.Index(fields=["last_name_key"], name="order_last_name_idx"),
+            # Name searches read (id, created_at) from these alone: see queries.OrderMatches.
+            models.Index(fields=["name_key", "store", "created_at"], name="order_name_idx"),
+            models.Index(
+                fields=["last_name_key", "store", "created_at"], name="order_last_name_idx"
+            ),
             models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
             models.Index(fields=["store", "provider_id"], name="order_provider_idx"),
             models.Index(fields=["financial_status", "-created_at"], name="order_financial_idx"),
