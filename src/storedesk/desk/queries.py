@@ -340,8 +340,9 @@ class ListedTicket:
     orders: list[str]
 
 
-# What a row of the list reads: the rest of a ticket (and of its assignee) is not read, so 50
-# rows do not convert a dozen unused dates each.
+# What a row of the list reads, in ListedTicket's order up to `last_message_at`, then the
+# assignee's name columns, the team's name and the snippet: the rest of a ticket (and of its
+# assignee) is not read, so 50 rows do not convert a dozen unused dates each.
 ROW_FIELDS = (
     "pk",
     "number",
@@ -403,15 +404,15 @@ def ticket_page(condition: Q, cursor: Cursor | None, size: int = PAGE_SIZE) -> T
     ):
         orders[ticket_id].append(number)
     by_pk = {}
-    for row in (
+    for *ticket, username, first_name, last_name, team_name, snippet in (
         Ticket.objects.filter(pk__in=ids).annotate(snippet=_last_snippet()).values_list(*ROW_FIELDS)
     ):
-        pk, username, first_name, last_name = row[0], row[11], row[12], row[13]
+        pk = ticket[0]
         by_pk[pk] = ListedTicket(
-            *row[:11],
+            *ticket,
             assignee_name=_display_name(username, first_name, last_name),
-            team_name=row[14] or "",
-            snippet=row[15] or "",
+            team_name=team_name or "",
+            snippet=snippet or "",
             tags=tags[pk],
             orders=orders[pk],
         )
