@@ -52,3 +52,12 @@ def test_system_actions_are_labelled_system(db):
     entry = record_audit(actor=None, action="order.imported", obj=OrderFactory())
     assert entry.actor is None
     assert entry.actor_label == "system"
+
+
+def test_a_system_part_acting_is_named_on_its_entries(db):
+    """Services take `actor="stripe-webhook"` (or "demo") for what no person did."""
+    entry = record_audit(actor="stripe-webhook", action="dispute.updated", obj=OrderFactory())
+    assert entry.actor is None
+    assert entry.actor_label == "stripe-webhook"
+    blank = record_audit(actor="  ", action="order.imported", obj=OrderFactory())
+    assert blank.actor_label == "system"

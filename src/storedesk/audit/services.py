@@ -26,6 +26,14 @@ def _jsonable(value):
     return value
 
 
+def _actor_label(actor) -> str:
+    if getattr(actor, "pk", None):
+        return str(actor)
+    if isinstance(actor, str) and actor.strip():
+        return actor.strip()[:100]
+    return SYSTEM_ACTOR
+
+
 def record_audit(
     *,
     actor,
@@ -34,10 +42,11 @@ def record_audit(
     changes: dict | None = None,
     actor_label: str | None = None,
 ) -> AuditEntry:
-    """Append one audit entry; call it inside the service's transaction."""
+    """Append one audit entry; call it inside the service's transaction. `actor` is a user,
+    or the name of the system part acting ("stripe-webhook", "demo"), or None (system)."""
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label or (str(actor) if getattr(actor, "pk", None) else SYSTEM_ACTOR),
+        actor_label=actor_label or _actor_label(actor),
         action=action,
         content_type=ContentType.objects.get_for_model(obj),
         object_id=str(obj.pk),
