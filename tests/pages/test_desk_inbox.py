@@ -5,13 +5,14 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.desk.models import SavedView, Ticket, TicketEvent
-from storedesk.desk.queries import TAG_COUNTS_KEY, Cursor, view_counts_key
+from storedesk.desk.queries import TAG_COUNTS_KEY, TEAM_VIEW_COUNTS_KEY, Cursor, view_counts_key
 from storedesk.desk.services import do_set_tags
 from tests.desk.builders import make_ticket, make_tickets
 from tests.factories import BASE_TIME, OrderFactory, StoreFactory
@@ -299,9 +300,9 @@ def test_the_inbox_link_is_in_the_main_nav(agent_client, store):
     assert 'href="/desk/"' in agent_client.get("/").text
 
 
-# session, user, permissions (2), agents, teams, saved views, view counts, tag counts,
-# page ids, page rows, tags, orders; +1 for the search box's exact lookup
-INBOX_QUERIES = 13
+# session, user, permissions (2), agents, teams, saved views, view counts (the team's, the
+# agent's own), tag counts, page ids, page rows, tags, orders; +1 for the search box's lookup
+INBOX_QUERIES = 14
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -317,6 +318,24 @@ def test_inbox_query_count_is_fixed(agent_client, agent, store, django_assert_nu
     assert len(response.context["page"].tickets) == count
 
 
+def test_the_teams_view_counts_are_shared_and_mine_is_each_agents_own(
+    agent_client, agent, make_user, store, django_assert_num_queries
+):
+    lan = make_user(Role.AGENT, username="lan")
+    make_ticket(assignee=agent)
+    make_ticket(assignee=agent)
+    make_ticket(assignee=lan)
+    first = counts(agent_client.get("/desk/"))
+    other = Client()
+    other.force_login(lan)
+
+    with django_assert_num_queries(INBOX_QUERIES - 2):  # team view and tag counts are kept
+        second = counts(other.get("/desk/"))
+
+    assert (first["mine"], second["mine"]) == (2, 1)
+    assert first["open"] == second["open"] == 3
+
+
 def test_sidebar_counts_are_kept_for_a_while_and_say_their_age(
     agent_client, agent, store, django_assert_num_queries
 ):
@@ -325,19 +344,19 @@ def test_sidebar_counts_are_kept_for_a_while_and_say_their_age(
     assert (first["mine"], first["tag:vip"]) == (1, 1)
     do_set_tags(make_ticket(assignee=agent), ["vip"], actor=agent)
 
-    with django_assert_num_queries(INBOX_QUERIES - 2):  # view and tag counts from the cache
+    with django_assert_num_queries(INBOX_QUERIES - 3):  # all counts from the cache
         response = agent_client.get("/desk/")
     assert (counts(response)["mine"], counts(response)["tag:vip"]) == (1, 1)
     assert "ounted " not in response.text  # as good as new: no age shown
 
     twelve_seconds_ago = timezone.now().timestamp() - 12
-    for key in [view_counts_key(agent), TAG_COUNTS_KEY]:
+    for key in [view_counts_key(agent), TEAM_VIEW_COUNTS_KEY, TAG_COUNTS_KEY]:
         cache.set(key, {**cache.get(key), "at": twelve_seconds_ago})
     text = agent_client.get("/desk/").text
     assert "Counted 12 seconds ago" in text  # the views
     assert "counted 12 seconds ago" in text  # the tags
 
-    cache.delete_many([view_counts_key(agent), TAG_COUNTS_KEY])  # as when they expire
+    cache.delete_many([view_counts_key(agent), TEAM_VIEW_COUNTS_KEY, TAG_COUNTS_KEY])  # expired
     response = agent_client.get("/desk/")
     assert (counts(response)["mine"], counts(response)["tag:vip"]) == (2, 2)
     assert "ounted " not in response.text

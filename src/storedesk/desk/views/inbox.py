@@ -268,7 +268,8 @@ def bulk(request):
     except ValidationError as error:
         messages.error(request, _("Nothing changed: %(error)s") % {"error": error.messages[0]})
         return redirect(back)
-    cache.delete(queries.view_counts_key(request.user))  # the agent sees their change counted
+    # the agent sees their change counted
+    cache.delete_many([queries.view_counts_key(request.user), queries.TEAM_VIEW_COUNTS_KEY])
     messages.success(request, _("%(count)s tickets updated.") % {"count": done})
     return redirect(back)
 
