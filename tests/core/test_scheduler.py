@@ -35,4 +35,21 @@ def test_a_job_fires_once_per_slot_even_with_two_schedulers(only_test_job):
 
 
 def test_core_jobs_are_registered():
-    assert "outbox-sweep" in [job.name for job in scheduler.registered_jobs()]
+    names = [job.name for job in scheduler.registered_jobs()]
+    assert {"outbox-sweep", "scheduler-prune"} <= set(names)
+
+
+@pytest.mark.django_db
+def test_old_claimed_slots_are_forgotten_the_current_ones_kept(only_test_job):
+    scheduler.periodic("weekly-job", every=timedelta(days=7))(count_run)
+    now = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
+    for moment in (now - timedelta(days=9), now - timedelta(days=3), now):
+        scheduler.fire_due_jobs(moment)
+    weekly_now = scheduler._jobs["weekly-job"].slot_for(now)
+
+    assert scheduler.prune_runs(now) == 3  # test-job 9 and 3 days ago, the weekly of 9 days
+
+    assert set(ScheduledRun.objects.values_list("job", "slot")) == {
+        ("test-job", now),
+        ("weekly-job", weekly_now),  # still claimed: it must not fire again this week
+    }

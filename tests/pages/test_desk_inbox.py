@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
+from storedesk.core.scheduler import registered_jobs
+from storedesk.desk.jobs import refresh_inbox_counts
 from storedesk.desk.models import SavedView, Ticket, TicketEvent
 from storedesk.desk.queries import TAG_COUNTS_KEY, TEAM_VIEW_COUNTS_KEY, Cursor, view_counts_key
 from storedesk.desk.services import do_set_tags
@@ -334,6 +336,19 @@ def test_the_teams_view_counts_are_shared_and_mine_is_each_agents_own(
 
     assert (first["mine"], second["mine"]) == (2, 1)
     assert first["open"] == second["open"] == 3
+
+
+def test_the_periodic_job_counts_ahead_of_the_first_request(
+    agent_client, agent, django_assert_num_queries
+):
+    do_set_tags(make_ticket(assignee=agent), ["vip"], actor=agent)
+    assert "desk-inbox-counts" in [job.name for job in registered_jobs()]
+
+    refresh_inbox_counts.call()
+
+    with django_assert_num_queries(INBOX_QUERIES - 2):  # only "Mine" is counted here
+        response = agent_client.get("/desk/")
+    assert (counts(response)["open"], counts(response)["tag:vip"]) == (1, 1)
 
 
 def test_sidebar_counts_are_kept_for_a_while_and_say_their_age(

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
 from django.tasks import Task
 from django.utils import timezone
 
 from storedesk.core.models import ScheduledRun
 
 logger = logging.getLogger(__name__)
+ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,21 @@ def fire_due_jobs(now: datetime | None = None) -> list[str]:
             continue
         fired.append(job.name)
     return fired
+
+
+RUNS_KEPT_FOR = timedelta(days=1)  # beyond the job's own period
+
+
+def prune_runs(now: datetime | None = None) -> int:
+    """Forget claimed slots a day older than their job's period (the current slot of every
+    job stays claimed, so nothing fires twice); a job polled every 20 s claims 4,320 a day."""
+    now = now or timezone.now()
+    jobs = registered_jobs()
+    stale = Q(slot__lt=now - RUNS_KEPT_FOR - max((job.every for job in jobs), default=ZERO))
+    for job in jobs:
+        stale |= Q(job=job.name, slot__lt=now - RUNS_KEPT_FOR - job.every)
+    deleted, _ = ScheduledRun.objects.filter(stale).delete()
+    return deleted
 
 
 def run_scheduler(stop: threading.Event, tick_seconds: float = 5.0) -> None:

@@ -9,6 +9,7 @@ class DeskConfig(AppConfig):
     verbose_name = _("Desk")
 
     def ready(self) -> None:
+        from storedesk.desk import jobs as desk_jobs  # noqa: F401  (the inbox counts)
         from storedesk.desk import mail_out, services  # noqa: F401  (registers event handlers)
         from storedesk.desk.replies import install_defaults_on_fresh_install
         from storedesk.integrations.mail import inbound, jobs  # noqa: F401  (webhook, polling)

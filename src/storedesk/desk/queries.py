@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from types import SimpleNamespace
 
 from django.core.cache import cache
 from django.db.models import (
@@ -24,6 +25,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Payment, Shipment, ShipmentEvent
@@ -46,6 +48,7 @@ TAG_VIEWS_SHOWN = 12
 COUNTS_FRESH_FOR = timedelta(seconds=30)
 TAG_COUNTS_KEY = "desk:inbox:tag-counts"
 TEAM_VIEW_COUNTS_KEY = "desk:inbox:team-view-counts"
+COUNTS_REFRESH_EVERY = timedelta(seconds=20)  # under COUNTS_FRESH_FOR: never aged out
 TIMELINE_MESSAGES = 100
 LIVE_MESSAGES = 50  # appended at once; more means the page reloads to catch up
 SIDE_PANEL_ORDERS = 5
@@ -199,21 +202,31 @@ def count_views_shared(user, views: list[InboxView], now: datetime) -> datetime:
     a third of the page. The views that are the same for everyone are counted once for the
     whole team; an agent recounts only their own ("Mine", saved views). Returns when the
     oldest of the counts shown were made."""
-    personal = [view for view in views if view.key == "mine" or view.saved is not None]
-    team = [view for view in views if not (view.key == "mine" or view.saved is not None)]
     return min(
-        _kept_counts(TEAM_VIEW_COUNTS_KEY, team, now),
-        _kept_counts(view_counts_key(user), personal, now),
+        _kept_counts(TEAM_VIEW_COUNTS_KEY, [view for view in views if not _personal(view)], now),
+        _kept_counts(view_counts_key(user), [view for view in views if _personal(view)], now),
     )
 
 
+def _personal(view: InboxView) -> bool:
+    return view.key == "mine" or view.saved is not None
+
+
+def _signature(views: list[InboxView]) -> list:
+    return [(view.key, view.saved.filters if view.saved else None) for view in views]
+
+
+def _keep_counts(key: str, views: list[InboxView], now: datetime) -> dict:
+    count_views(views, now)
+    kept = {"at": now.timestamp(), "views": _signature(views), "counts": [v.count for v in views]}
+    cache.set(key, kept, timeout=COUNTS_FRESH_FOR.total_seconds())
+    return kept
+
+
 def _kept_counts(key: str, views: list[InboxView], now: datetime) -> datetime:
-    signature = [(view.key, view.saved.filters if view.saved else None) for view in views]
     cached = cache.get(key)
-    if cached is None or cached["views"] != signature:
-        count_views(views, now)
-        cached = {"at": now.timestamp(), "views": signature, "counts": [v.count for v in views]}
-        cache.set(key, cached, timeout=COUNTS_FRESH_FOR.total_seconds())
+    if cached is None or cached["views"] != _signature(views):
+        cached = _keep_counts(key, views, now)
     else:
         for view, count in zip(views, cached["counts"], strict=True):
             view.count = count
@@ -241,15 +254,29 @@ def tag_views(now: datetime) -> tuple[list[InboxView], datetime]:
     """The sidebar's tag views and when their counts were made: one count serves every agent
     for `COUNTS_FRESH_FOR` (the page says how old it is), since the tags are the same for
     everyone and counting them costs more than the rest of the inbox."""
-    cached = cache.get(TAG_COUNTS_KEY)
-    if cached is None:
-        cached = {"at": now.timestamp(), "rows": count_tags()}
-        cache.set(TAG_COUNTS_KEY, cached, timeout=COUNTS_FRESH_FOR.total_seconds())
+    cached = cache.get(TAG_COUNTS_KEY) or _keep_tag_counts(now)
     views = [
         InboxView(f"tag:{name}", name, None, group="tags", count=count)
         for name, count in cached["rows"]
     ]
     return views, datetime.fromtimestamp(cached["at"], tz=UTC)
+
+
+def _keep_tag_counts(now: datetime) -> dict:
+    kept = {"at": now.timestamp(), "rows": count_tags()}
+    cache.set(TAG_COUNTS_KEY, kept, timeout=COUNTS_FRESH_FOR.total_seconds())
+    return kept
+
+
+def refresh_team_counts(now: datetime | None = None) -> None:
+    """Count the team's views and tags ahead of the requests (`desk-inbox-counts`, more often
+    than the counts age out), so an inbox request finds them kept even when agents come by
+    once a minute; a request that finds none (no worker, another cache per process) counts."""
+    now = now or timezone.now()
+    nobody = SimpleNamespace(pk=None)  # the team's views do not depend on who looks
+    team = [view for view in builtin_views(nobody, now) if not _personal(view)]
+    _keep_counts(TEAM_VIEW_COUNTS_KEY, team, now)
+    _keep_tag_counts(now)
 
 
 def view_for_key(key: str, views: list[InboxView]) -> InboxView | None:
