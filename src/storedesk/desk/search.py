@@ -451,6 +451,21 @@ def _sliced(kind: str, queryset, page: int, per_page: int) -> SearchPage:
     return SearchPage(kind, rows[:per_page], page, per_page, len(rows) > per_page)
 
 
+def _commerce_search(kind: str, find, query: str, filters, page: int, per_page: int, store):
+    """Customers or orders by commerce's own indexed search, within the created-at filters."""
+    store = _store(store)
+    query = (query or "").strip()[:MAX_QUERY_LENGTH]
+    if store is None or not query:
+        return SearchPage(kind, [], max(1, page), per_page, False)
+    found = find(store, query)
+    filters = filters or SearchFilters()
+    if filters.created_from:
+        found = found.filter(created_at__gte=filters.created_from)
+    if filters.created_to:
+        found = found.filter(created_at__lt=filters.created_to)
+    return _sliced(kind, found, page, per_page)
+
+
 def search_customers(
     query: str,
     filters: SearchFilters | None = None,
@@ -460,17 +475,9 @@ def search_customers(
     store=_UNSET,
 ) -> SearchPage:
     """Customers by exact email or name prefix (commerce's indexed keys)."""
-    store = _store(store)
-    query = (query or "").strip()[:MAX_QUERY_LENGTH]
-    if store is None or not query:
-        return SearchPage("customers", [], max(1, page), per_page, False)
-    customers = commerce_queries.search_customers(store, query)
-    filters = filters or SearchFilters()
-    if filters.created_from:
-        customers = customers.filter(created_at__gte=filters.created_from)
-    if filters.created_to:
-        customers = customers.filter(created_at__lt=filters.created_to)
-    return _sliced("customers", customers, page, per_page)
+    return _commerce_search(
+        "customers", commerce_queries.search_customers, query, filters, page, per_page, store
+    )
 
 
 def search_orders(
@@ -482,17 +489,9 @@ def search_orders(
     store=_UNSET,
 ) -> SearchPage:
     """Orders by exact number, email or tracking number, or the buyer's name prefix."""
-    store = _store(store)
-    query = (query or "").strip()[:MAX_QUERY_LENGTH]
-    if store is None or not query:
-        return SearchPage("orders", [], max(1, page), per_page, False)
-    orders = commerce_queries.search_orders(store, query)
-    filters = filters or SearchFilters()
-    if filters.created_from:
-        orders = orders.filter(created_at__gte=filters.created_from)
-    if filters.created_to:
-        orders = orders.filter(created_at__lt=filters.created_to)
-    return _sliced("orders", orders, page, per_page)
+    return _commerce_search(
+        "orders", commerce_queries.search_orders, query, filters, page, per_page, store
+    )
 
 
 _SEARCHERS = {
