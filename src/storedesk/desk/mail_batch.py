@@ -20,7 +20,6 @@ which stores or quarantines it alone: nothing is lost.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,12 @@ from storedesk.core.events import dispatch_event
 from storedesk.core.models import DomainEvent
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.models import Attachment, Message, Participant, Ticket, TicketEvent
-from storedesk.desk.services import InboundMessage, next_ticket_numbers, validate_attachment
+from storedesk.desk.services import (
+    InboundMessage,
+    inbound_message_row,
+    next_ticket_numbers,
+    validate_attachment,
+)
 from storedesk.desk.threading import MAX_MERGE_HOPS, TOKEN
 
 CONTEXT_SIZE = 200  # mails read together (bounds the IN lists of the look-ups)
@@ -262,7 +266,7 @@ def _decide(
             )
         )
     state = group.touched.setdefault(id(ticket), _Touched(ticket, is_new=False))
-    message = _message(inbound, ticket, received_at)
+    message = inbound_message_row(inbound, ticket, received_at)
     if ticket.status in REOPENED_FROM and not inbound.is_automatic:
         group.reopen_events.append(
             TicketEvent(
@@ -313,35 +317,6 @@ def _new_ticket(inbound: InboundMessage, context: _Context, mailbox, received_at
         created_at=received_at,
         updated_at=received_at,
     )
-
-
-def _message(inbound: InboundMessage, ticket: Ticket, received_at: datetime) -> Message:
-    """`services.do_receive_message`'s row, with its raw source saved under a new name."""
-    message = Message(
-        ticket=ticket,
-        kind=Message.Kind.INBOUND,
-        channel=inbound.channel,
-        from_email=inbound.from_email.strip().lower()[:254],
-        from_name=inbound.from_name[:200],
-        to=list(inbound.to),
-        cc=list(inbound.cc),
-        subject=inbound.subject[:250],
-        text=inbound.text,
-        html=inbound.html,
-        new_text=inbound.new_text or inbound.text,
-        quoted_text=inbound.quoted_text,
-        signature=inbound.signature,
-        message_id=inbound.message_id[:255],
-        in_reply_to=inbound.in_reply_to[:255],
-        references=list(inbound.references),
-        headers=inbound.headers,
-        is_automatic=inbound.is_automatic,
-        automatic_reason=inbound.automatic_reason[:40],
-        created_at=received_at,
-    )
-    if inbound.raw is not None:
-        message.raw.save(f"{uuid.uuid4().hex}.eml", ContentFile(inbound.raw), save=False)
-    return message
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -260,6 +260,36 @@ def follow_up_of_number(ticket: Ticket) -> int | None:
     return ticket.follow_up_of.number if ticket.follow_up_of_id else None
 
 
+def inbound_message_row(inbound: InboundMessage, ticket: Ticket, received_at) -> Message:
+    """The unsaved row of a received message (one at a time here, in batches by mail_batch),
+    its raw source already named so no second full-row UPDATE follows the INSERT."""
+    row = Message(
+        ticket=ticket,
+        kind=Message.Kind.INBOUND,
+        channel=inbound.channel,
+        from_email=inbound.from_email.strip().lower()[:254],
+        from_name=inbound.from_name[:200],
+        to=list(inbound.to),
+        cc=list(inbound.cc),
+        subject=inbound.subject[:250],
+        text=inbound.text,
+        html=inbound.html,
+        new_text=inbound.new_text or inbound.text,
+        quoted_text=inbound.quoted_text,
+        signature=inbound.signature,
+        message_id=inbound.message_id[:255],
+        in_reply_to=inbound.in_reply_to[:255],
+        references=list(inbound.references),
+        headers=inbound.headers,
+        is_automatic=inbound.is_automatic,
+        automatic_reason=inbound.automatic_reason[:40],
+        created_at=received_at,
+    )
+    if inbound.raw is not None:
+        row.raw.save(f"{uuid.uuid4().hex}.eml", ContentFile(inbound.raw), save=False)
+    return row
+
+
 @transaction.atomic
 def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool = False) -> Message:
     """Add a customer's message. A solved ticket reopens; a closed one stays closed and the
@@ -288,30 +318,7 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
         )
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     received_at = message.received_at or timezone.now()
-    stored = Message(
-        ticket=ticket,
-        kind=Message.Kind.INBOUND,
-        channel=message.channel,
-        from_email=message.from_email.strip().lower()[:254],
-        from_name=message.from_name[:200],
-        to=list(message.to),
-        cc=list(message.cc),
-        subject=message.subject[:250],
-        text=message.text,
-        html=message.html,
-        new_text=message.new_text or message.text,
-        quoted_text=message.quoted_text,
-        signature=message.signature,
-        message_id=message.message_id[:255],
-        in_reply_to=message.in_reply_to[:255],
-        references=list(message.references),
-        headers=message.headers,
-        is_automatic=message.is_automatic,
-        automatic_reason=message.automatic_reason[:40],
-        created_at=received_at,
-    )
-    if message.raw is not None:  # named before the INSERT: no second full-row UPDATE
-        stored.raw.save(f"{uuid.uuid4().hex}.eml", ContentFile(message.raw), save=False)
+    stored = inbound_message_row(message, ticket, received_at)
     stored.save(force_insert=True)
     _store_attachments(stored, message.attachments)
     _add_participants(ticket, [(address, "", Participant.Role.CC) for address in message.cc])
