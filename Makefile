@@ -30,13 +30,14 @@ run: install
 	$(BIN)/storedesk run --no-migrate --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS)
+	STOREDESK_TEST_DB_FILE=1 $(BIN)/pytest -q -m browser $(PYTEST_ARGS)
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/storedesk} $(BIN)/pytest -m "not browser" -q $(PYTEST_ARGS)
 
 test-browser: install
-	$(BIN)/pytest -m browser -q $(PYTEST_ARGS)
+	STOREDESK_TEST_DB_FILE=1 $(BIN)/pytest -m browser -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

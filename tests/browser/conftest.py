@@ -26,6 +26,17 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+def pytest_sessionfinish(session):
+    """The file test database (`STOREDESK_TEST_DB_FILE`, see settings.test) is deleted when
+    the tests end; its write-ahead log and index files are not: remove them too."""
+    from django.conf import settings
+
+    name = str(settings.DATABASES["default"].get("TEST", {}).get("NAME") or "")
+    if name and not Path(name).exists():
+        for leftover in (Path(f"{name}-wal"), Path(f"{name}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
 def _chromium_or_skip() -> str:
     """The Chromium executable; a skip (or, in CI, a failure) when it is absent."""
     if not Path(CHROMIUM_PATH).exists():

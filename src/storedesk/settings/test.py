@@ -1,6 +1,9 @@
 """Test settings: fast hashing, mail kept in memory, tasks run at once."""
 
+import os
+
 from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
@@ -12,3 +15,10 @@ TASKS = {
 }
 WHITENOISE_AUTOREFRESH = True
 TRIAGE_SEND_ACKNOWLEDGEMENT = False  # tests that want it turn it on; others count mail exactly
+
+# The browser tests' live server answers from several threads at once (server-sent event
+# streams among them). An in-memory test database is one SQLite connection shared by every
+# thread, and concurrent use of it now and then returns another query's rows; a file gives
+# each thread its own connection. `make test` runs the browser tests this way.
+if os.environ.get("STOREDESK_TEST_DB_FILE") and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-browser.sqlite3")}
