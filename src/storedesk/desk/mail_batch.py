@@ -19,14 +19,12 @@ which stores or quarantines it alone: nothing is lost.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
@@ -40,6 +38,7 @@ from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.models import Attachment, Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     InboundMessage,
+    attachment_row,
     inbound_message_row,
     next_ticket_numbers,
     validate_attachment,
@@ -406,20 +405,9 @@ def _flush(group: _Group) -> None:
 
 
 def _store_attachments(pairs: list[tuple[Message, Any]]) -> None:
-    rows = []
-    for message, attachment in pairs:
-        stored = Attachment(
-            message=message,
-            filename=attachment.filename[:255] or "attachment",
-            content_type=attachment.content_type[:120] or "application/octet-stream",
-            size=len(attachment.data),
-            sha256=hashlib.sha256(attachment.data).hexdigest(),
-            content_id=attachment.content_id[:255],
-            is_inline=attachment.is_inline,
-        )
-        stored.file.save(stored.filename, ContentFile(attachment.data), save=False)
-        rows.append(stored)
-    Attachment.objects.bulk_create(rows)
+    Attachment.objects.bulk_create(
+        [attachment_row(message, attachment) for message, attachment in pairs]
+    )
 
 
 @task()

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from storedesk.commerce.models import Store
 from storedesk.desk import chat, throttle
 from storedesk.desk.contact import ContactReason, ContactSubmission, do_submit_contact_form
+from storedesk.desk.forms import MultipleFileField
 from storedesk.desk.live import event_stream, sse_response, start_after
 from storedesk.desk.models import Ticket
 from storedesk.desk.services import AttachmentIn, validate_attachment
@@ -274,20 +275,6 @@ def chat_events(request, session):
 
 
 # --- the contact form ------------------------------------------------------------------------
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
 class ContactForm(forms.Form):

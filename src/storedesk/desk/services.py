@@ -181,20 +181,25 @@ def validate_attachment(attachment: AttachmentIn) -> None:
         raise ValidationError(f"{attachment.filename}: larger than {limit_mb} MB")
 
 
+def attachment_row(message: Message, attachment: AttachmentIn) -> Attachment:
+    """The unsaved row of an attachment, its file already written to storage."""
+    row = Attachment(
+        message=message,
+        filename=attachment.filename[:255] or "attachment",
+        content_type=attachment.content_type[:120] or "application/octet-stream",
+        size=len(attachment.data),
+        sha256=hashlib.sha256(attachment.data).hexdigest(),
+        content_id=attachment.content_id[:255],
+        is_inline=attachment.is_inline,
+    )
+    row.file.save(row.filename, ContentFile(attachment.data), save=False)
+    return row
+
+
 def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) -> None:
     for attachment in attachments:
         validate_attachment(attachment)
-        stored = Attachment(
-            message=message,
-            filename=attachment.filename[:255] or "attachment",
-            content_type=attachment.content_type[:120] or "application/octet-stream",
-            size=len(attachment.data),
-            sha256=hashlib.sha256(attachment.data).hexdigest(),
-            content_id=attachment.content_id[:255],
-            is_inline=attachment.is_inline,
-        )
-        stored.file.save(stored.filename, ContentFile(attachment.data), save=False)
-        stored.save()
+        attachment_row(message, attachment).save()
 
 
 def _add_participants(ticket: Ticket, addresses: Iterable[tuple[str, str, str]]) -> None:
