@@ -124,6 +124,38 @@ def test_cached_store_totals_are_topped_up_with_new_orders(monkeypatch):
     facts._amounts_cache.clear()
 
 
+def test_a_batch_load_adds_each_batch_to_the_store_totals_instead_of_rereading_them(
+    monkeypatch,
+):
+    store = StoreFactory()
+    for amount in (10, 40):
+        OrderFactory(store=store, total_price=Decimal(amount))
+    totals = facts.StoreTotals(store.pk)
+    assert list(totals.current()) == [10, 40]
+    newer = [OrderFactory(store=store, total_price=Decimal(a)) for a in (25, 5)]
+    reads = []
+    read = facts._read_amounts
+    monkeypatch.setattr(facts, "_read_amounts", lambda *args: reads.append(args[1:]) or read(*args))
+
+    assert list(totals.current()) == [5, 10, 25, 40]
+    assert reads == [(newer[0].pk - 1, newer[1].pk)]  # only the orders added since
+    assert list(totals.current()) == list(facts.store_amounts(store.pk, exact=True))
+
+
+def test_scoring_a_batch_uses_the_totals_the_load_keeps(defaults, monkeypatch):
+    store = StoreFactory()
+    orders = [OrderFactory(store=store, total_price=Decimal(a)) for a in (10, 20, 30, 40)]
+    kept = facts.StoreTotals(store.pk).current()
+    monkeypatch.setattr(facts, "_read_amounts", lambda *args: pytest.fail("re-read the totals"))
+
+    do_score_orders([o.pk for o in orders], amounts={store.pk: kept})
+
+    percentiles = OrderRisk.objects.order_by("amount_usd").values_list(
+        "signals__amount_percentile_store", flat=True
+    )
+    assert list(percentiles) == [0.0, 25.0, 50.0, 75.0]
+
+
 def test_a_rescore_updates_in_place_and_flags_an_order_only_once(defaults, agent):
     store = StoreFactory()
     order = OrderFactory(store=store, email="xk7qz9wp2v@mailinator.com", total_price=900)

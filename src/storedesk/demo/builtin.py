@@ -13,7 +13,6 @@ from storedesk.commerce.ingest import (
     ShipmentEventIn,
     ShipmentIn,
 )
-from storedesk.commerce.models import Order
 from storedesk.commerce.services import (
     do_ingest_refunds,
     do_publish_policy,
@@ -831,11 +830,7 @@ class GroundTruthScenario(Scenario):
     """Writes what really happened to each order (for evaluation only) into demo.GroundTruth."""
 
     def after_batch(self, ctx: DemoContext, plans: list[OrderPlan]) -> None:
-        ids = dict(
-            Order.objects.filter(
-                store=ctx.store, number_key__in=[plan.number_key for plan in plans]
-            ).values_list("number_key", "pk")
-        )
+        ids = ctx.order_ids
         bulk_insert(
             GroundTruth,
             [

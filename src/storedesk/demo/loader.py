@@ -320,6 +320,7 @@ def _store_batch(ctx: DemoContext, scenarios, plans: list[OrderPlan]) -> None:
         ctx.store, orders, actor="demo", batch_size=len(orders) or 1, dispatch_events=False
     )
     ctx.count("orders", result.orders_created)
+    ctx.order_ids = dict(zip((plan.number_key for plan in plans), result.order_ids, strict=True))
     mark = _timed(ctx, "ingest orders", mark)
     for item in scenarios:
         item.after_batch(ctx, plans)

@@ -203,6 +203,7 @@ class DemoContext:
     counters: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
+    order_ids: dict[str, int] = field(default_factory=dict)  # the stored batch's, by number key
     forced: dict[int, dict[str, Any]] = field(default_factory=dict)
     _streams: dict[str, random.Random] = field(default_factory=dict)
 

@@ -16,8 +16,9 @@ from datetime import timedelta
 from django.db.models import Min
 
 from storedesk.accounts.models import User
-from storedesk.commerce.models import Order, Shipment
+from storedesk.commerce.models import Shipment
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
+from storedesk.risk.facts import StoreTotals
 from storedesk.risk.model import NotEnoughLabels, do_rescore_open_orders, do_train_model
 from storedesk.risk.models import OrderIdentity, OrderRisk, RiskDecision
 from storedesk.risk.services import (
@@ -40,12 +41,21 @@ class RiskScenario(Scenario):
         do_install_defaults()
 
     def after_batch(self, ctx: DemoContext, plans: list[OrderPlan]) -> None:
-        ids = list(
-            Order.objects.filter(store=ctx.store, number_key__in=[p.number_key for p in plans])
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)
+        stored = sorted(
+            (plan.created_at, ctx.order_ids[plan.number_key])
+            for plan in plans
+            if plan.number_key in ctx.order_ids
         )
-        ctx.count("risk:scored", do_score_orders(ids, actor="demo", dispatch_events=False))
+        totals = ctx.shared.setdefault("risk:store_totals", StoreTotals(ctx.store.pk))
+        ctx.count(
+            "risk:scored",
+            do_score_orders(
+                [order_id for _, order_id in stored],
+                actor="demo",
+                dispatch_events=False,
+                amounts={ctx.store.pk: totals.current()},
+            ),
+        )
 
     def finish(self, ctx: DemoContext) -> None:
         mark = time.perf_counter()

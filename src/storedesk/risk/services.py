@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models.base import ModelState
@@ -34,6 +35,9 @@ from storedesk.risk.models import (
 )
 from storedesk.risk.scoring import SCORE_ATTRIBUTE, assess
 from storedesk.risk.signals import signal_types
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH = 1000
 
@@ -375,7 +379,12 @@ _SCORED_FIELDS = (
 
 
 def do_score_orders(
-    order_ids: Sequence[int], *, actor=None, dispatch_events: bool = True, because: str = ""
+    order_ids: Sequence[int],
+    *,
+    actor=None,
+    dispatch_events: bool = True,
+    because: str = "",
+    amounts: dict[int, np.ndarray] | None = None,
 ) -> int:
     """Compute signals, score and rule decision for orders, in batches of `BATCH` (one
     transaction each, set-based reads and writes); re-scoring replaces the assessment but
@@ -385,11 +394,13 @@ def do_score_orders(
     The score is the active model's (`risk.model`, loaded once per version) or, until one is
     trained, the default points table. `dispatch_events=False` leaves the `order_flagged`
     events to the outbox sweep, as bulk loads do. `because` (a re-score after a new fact)
-    records with each assessment what changed: score, action, status and signals, old and new."""
+    records with each assessment what changed: score, action, status and signals, old and new.
+    `amounts` (store id: sorted order totals) comes from a batch load that keeps them
+    (`facts.StoreTotals`); otherwise they are read once per call."""
     rules, lists = active_rules(), list_values()
     model = active_model()
-    amounts = {}
-    if len(order_ids) > 1:  # one read of the store's totals for every batch of the run
+    amounts = dict(amounts or {})
+    if len(order_ids) > 1 and not amounts:  # one read of the totals for every batch of the call
         for store_id in set(
             Order.objects.filter(pk__in=order_ids[:BATCH]).values_list("store_id", flat=True)
         ):
