@@ -15,7 +15,7 @@ from storedesk.audit.models import AuditEntry
 from storedesk.commerce.models import Order
 from storedesk.core.events import dispatch_event
 from storedesk.core.models import DomainEvent
-from storedesk.risk import facts
+from storedesk.risk import facts, services
 from storedesk.risk.evaluation import RuleSet, evaluate, first_match
 from storedesk.risk.language import RuleError, check, parse_rule
 from storedesk.risk.models import OrderRisk, RiskDecision
@@ -104,6 +104,24 @@ def test_a_compiled_rule_set_answers_as_first_match(first, second, records):
         assert [o.fired for o in outcomes] == [a is True for a in answers]
         assert [o.undecided for o in outcomes] == [a is None for a in answers]
         assert (fired is not None) == (answers[-1] is True)
+
+
+def test_a_run_on_two_cores_stores_what_an_inline_run_stores(defaults):
+    ids = [o.pk for o in _orders(StoreFactory(), count=14)]
+    do_score_orders(ids)  # inline: under PARALLEL_FROM_ORDERS
+    inline = _assessments()
+    OrderRisk.objects.all().delete()
+
+    run = services.ScoringRun(parallel=True)
+    assert run._pool is not None
+    with run:
+        for start in range(0, len(ids), 4):
+            run.add(ids[start : start + 4])
+            assert OrderRisk.objects.count() == start  # written with the next batch
+
+    assert run.scored == 14
+    assert _assessments() == inline
+    assert AuditEntry.objects.filter(action="risk.order_scored").count() == 14 + 14
 
 
 def test_cached_store_totals_are_topped_up_with_new_orders(monkeypatch):

@@ -22,10 +22,11 @@ from storedesk.risk.facts import StoreTotals
 from storedesk.risk.model import NotEnoughLabels, do_rescore_open_orders, do_train_model
 from storedesk.risk.models import OrderIdentity, OrderRisk, RiskDecision
 from storedesk.risk.services import (
+    PARALLEL_FROM_ORDERS,
     PastDecision,
+    ScoringRun,
     do_import_review_decisions,
     do_install_defaults,
-    do_score_orders,
 )
 
 REVIEWER = "payments"  # the demo's payments specialist decided the past reviews
@@ -39,6 +40,12 @@ class RiskScenario(Scenario):
 
     def setup(self, ctx: DemoContext) -> None:
         do_install_defaults()
+        ctx.shared["risk:run"] = ScoringRun(
+            actor="demo",
+            dispatch_events=False,
+            parallel=ctx.orders_wanted >= PARALLEL_FROM_ORDERS,
+        )
+        ctx.shared["risk:store_totals"] = StoreTotals(ctx.store.pk)
 
     def after_batch(self, ctx: DemoContext, plans: list[OrderPlan]) -> None:
         stored = sorted(
@@ -46,19 +53,13 @@ class RiskScenario(Scenario):
             for plan in plans
             if plan.number_key in ctx.order_ids
         )
-        totals = ctx.shared.setdefault("risk:store_totals", StoreTotals(ctx.store.pk))
-        ctx.count(
-            "risk:scored",
-            do_score_orders(
-                [order_id for _, order_id in stored],
-                actor="demo",
-                dispatch_events=False,
-                amounts={ctx.store.pk: totals.current()},
-            ),
-        )
+        totals = ctx.shared["risk:store_totals"].current()
+        ctx.shared["risk:run"].add([order_id for _, order_id in stored], {ctx.store.pk: totals})
 
     def finish(self, ctx: DemoContext) -> None:
         mark = time.perf_counter()
+        ctx.count("risk:scored", ctx.shared.pop("risk:run").close())
+        mark = _timed(ctx, "risk: last batches", mark)
         reviewer = User.objects.filter(username=REVIEWER).first()
         ctx.count("risk:reviews_closed", do_import_review_decisions(past(ctx), actor=reviewer))
         mark = _timed(ctx, "risk: past reviews", mark)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import os
+import pickle
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -22,6 +28,7 @@ from storedesk.commerce.models import Order
 from storedesk.commerce.services import record_events_bulk
 from storedesk.core.bulk import bulk_insert
 from storedesk.core.events import handles
+from storedesk.risk import assessor
 from storedesk.risk.facts import address_key, among, facts_for_orders, store_amounts
 from storedesk.risk.language import Action, Rule, RuleError, ValueType, check, parse_rule
 from storedesk.risk.model import active_model
@@ -397,28 +404,179 @@ def do_score_orders(
     records with each assessment what changed: score, action, status and signals, old and new.
     `amounts` (store id: sorted order totals) comes from a batch load that keeps them
     (`facts.StoreTotals`); otherwise they are read once per call."""
-    rules, lists = active_rules(), list_values()
-    model = active_model()
     amounts = dict(amounts or {})
     if len(order_ids) > 1 and not amounts:  # one read of the totals for every batch of the call
         for store_id in set(
             Order.objects.filter(pk__in=order_ids[:BATCH]).values_list("store_id", flat=True)
         ):
             amounts[store_id] = store_amounts(store_id, exact=True)
-    scored = 0
-    for start in range(0, len(order_ids), BATCH):
-        with transaction.atomic(), _cyclic_gc_paused():
-            scored += _score_batch(
-                order_ids[start : start + BATCH],
-                rules,
-                lists,
-                model,
-                amounts,
-                actor,
-                dispatch_events,
-                because,
+    run = ScoringRun(
+        actor=actor,
+        dispatch_events=dispatch_events,
+        because=because,
+        parallel=len(order_ids) >= PARALLEL_FROM_ORDERS,
+    )
+    with run:
+        for start in range(0, len(order_ids), BATCH):
+            run.add(order_ids[start : start + BATCH], amounts)
+    return run.scored
+
+
+PARALLEL_FROM_ORDERS = 3 * BATCH
+
+
+class ScoringRun:
+    """Scores orders batch by batch with the rules, lists and model read once.
+
+    With `parallel` (a big re-score, a backfill, the demo load) the pure part of each batch
+    (signals, score, rules: half the work) runs in a second process while this one writes the
+    batch before and reads the facts of the next, so a store's history is scored on two
+    cores. The assessments are the same: the same facts go through the same functions. The
+    second process is started fresh (spawned), not forked: native thread pools (OpenMP, Polars)
+    do not survive a fork, and the scoring model may use them.
+    """
+
+    def __init__(self, *, actor=None, dispatch_events=True, because="", parallel=False):
+        self.rules, self.lists, self.model = active_rules(), list_values(), active_model()
+        self.actor, self.dispatch_events, self.because = actor, dispatch_events, because
+        self.scored = 0
+        self._pending: deque = deque()
+        self._pool = None
+        if parallel:
+            geoip_settings = {name: getattr(settings, name) for name in GEOIP_SETTINGS}
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=get_context("spawn"),
+                initializer=assessor.start,
+                initargs=(
+                    os.environ.get("DJANGO_SETTINGS_MODULE"),
+                    geoip_settings,
+                    pickle.dumps((self.rules, self.lists, self.model)),
+                ),
             )
-    return scored
+            self._pool.submit(assessor.ready)  # starts it while the first facts are read
+
+    def add(self, order_ids: Sequence[int], amounts: dict | None = None) -> None:
+        """Score these orders (ids in time order); written now, or with the next batch."""
+        if self._pool is None:
+            with transaction.atomic(), _cyclic_gc_paused():
+                facts = facts_for_orders(order_ids, amounts=amounts)
+                assessments = assess(facts, self.rules, self.lists, self.model) if facts else []
+                self._store(list(facts), assessments)
+            return
+        with transaction.atomic(), _cyclic_gc_paused():
+            facts = facts_for_orders(order_ids, amounts=amounts)
+        self._pending.append((list(facts), self._pool.submit(assessor.assess_batch, facts)))
+        while len(self._pending) > 1:
+            self._store_next()
+
+    def close(self) -> int:
+        """Write what is still being assessed; returns how many orders the run scored."""
+        try:
+            while self._pending:
+                self._store_next()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+        return self.scored
+
+    def __enter__(self) -> ScoringRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is not None:
+            self._pending.clear()  # nothing more is written after a failure
+        self.close()
+
+    def _store_next(self) -> None:
+        order_ids, result = self._pending.popleft()
+        assessments = result.result()
+        with transaction.atomic(), _cyclic_gc_paused():
+            self._store(order_ids, assessments)
+
+    def _store(self, order_ids: list[int], assessments: list) -> None:
+        if not assessments:
+            return
+        actor, dispatch_events, because = self.actor, self.dispatch_events, self.because
+        columns = ["order_id", "status", "stage", "fulfillment_held"]
+        if because:
+            columns += ["score", "action", "signals"]
+        earlier = {
+            row[0]: row[1:]
+            for row in OrderRisk.objects.filter(among("order_id", order_ids)).values_list(*columns)
+        }
+        before = {order_id: row[:3] for order_id, row in earlier.items()}
+        requested = _requested_reviews(before, assessments)
+        now, rows, flagged = timezone.now(), [], []
+        for assessment in assessments:
+            order_id, action = assessment.order_id, assessment.action
+            previous = before.get(order_id)
+            if previous is not None and (
+                previous[0] in (OrderRisk.Status.APPROVED, OrderRisk.Status.CANCELLED)
+                or previous[1] in WORKED_ON_STAGES
+                or order_id in requested
+            ):
+                status, stage, held = previous
+            else:
+                status = (
+                    OrderRisk.Status.CLEAR if action == Action.ALLOW else OrderRisk.Status.IN_REVIEW
+                )
+                stage = OrderRisk.Stage.CHECK if status == OrderRisk.Status.IN_REVIEW else "detect"
+                held = action in (Action.HOLD_FULFILLMENT, Action.CANCEL_AND_REFUND)
+                if status == OrderRisk.Status.IN_REVIEW and (
+                    previous is None or previous[0] != OrderRisk.Status.IN_REVIEW
+                ):
+                    flagged.append(order_id)
+            score = assessment.score
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "signals": assessment.stored,
+                    "score": score.value,
+                    "score_reasons": score.reasons,
+                    "model_version": score.model_version,
+                    "action": str(action),
+                    "decided_by_rule_id": assessment.rule.pk if assessment.rule else None,
+                    "rule_outcomes": assessment.outcomes,
+                    "status": str(status),
+                    "stage": str(stage),
+                    "fulfillment_held": held,
+                    "amount_usd": assessment.amount_usd,
+                    "scored_at": now,
+                }
+            )
+        bulk_insert(OrderRisk, rows, update_fields=_SCORED_FIELDS, unique_fields=("order",))
+        ids = dict(
+            OrderRisk.objects.filter(among("order_id", order_ids)).values_list("order_id", "pk")
+        )
+        if because:
+            record_audit_bulk(
+                actor_label=str(actor) if actor else "system",
+                action="risk.order_rescored",
+                objects=[_bare_risk(ids[row["order_id"]], row) for row in rows],
+                changes_for=lambda risk: _rescore_changes(
+                    risk, earlier.get(risk.order_id), because
+                ),
+            )
+        else:
+            record_audit_bulk(
+                actor_label=str(actor) if actor else "system",
+                action="risk.order_scored",
+                objects=[_bare_risk(ids[row["order_id"]], row) for row in rows],
+                changes_for=lambda risk: {
+                    "score": risk.score,
+                    "action": risk.action,
+                    "status": risk.status,
+                    "model_version": risk.model_version,
+                },
+            )
+        record_events_bulk(
+            "order_flagged",
+            [{"order_id": order_id} for order_id in flagged],
+            dispatch=dispatch_events,
+        )
+        self.scored += len(rows)
 
 
 @contextmanager
@@ -435,87 +593,7 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _score_batch(order_ids, rules, lists, model, amounts, actor, dispatch_events, because) -> int:
-    facts = facts_for_orders(order_ids, amounts=amounts)
-    if not facts:
-        return 0
-    columns = ["order_id", "status", "stage", "fulfillment_held"]
-    if because:
-        columns += ["score", "action", "signals"]
-    earlier = {
-        row[0]: row[1:]
-        for row in OrderRisk.objects.filter(among("order_id", list(facts))).values_list(*columns)
-    }
-    before = {order_id: row[:3] for order_id, row in earlier.items()}
-    assessments = assess(facts, rules, lists, model)
-    requested = _requested_reviews(before, assessments)
-    now, rows, flagged = timezone.now(), [], []
-    for assessment in assessments:
-        order_id, action = assessment.order_id, assessment.action
-        previous = before.get(order_id)
-        if previous is not None and (
-            previous[0] in (OrderRisk.Status.APPROVED, OrderRisk.Status.CANCELLED)
-            or previous[1] in WORKED_ON_STAGES
-            or order_id in requested
-        ):
-            status, stage, held = previous
-        else:
-            status = (
-                OrderRisk.Status.CLEAR if action == Action.ALLOW else OrderRisk.Status.IN_REVIEW
-            )
-            stage = OrderRisk.Stage.CHECK if status == OrderRisk.Status.IN_REVIEW else "detect"
-            held = action in (Action.HOLD_FULFILLMENT, Action.CANCEL_AND_REFUND)
-            if status == OrderRisk.Status.IN_REVIEW and (
-                previous is None or previous[0] != OrderRisk.Status.IN_REVIEW
-            ):
-                flagged.append(order_id)
-        score = assessment.score
-        rows.append(
-            {
-                "order_id": order_id,
-                "signals": assessment.stored,
-                "score": score.value,
-                "score_reasons": score.reasons,
-                "model_version": score.model_version,
-                "action": str(action),
-                "decided_by_rule_id": assessment.rule.pk if assessment.rule else None,
-                "rule_outcomes": assessment.outcomes,
-                "status": str(status),
-                "stage": str(stage),
-                "fulfillment_held": held,
-                "amount_usd": assessment.amount_usd,
-                "scored_at": now,
-            }
-        )
-    bulk_insert(OrderRisk, rows, update_fields=_SCORED_FIELDS, unique_fields=("order",))
-    ids = dict(
-        OrderRisk.objects.filter(among("order_id", list(facts))).values_list("order_id", "pk")
-    )
-    if because:
-        record_audit_bulk(
-            actor_label=str(actor) if actor else "system",
-            action="risk.order_rescored",
-            objects=[_bare_risk(ids[row["order_id"]], row) for row in rows],
-            changes_for=lambda risk: _rescore_changes(risk, earlier.get(risk.order_id), because),
-        )
-    else:
-        record_audit_bulk(
-            actor_label=str(actor) if actor else "system",
-            action="risk.order_scored",
-            objects=[_bare_risk(ids[row["order_id"]], row) for row in rows],
-            changes_for=lambda risk: {
-                "score": risk.score,
-                "action": risk.action,
-                "status": risk.status,
-                "model_version": risk.model_version,
-            },
-        )
-    record_events_bulk(
-        "order_flagged",
-        [{"order_id": order_id} for order_id in flagged],
-        dispatch=dispatch_events,
-    )
-    return len(rows)
+GEOIP_SETTINGS = ("GEOIP_PATH", "GEOIP_ANONYMOUS_PATH", "RISK_ANONYMOUS_NETWORKS_PATH")
 
 
 def _requested_reviews(before: dict, assessments) -> set[int]:
