@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from itertools import batched
 
 from django.db.models import Min
 
 from storedesk.accounts.models import User
-from storedesk.commerce.models import Shipment
+from storedesk.commerce.models import Order, Shipment
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
 from storedesk.risk.facts import StoreTotals
 from storedesk.risk.model import NotEnoughLabels, do_rescore_open_orders, do_train_model
@@ -96,12 +97,17 @@ def past(ctx: DemoContext) -> list[PastDecision]:
     """What the team did with each order the rules sent to review before the last week, read
     from the store's records: shipped means approved (just before it shipped), cancelled
     means cancelled."""
-    in_review = OrderRisk.objects.filter(
-        order__store=ctx.store,
-        status=OrderRisk.Status.IN_REVIEW,
-        order__created_at__lt=ctx.now - timedelta(days=OPEN_DAYS),
-    ).values_list("order_id", "order__cancelled_at", "order__cancel_reason")
-    reviews = {order_id: (cancelled_at, reason) for order_id, cancelled_at, reason in in_review}
+    # The reviews first (by the status index), then their orders: joined the other way round,
+    # SQLite walked every order of the year to find the few in review.
+    in_review = OrderRisk.objects.filter(status=OrderRisk.Status.IN_REVIEW).values_list(
+        "order_id", flat=True
+    )
+    reviews = {}
+    for ids in batched(sorted(in_review), 5000):
+        orders = Order.objects.filter(
+            pk__in=ids, store=ctx.store, created_at__lt=ctx.now - timedelta(days=OPEN_DAYS)
+        ).values_list("pk", "cancelled_at", "cancel_reason")
+        reviews.update((pk, (cancelled_at, reason)) for pk, cancelled_at, reason in orders)
     shipped = dict(
         Shipment.objects.filter(order_id__in=list(reviews), shipped_at__isnull=False)
         .values("order_id")
