@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -8,6 +9,7 @@ from django.db.models import Count
 from storedesk.demo.digest import demo_digest
 from storedesk.demo.loader import demo_store
 from storedesk.demo.models import GroundTruth
+from storedesk.desk import demo_scenarios
 from storedesk.desk.demo_scenarios import RECENT_DAYS
 from storedesk.desk.demo_text import SITUATIONS
 from storedesk.desk.models import Channel, Message, QuarantinedMail, Ticket
@@ -93,3 +95,15 @@ def test_the_desk_is_part_of_the_demo_digest_and_deterministic():
 
     Message.objects.filter(pk=Message.objects.order_by("pk").first().pk).update(new_text="changed")
     assert demo_digest(demo_store()) != first
+
+
+def test_a_big_store_sends_only_its_latest_conversations_through_the_real_paths(monkeypatch):
+    monkeypatch.setattr(demo_scenarios, "RECENT_TICKETS", 5)
+    out = StringIO()
+    call_command("demo", *SMALL, stdout=out)
+
+    assert re.search(r"desk:through_mail_and_services\s+5\n", out.getvalue())
+    mailed = Ticket.objects.filter(messages__raw__gt="").distinct()
+    assert 0 < mailed.count() <= 5
+    latest = set(Ticket.objects.order_by("-created_at").values_list("pk", flat=True)[:5])
+    assert set(mailed.values_list("pk", flat=True)) <= latest

@@ -7,7 +7,8 @@ whose order later went to a chargeback may threaten one first, a refund for a wr
 started as an exchange request. The rest (where is my order, product questions, compliments,
 …) comes at realistic rates: about 0.3 tickets per order.
 
-The last `RECENT_DAYS` arrive through the real paths: RFC 5322 mails through
+The last `RECENT_DAYS` (at most the last `RECENT_TICKETS` conversations) arrive through the
+real paths: RFC 5322 mails through
 `desk.mail_in.do_ingest_batch` (parsing, threading by token and In-Reply-To, quoting),
 chats and web forms through `desk.services`, answers through `do_reply` with the reply
 templates. Older history, thousands of tickets, is written set-based (`core.bulk`) in the
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -60,7 +62,8 @@ from storedesk.desk.services import (
     text_to_html,
 )
 
-RECENT_DAYS = 7  # this last week goes through the real mail and reply paths
+RECENT_DAYS = 7  # this last week goes through the real mail and reply paths,
+RECENT_TICKETS = 500  # up to this many conversations (a million-order store has 6,000 a week)
 BACKLOG = timedelta(hours=36)  # "today" the team is behind: most of the last 36 h unanswered
 SOLVED_AFTER = timedelta(days=3)  # a pending answer nobody replies to is solved …
 CLOSED_AFTER = timedelta(days=4)  # … and a solved ticket closes, as in most help desks
@@ -326,8 +329,11 @@ class DeskScenario(Scenario):
         started = time.perf_counter()
         world = _World.load(ctx)
         cutoff = ctx.now - timedelta(days=RECENT_DAYS)
-        history = [plan for plan in plans if plan.opened_at < cutoff]
-        recent = [plan for plan in plans if plan.opened_at >= cutoff]
+        split = max(
+            bisect_left(plans, cutoff, key=lambda plan: plan.opened_at),
+            len(plans) - RECENT_TICKETS,
+        )
+        history, recent = plans[:split], plans[split:]
         _write_history(ctx, world, history)
         mark = time.perf_counter()
         ctx.timings["desk: history (bulk)"] = mark - started
