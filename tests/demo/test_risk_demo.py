@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 import storedesk.risk
 from storedesk.demo.loader import demo_store
 from storedesk.risk.models import OrderIdentity, OrderRisk, RiskDecision
+from tests.core.test_worker import DB_TASKS
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +26,7 @@ def _demo(*args) -> str:
 
 
 def test_every_demo_order_is_scored_and_the_last_week_waits_in_review():
-    out = _demo("--orders", "1500", "--months", "1", "--end", "2026-06-30")
+    out = _demo("--orders", "1500", "--months", "1", "--end", "2026-06-30", "--train-now")
 
     store = demo_store()
     assert OrderRisk.objects.filter(order__store=store).count() == 1500
@@ -54,3 +57,14 @@ def test_the_risk_package_never_reads_the_demo_ground_truth():
 
     assert readers == []
     assert reads.search("from storedesk.demo.models import GroundTruth")
+
+
+def test_by_default_the_demo_leaves_the_risk_model_to_the_worker_as_of_its_last_day():
+    with override_settings(TASKS=DB_TASKS):
+        out = _demo("--orders", "300", "--months", "1", "--end", "2026-06-30")
+
+    (queued,) = DBTaskResult.objects.filter(status="READY")
+    assert queued.task_path == "storedesk.risk.tasks.train_risk_model"
+    assert queued.args_kwargs["kwargs"] == {"as_of": "2026-07-01T00:00:00+00:00", "force": True}
+    assert "risk:model_training_queued" in out
+    assert "risk:model_refused" not in out

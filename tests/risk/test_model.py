@@ -27,6 +27,7 @@ from storedesk.risk.models import OrderRisk, RiskDecision, RiskModel, RiskRule
 from storedesk.risk.scoring import default_score
 from storedesk.risk.services import do_install_defaults, do_save_rule, do_score_orders
 from storedesk.risk.signals import SIGNALS
+from storedesk.risk.tasks import train_risk_model
 from tests.factories import OrderFactory, PaymentFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +152,19 @@ def test_a_model_trains_on_labelled_history_and_is_activated():
     assert metrics["roc_auc"] > 0.8
     assert set(metrics["at_threshold"]) >= {"precision", "recall", "flagged", "threshold"}
     assert active_model().version == stored.version
+
+
+def test_the_queued_training_task_trains_as_of_the_day_it_is_given():
+    history(good=400, fraud=40)
+
+    said = train_risk_model.call(as_of=AS_OF.isoformat(), force=True)
+
+    stored = RiskModel.objects.get(is_active=True)
+    assert said.startswith(f"{stored.version}: activated")
+    assert stored.metrics["as_of"] == AS_OF.isoformat()
+    assert train_risk_model.call(as_of=(AS_OF - timedelta(days=400)).isoformat()).startswith(
+        "Not enough labelled history"
+    )
 
 
 def test_time_split_keeps_the_held_out_window_and_young_orders_out_of_training():

@@ -213,8 +213,11 @@ def load_demo(
     end: date | None = None,
     batch_size: int = 2000,
     progress=None,
+    train_in_worker: bool = False,
 ) -> DemoSummary:
-    """Simulate the store and write it through the services, batch by batch."""
+    """Simulate the store and write it through the services, batch by batch. With
+    `train_in_worker` the risk model is trained by a queued task (the worker of `storedesk
+    run` takes it at once) instead of within the load."""
     if not 1 <= orders <= MAX_ORDERS:
         raise ValueError(f"orders must be between 1 and {MAX_ORDERS:,}")
     if not 1 <= months <= 60:
@@ -222,7 +225,7 @@ def load_demo(
     autodiscover_modules("demo_scenarios")
     started = time.perf_counter()
     with _fast_sqlite_writes():
-        return _load(orders, months, seed, end, batch_size, progress, started)
+        return _load(orders, months, seed, end, batch_size, progress, started, train_in_worker)
 
 
 @contextmanager
@@ -247,11 +250,17 @@ def _fast_sqlite_writes():
             cursor.execute("PRAGMA cache_size=-64000")
 
 
-def _load(orders, months, seed, end, batch_size, progress, started) -> DemoSummary:
+def _load(orders, months, seed, end, batch_size, progress, started, train_in_worker):
     start, now = demo_window(end, months)
     store = do_create_store(**DEMO_STORE)
     ctx = DemoContext(
-        seed=seed, store=store, start=start, now=now, orders_wanted=orders, batch_size=batch_size
+        seed=seed,
+        store=store,
+        start=start,
+        now=now,
+        orders_wanted=orders,
+        batch_size=batch_size,
+        train_in_worker=train_in_worker,
     )
     ctx.catalog = Catalog(ctx.random_for("catalog"))
     scenarios = registered()
@@ -275,6 +284,8 @@ def _load(orders, months, seed, end, batch_size, progress, started) -> DemoSumma
     for item in scenarios:
         item.finish(ctx)
     _refresh_planner_statistics()
+    for task, arguments in ctx.queued:
+        task.enqueue(**arguments)
     return DemoSummary(
         store=store,
         orders=ctx.counters.get("orders", 0),

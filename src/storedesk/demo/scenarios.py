@@ -199,12 +199,14 @@ class DemoContext:
     now: datetime
     orders_wanted: int
     batch_size: int = 2000
+    train_in_worker: bool = False  # queue the risk model's training instead of waiting
     catalog: Any = None
     counters: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
     order_ids: dict[str, int] = field(default_factory=dict)  # the stored batch's, by number key
     forced: dict[int, dict[str, Any]] = field(default_factory=dict)
+    queued: list[tuple[Any, dict]] = field(default_factory=list)
     _streams: dict[str, random.Random] = field(default_factory=dict)
 
     def reserve(
@@ -229,6 +231,10 @@ class DemoContext:
         if stream is None:
             stream = self._streams[name] = random.Random(f"storedesk-demo:{self.seed}:{name}")
         return stream
+
+    def queue(self, task, **arguments) -> None:
+        """Enqueue `task` once the whole store is written (a worker may take it at once)."""
+        self.queued.append((task, arguments))
 
     def count(self, key: str, amount: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + amount

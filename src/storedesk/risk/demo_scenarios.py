@@ -29,6 +29,7 @@ from storedesk.risk.services import (
     do_import_review_decisions,
     do_install_defaults,
 )
+from storedesk.risk.tasks import train_risk_model
 
 REVIEWER = "payments"  # the demo's payments specialist decided the past reviews
 APPROVED_BEFORE_SHIPPING = timedelta(minutes=40)
@@ -64,6 +65,21 @@ class RiskScenario(Scenario):
         reviewer = User.objects.filter(username=REVIEWER).first()
         ctx.count("risk:reviews_closed", do_import_review_decisions(past(ctx), actor=reviewer))
         mark = _timed(ctx, "risk: past reviews", mark)
+        if ctx.train_in_worker:
+            ctx.queue(train_risk_model, as_of=ctx.now.isoformat(), force=True)
+            ctx.count("risk:model_training_queued")
+        else:
+            self.train(ctx, reviewer, mark)
+        ctx.count(
+            "risk:in_review",
+            OrderRisk.objects.filter(
+                order__store=ctx.store, status=OrderRisk.Status.IN_REVIEW
+            ).count(),
+        )
+
+    def train(self, ctx: DemoContext, reviewer, mark: float) -> None:
+        """The model on the store's history as of the demo's last day; the last days
+        re-scored with it."""
         try:
             report = do_train_model(actor=reviewer, as_of=ctx.now, force=True, rescore=False)
         except NotEnoughLabels:
@@ -77,12 +93,6 @@ class RiskScenario(Scenario):
                 do_rescore_open_orders(as_of=ctx.now, actor="demo", dispatch_events=False),
             )
             _timed(ctx, "risk: re-score last days", mark)
-        ctx.count(
-            "risk:in_review",
-            OrderRisk.objects.filter(
-                order__store=ctx.store, status=OrderRisk.Status.IN_REVIEW
-            ).count(),
-        )
 
     def reset(self, store) -> None:
         for queryset in (

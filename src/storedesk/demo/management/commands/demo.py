@@ -77,6 +77,12 @@ class Command(BaseCommand):
             help="do nothing but print the logins when a store exists",
         )
         parser.add_argument("--reset", action="store_true", help="wipe the demo store first")
+        parser.add_argument(
+            "--train-now",
+            action="store_true",
+            help="train the risk model within the load (by default a task does it, which the "
+            "worker of `storedesk run` takes at once: the load does not wait for the fit)",
+        )
         parser.add_argument("--batch-size", type=int, default=2000, help=False and "")
 
     def handle(self, *args, **options):
@@ -101,6 +107,7 @@ class Command(BaseCommand):
             end=end,
             batch_size=options["batch_size"],
             progress=self._progress(orders),
+            train_in_worker=not options["train_now"],
         )
         self._print_summary(summary, options["seed"], months, end)
         self._print_logins(logins)
