@@ -8,12 +8,12 @@ started as an exchange request. The rest (where is my order, product questions, 
 …) comes at realistic rates: about 0.3 tickets per order.
 
 The last `RECENT_DAYS` (at most the last `RECENT_TICKETS` conversations) arrive through the
-real paths: RFC 5322 mails through
-`desk.mail_in.do_ingest_batch` (parsing, threading by token and In-Reply-To, quoting),
-chats and web forms through `desk.services`, answers through `do_reply` with the reply
-templates. Older history, thousands of tickets, is written set-based (`core.bulk`) in the
-same shapes, so the default demo stays fast. "Today" (the demo's end) has a real backlog:
-new tickets nobody has touched, open ones, pending answers, tickets on hold with a carrier.
+real paths: RFC 5322 mails through `desk.mail_in.do_ingest_batch` (parsing, threading by token
+and In-Reply-To, quoting), chats and web forms through `desk.services`, answers through
+`do_reply` with the reply templates. Older history, thousands of tickets, is written
+set-based (`core.bulk`) in the same shapes, so the default demo stays fast. "Today" (the
+demo's end) has a real backlog: new tickets nobody has touched, open ones, pending answers,
+tickets on hold with a carrier.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ from storedesk.desk.services import (
     text_to_html,
 )
 
-RECENT_DAYS = 7  # this last week goes through the real mail and reply paths,
-RECENT_TICKETS = 500  # up to this many conversations (a million-order store has 6,000 a week)
+RECENT_DAYS = 7  # the last week goes through the real mail and reply paths …
+RECENT_TICKETS = 500  # … up to this many conversations (a million-order store has 6,000 a week)
 BACKLOG = timedelta(hours=36)  # "today" the team is behind: most of the last 36 h unanswered
 SOLVED_AFTER = timedelta(days=3)  # a pending answer nobody replies to is solved …
 CLOSED_AFTER = timedelta(days=4)  # … and a solved ticket closes, as in most help desks
