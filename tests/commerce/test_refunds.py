@@ -1,8 +1,7 @@
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from storedesk.audit.models import AuditEntry
 from storedesk.commerce.ingest import RefundIn
@@ -19,6 +18,7 @@ from storedesk.commerce.services import (
 from storedesk.core.models import DomainEvent
 from storedesk.core.money import Money
 from tests.commerce.builders import BASE, order_in
+from tests.concurrency import run_at_once
 from tests.factories import StoreFactory
 
 
@@ -139,34 +139,22 @@ def test_concurrent_refunds_move_money_exactly_once():
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     order = _paid_order()
-    barrier = threading.Barrier(6)
-    outcomes = []
 
-    def refund(key: str) -> None:
-        try:
-            barrier.wait()
-            outcomes.append(
-                do_record_refund(order, Decimal("60.00"), "USD", "damaged", idempotency_key=key).pk
-            )
-        except OverRefundError:
-            outcomes.append("over")
-        finally:
-            close_old_connections()
-            connection.close()
+    def refund(key: str):
+        return lambda: (
+            do_record_refund(order, Decimal("60.00"), "USD", "damaged", idempotency_key=key).pk
+        )
 
-    threads = [
-        threading.Thread(target=refund, args=(key,))
-        for key in ["same", "same", "same", "other-1", "other-2", "other-3"]
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(
+        *[refund(key) for key in ["same", "same", "same", "other-1", "other-2", "other-3"]]
+    )
 
     order.refresh_from_db()
     assert Refund.objects.count() == 1
     assert order.total_refunded == Decimal("60.00")
-    assert outcomes.count("over") == 3 or len({o for o in outcomes if o != "over"}) == 1
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(isinstance(o, OverRefundError) for o in refused)
+    assert len(refused) == 3 or len({o for o in outcomes if o not in refused}) == 1
 
 
 @pytest.mark.django_db

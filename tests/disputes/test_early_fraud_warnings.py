@@ -2,11 +2,10 @@
 the real payloads in ../shared/fixtures, through the Stripe event router."""
 
 import copy
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from storedesk.audit.models import AuditEntry
 from storedesk.commerce.models import Payment
@@ -17,6 +16,7 @@ from storedesk.disputes.services import EarlyFraudWarningRefused, do_record_earl
 from storedesk.integrations.stripe.events import process_event
 from storedesk.integrations.stripe.mappers import early_fraud_warning_to_input
 from tests.commerce.builders import order_in
+from tests.concurrency import run_at_once
 from tests.factories import StoreFactory
 from tests.shared_data import shared_json
 
@@ -126,26 +126,8 @@ def test_the_same_warning_delivered_at_the_same_moment_is_recorded_once():
     do_ingest_orders(store, [order_in(1)])
     Payment.objects.update(provider_id="ch_1234")
     event = _event(_stripe_resource("radar.early_fraud_warning"))
-    barrier = threading.Barrier(4)
-    outcomes, failed = [], []
+    outcomes = run_at_once(*[lambda: process_event(event)] * 4)
 
-    def deliver() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(process_event(event))
-        except Exception as error:  # noqa: BLE001 - the assertion below shows it
-            failed.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert failed == []
     assert sorted(outcomes) == ["recorded", "unchanged", "unchanged", "unchanged"]
     assert EarlyFraudWarning.objects.count() == 1
     assert AuditEntry.objects.filter(action__startswith="dispute.early_fraud").count() == 1

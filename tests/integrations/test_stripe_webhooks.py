@@ -7,13 +7,12 @@ import hashlib
 import hmac
 import io
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
@@ -26,6 +25,7 @@ from storedesk.integrations.stripe import services
 from storedesk.integrations.stripe.models import StripeEvent
 from storedesk.integrations.stripe.services import MAX_ATTEMPTS, do_process_event
 from storedesk.integrations.stripe.views import MAX_BODY_BYTES
+from tests.concurrency import run_at_once
 from tests.factories import PaymentFactory
 from tests.shared_data import shared_json
 
@@ -479,24 +479,9 @@ def test_two_identical_deliveries_at_the_same_moment_apply_the_dispute_once():
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     PaymentFactory(provider_id=DISPUTED_CHARGE)
     body = _body()
-    barrier = threading.Barrier(4)
-    statuses = []
+    responses = run_at_once(*[lambda: post(Client(), body)] * 4)
 
-    def deliver_once() -> None:
-        try:
-            barrier.wait()
-            response = post(Client(), body)
-            statuses.append((response.status_code, response.json()["duplicate"]))
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=deliver_once) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    statuses = [(r.status_code, r.json()["duplicate"]) for r in responses]
     assert sorted(statuses) == [(200, False), (200, True), (200, True), (200, True)]
     stored = StripeEvent.objects.get()
     assert (stored.status, stored.attempts) == ("processed", 1)

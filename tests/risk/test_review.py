@@ -1,10 +1,9 @@
 """Risk review decisions: each one locked, audited, announced, and harmless to repeat."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
@@ -28,6 +27,7 @@ from storedesk.risk.review import (
     review_labels,
 )
 from storedesk.risk.services import do_score_orders
+from tests.concurrency import run_at_once
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory, StoreFactory
 from tests.risk.review_fixtures import cleared_order, order_in_review
 
@@ -199,27 +199,10 @@ def test_concurrent_cancels_leave_exactly_one_refund_task():
 
     risk = order_in_review(StoreFactory())
     actor = UserFactory(username="racer")
-    barrier = threading.Barrier(5)
-    decided, failed = [], []
+    outcomes = run_at_once(*[lambda: do_cancel(risk, actor, "race").pk] * 5)
 
-    def cancel(report_fraud: bool) -> None:
-        try:
-            barrier.wait()
-            decided.append(do_cancel(risk, actor, "race", report_fraud=report_fraud).pk)
-        except Exception as error:  # noqa: BLE001 - the assertion below shows it
-            failed.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=cancel, args=(False,)) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert failed == []
-    assert len(set(decided)) == 1
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert len(set(outcomes)) == 1
     assert OrderTask.objects.filter(order_id=risk.order_id).count() == 1
     assert RiskDecision.objects.filter(kind=Kind.CANCEL).count() == 1
 

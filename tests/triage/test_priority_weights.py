@@ -1,7 +1,6 @@
 """Priority weights as data leads edit: versions, validation, audit, the page, the API and
 re-scoring the open tickets."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -28,6 +27,7 @@ from storedesk.triage.priority import (
 )
 from storedesk.triage.sla import do_refresh_sla
 from storedesk.triage.workflow_models import PriorityWeights, TicketPriority, TicketSla
+from tests.concurrency import run_at_once
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory
 from tests.triage.workflow_helpers import analyse
@@ -112,25 +112,13 @@ def test_concurrent_first_saves_each_become_a_version(lead):
     """Four leads saving at once before any version exists: versions 1 to 4, no error."""
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
-    barrier = threading.Barrier(4)
-    errors = []
 
-    def save(vip: int) -> None:
-        try:
-            barrier.wait()
-            do_save_priority_weights(DEFAULT_WEIGHTS | {"vip": vip}, actor=lead)
-        except Exception as error:  # noqa: BLE001  (the test reports any failure)
-            errors.append(error)
-        finally:
-            connection.close()
+    def save(vip: int):
+        return lambda: do_save_priority_weights(DEFAULT_WEIGHTS | {"vip": vip}, actor=lead)
 
-    threads = [threading.Thread(target=save, args=(vip,)) for vip in (20, 25, 30, 35)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once(*[save(vip) for vip in (20, 25, 30, 35)])
 
-    assert errors == []
+    assert not [o for o in outcomes if isinstance(o, Exception)]
     versions = PriorityWeights.objects.order_by("version")
     assert [v.version for v in versions] == [1, 2, 3, 4]
     assert sorted(v.weights["vip"] for v in versions) == [20, 25, 30, 35]
@@ -172,26 +160,14 @@ def test_validation_keeps_the_stored_form_and_sorts_bands():
 
 
 def test_dispute_risk_counts_only_an_open_dispute_on_the_tickets_order():
-    order = OrderFactory(total_price=Decimal("80.00"))
-    payment = PaymentFactory(order=order)
+    order = _disputed_order()
     ticket = refund_ticket()
     ticket.orders.add(order)
-    dispute = Dispute.objects.create(
-        order=order,
-        payment=payment,
-        gateway=payment.gateway,
-        provider_id="dp_1",
-        reason="fraudulent",
-        status="needs_response",
-        amount=order.total_price,
-        currency="USD",
-        opened_at=BASE_TIME,
-    )
     assert facts_for(ticket, now=BASE_TIME)["open_dispute"] is True
     assert {"reason": "open dispute on the order", "points": 40} in do_score_priority(
         ticket, now=BASE_TIME
     ).reasons
-    Dispute.objects.filter(pk=dispute.pk).update(status="won")  # closed without a date
+    Dispute.objects.filter(order=order).update(status="won")  # closed without a date
     assert facts_for(ticket, now=BASE_TIME)["open_dispute"] is False
     assert facts_for(ticket, now=BASE_TIME)["early_fraud_warning"] is False
 
