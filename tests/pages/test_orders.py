@@ -201,7 +201,8 @@ def test_fingerprint_and_disputes_are_shown_to_payments_specialists(client, make
     client.force_login(make_user(Role.PAYMENTS, username="payments"))
     html = client.get(f"/orders/{full_order.pk}/").text
     assert '<dd class="mono" data-testid="fingerprint">fpSECRET123</dd>' in html
-    assert "product_not_received (13.1)" in html
+    assert '<span title="product_not_received">Product not received</span> (13.1)' in html
+    assert "Needs response" in html  # the status in words, not `needs_response`
 
 
 def _warm_caches():

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from storedesk.commerce.models import Order, Payment, Refund, Store
 from storedesk.commerce.queries import day_bounds
 from storedesk.core.money import quantize
+from storedesk.disputes.labels import reason_label
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
 from storedesk.risk.anomalies import (
     DIMENSION_LABELS,
@@ -390,7 +391,7 @@ def _dispute_section(store: Store, w: _Windows) -> dict:
             (
                 Row(
                     row["reason"],
-                    row["reason"].replace("_", " ").capitalize(),
+                    reason_label(row["reason"]),
                     row["disputes_day"],
                     quantize(row["amount_day"] or Decimal(0), row["currency"]),
                     row["currency"],

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from django.utils.translation import gettext_noop
+
 
 class Action(StrEnum):
     ALLOW = "allow"
@@ -25,6 +27,15 @@ class Action(StrEnum):
     HOLD_FULFILLMENT = "hold_fulfillment"
     REQUEST_VERIFICATION = "request_verification"
     CANCEL_AND_REFUND = "cancel_and_refund"
+
+
+ACTION_LABELS = {
+    Action.ALLOW: gettext_noop("allow"),
+    Action.REVIEW: gettext_noop("review"),
+    Action.HOLD_FULFILLMENT: gettext_noop("hold fulfillment"),
+    Action.REQUEST_VERIFICATION: gettext_noop("request verification"),
+    Action.CANCEL_AND_REFUND: gettext_noop("cancel and refund"),
+}
 
 
 class ValueType(StrEnum):

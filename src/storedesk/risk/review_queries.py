@@ -217,9 +217,7 @@ def grouped_signals(order_risk: OrderRisk, *, payment_details: bool) -> list[Sig
 
     def row(name: str) -> SignalRow:
         spec = SIGNALS.get(name)
-        return SignalRow(
-            name, spec.description if spec else "", signals.get(name), points.get(name)
-        )
+        return SignalRow(name, spec.label if spec else "", signals.get(name), points.get(name))
 
     groups, placed = [], {*VELOCITY_SIGNALS, SCORE_ATTRIBUTE}
     for key, label, names in SIGNAL_GROUPS:
@@ -240,7 +238,7 @@ class VelocityRow:
 def velocity_rows(order_risk: OrderRisk) -> list[VelocityRow]:
     signals = order_risk.signals or {}
     return [
-        VelocityRow(meaning, [signals.get(f"{count}_{window}") for window in VELOCITY_WINDOWS])
+        VelocityRow(_(meaning), [signals.get(f"{count}_{window}") for window in VELOCITY_WINDOWS])
         for count, meaning in VELOCITY_COUNTS.items()
     ]
 

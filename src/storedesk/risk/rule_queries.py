@@ -123,7 +123,7 @@ class AttributeDoc:
 
 def attribute_docs() -> list[AttributeDoc]:
     """Every attribute a rule may read, with its type and meaning, for the editor."""
-    docs = [AttributeDoc(spec.name, spec.type, spec.description) for spec in SIGNALS.values()]
+    docs = [AttributeDoc(spec.name, spec.type, spec.label) for spec in SIGNALS.values()]
     docs.append(
         AttributeDoc(
             SCORE_ATTRIBUTE,

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from storedesk.risk.evaluation import RuleSet
 from storedesk.risk.language import Action, Rule
 from storedesk.risk.reference import geoip
@@ -22,29 +24,53 @@ SCORE_ATTRIBUTE = "risk_score"
 
 # (signal, test, points, reason) — data, so a lead can read and tune it.
 DEFAULT_WEIGHTS: list[tuple[str, object, int, str]] = [
-    ("ships_to_freight_forwarder", True, 25, "ships to a freight forwarder"),
-    ("is_disposable_email", True, 20, "disposable email address"),
-    ("cvc_check", "fail", 20, "CVC check failed"),
-    ("billing_shipping_country_differs", True, 15, "billing and shipping countries differ"),
-    ("ip_country_differs_from_billing", True, 15, "IP country differs from billing"),
-    ("card_country_differs_from_billing", True, 10, "card country differs from billing"),
-    ("ip_is_anonymous", True, 15, "anonymous or hosting IP"),
-    ("avs_postal_check", "fail", 10, "ZIP check failed"),
-    ("expedited_first_order", True, 10, "expedited shipping on a first order"),
-    ("billing_shipping_name_differs", True, 5, "billing and shipping names differ"),
-    ("email_name_mismatch", True, 5, "email does not match the buyer's name"),
+    ("ships_to_freight_forwarder", True, 25, gettext_noop("ships to a freight forwarder")),
+    ("is_disposable_email", True, 20, gettext_noop("disposable email address")),
+    ("cvc_check", "fail", 20, gettext_noop("CVC check failed")),
+    (
+        "billing_shipping_country_differs",
+        True,
+        15,
+        gettext_noop("billing and shipping countries differ"),
+    ),
+    ("ip_country_differs_from_billing", True, 15, gettext_noop("IP country differs from billing")),
+    (
+        "card_country_differs_from_billing",
+        True,
+        10,
+        gettext_noop("card country differs from billing"),
+    ),
+    ("ip_is_anonymous", True, 15, gettext_noop("anonymous or hosting IP")),
+    ("avs_postal_check", "fail", 10, gettext_noop("ZIP check failed")),
+    ("expedited_first_order", True, 10, gettext_noop("expedited shipping on a first order")),
+    ("billing_shipping_name_differs", True, 5, gettext_noop("billing and shipping names differ")),
+    ("email_name_mismatch", True, 5, gettext_noop("email does not match the buyer's name")),
 ]
 THRESHOLDS: list[tuple[str, Decimal, int, str]] = [
-    ("distance_billing_shipping_km", Decimal("800"), 10, "billing far from shipping"),
-    ("email_randomness", Decimal("0.6"), 10, "random-looking email"),
-    ("amount_percentile_store", Decimal("95"), 10, "unusually large order for this store"),
-    ("high_risk_items_quantity", Decimal("2"), 10, "several high-value items"),
-    ("orders_per_card_24h", Decimal("2"), 10, "card used on several orders today"),
-    ("cards_per_email_24h", Decimal("2"), 15, "several cards tried with this email"),
-    ("declines_per_ip_1h", Decimal("3"), 20, "declined payments from this IP in the last hour"),
-    ("declined_attempts", Decimal("2"), 10, "declined attempts before payment"),
+    ("distance_billing_shipping_km", Decimal("800"), 10, gettext_noop("billing far from shipping")),
+    ("email_randomness", Decimal("0.6"), 10, gettext_noop("random-looking email")),
+    (
+        "amount_percentile_store",
+        Decimal("95"),
+        10,
+        gettext_noop("unusually large order for this store"),
+    ),
+    ("high_risk_items_quantity", Decimal("2"), 10, gettext_noop("several high-value items")),
+    ("orders_per_card_24h", Decimal("2"), 10, gettext_noop("card used on several orders today")),
+    ("cards_per_email_24h", Decimal("2"), 15, gettext_noop("several cards tried with this email")),
+    (
+        "declines_per_ip_1h",
+        Decimal("3"),
+        20,
+        gettext_noop("declined payments from this IP in the last hour"),
+    ),
+    ("declined_attempts", Decimal("2"), 10, gettext_noop("declined attempts before payment")),
 ]
 GATEWAY_LEVEL_POINTS = {"elevated": 15, "highest": 35}
+GATEWAY_LEVEL_REASONS = {
+    "elevated": gettext_noop("gateway risk elevated"),
+    "highest": gettext_noop("gateway risk highest"),
+}
 LOYAL_CUSTOMER_ORDERS = Decimal("3")
 
 
@@ -78,13 +104,13 @@ def default_score(values: dict) -> Score:
             award(points, signal, reason)
     level = values.get("gateway_risk_level")
     if level in GATEWAY_LEVEL_POINTS:
-        award(GATEWAY_LEVEL_POINTS[level], "gateway_risk_level", f"gateway risk {level}")
+        award(GATEWAY_LEVEL_POINTS[level], "gateway_risk_level", GATEWAY_LEVEL_REASONS[level])
     if (
         values.get("is_first_order") is False
         and values.get("customer_prior_disputes") == 0
         and Decimal(values.get("customer_orders_count") or 0) >= LOYAL_CUSTOMER_ORDERS
     ):
-        award(-20, "customer_orders_count", "returning customer without disputes")
+        award(-20, "customer_orders_count", gettext_noop("returning customer without disputes"))
     total = sum(reason["points"] for reason in reasons)
     reasons.sort(key=lambda reason: -abs(reason["points"]))
     return Score(max(0, min(100, total)), reasons)

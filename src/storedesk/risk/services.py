@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.models import Order
@@ -49,30 +50,41 @@ if TYPE_CHECKING:
 BATCH = 1000
 
 DEFAULT_LISTS = {
-    "blocked_emails": "emails reported as fraud",
-    "blocked_cards": "card fingerprints reported as fraud",
-    "blocked_ips": "IP addresses reported as fraud",
-    "blocked_addresses": "shipping address keys reported as fraud",
-    "freight_forwarders": "shipping address keys of known freight forwarders and reshippers",
+    "blocked_emails": gettext_noop("emails reported as fraud"),
+    "blocked_cards": gettext_noop("card fingerprints reported as fraud"),
+    "blocked_ips": gettext_noop("IP addresses reported as fraud"),
+    "blocked_addresses": gettext_noop("shipping address keys reported as fraud"),
+    "freight_forwarders": gettext_noop(
+        "shipping address keys of known freight forwarders and reshippers"
+    ),
 }
 DEFAULT_RULES = [
-    ("Blocked email", "cancel_and_refund if :email: in @blocked_emails"),
-    ("Blocked card", "cancel_and_refund if :card_fingerprint: in @blocked_cards"),
+    (gettext_noop("Blocked email"), "cancel_and_refund if :email: in @blocked_emails"),
+    (gettext_noop("Blocked card"), "cancel_and_refund if :card_fingerprint: in @blocked_cards"),
     # The issuer says the card holder did not make this payment: most such payments become
     # fraud disputes, so nothing ships before someone looks (a refund may still prevent it).
-    ("Early fraud warning", "hold_fulfillment if :order_early_fraud_warnings: > 0"),
-    ("Gateway says highest risk", "review if :gateway_risk_level: = 'highest'"),
-    ("High score", "review if :risk_score: >= 60"),
-    ("Forwarder on a first order", "review if :ships_to_freight_forwarder: and :is_first_order:"),
-    ("Disposable email, real money", "review if :is_disposable_email: and :amount_usd: > 150"),
-    ("Card testing from one IP", "review if :declines_per_ip_1h: >= 3"),
-    ("Failed CVC", "hold_fulfillment if :cvc_check: = 'fail'"),
+    (gettext_noop("Early fraud warning"), "hold_fulfillment if :order_early_fraud_warnings: > 0"),
+    (gettext_noop("Gateway says highest risk"), "review if :gateway_risk_level: = 'highest'"),
+    (gettext_noop("High score"), "review if :risk_score: >= 60"),
     (
-        "Big first order, far from billing",
+        gettext_noop("Forwarder on a first order"),
+        "review if :ships_to_freight_forwarder: and :is_first_order:",
+    ),
+    (
+        gettext_noop("Disposable email, real money"),
+        "review if :is_disposable_email: and :amount_usd: > 150",
+    ),
+    (gettext_noop("Card testing from one IP"), "review if :declines_per_ip_1h: >= 3"),
+    (gettext_noop("Failed CVC"), "hold_fulfillment if :cvc_check: = 'fail'"),
+    (
+        gettext_noop("Big first order, far from billing"),
         "review if :is_first_order: and :amount_usd: > 300 "
         "and :distance_billing_shipping_km: > 1500",
     ),
-    ("Express on a big first order", "review if :expedited_first_order: and :amount_usd: > 400"),
+    (
+        gettext_noop("Express on a big first order"),
+        "review if :expedited_first_order: and :amount_usd: > 400",
+    ),
 ]
 
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from django.utils.translation import gettext, gettext_noop
+
 from storedesk.risk.language import ValueType
 from storedesk.risk.reference import (
     GeoIp,
@@ -35,7 +37,25 @@ HIGH_RISK_MATERIALS = {"solid_gold"}
 class SignalSpec:
     name: str
     type: ValueType
-    description: str
+    description: str  # in English, as the API and the rule editor's search see it
+    window: str = ""  # velocity signals: the description is `meaning` in this window
+
+    @property
+    def label(self) -> str:
+        """The description in the viewer's language."""
+        if self.window:
+            text = gettext(
+                "%(meaning)s in the %(window)s before this order (this order not counted)"
+            )
+            return text % {
+                "meaning": gettext(self.meaning),
+                "window": self.window,
+            }
+        return gettext(self.description)
+
+    @property
+    def meaning(self) -> str:
+        return VELOCITY_COUNTS[self.name.removesuffix(f"_{self.window}")] if self.window else ""
 
 
 @dataclass
@@ -109,21 +129,24 @@ N, T, B = ValueType.NUMBER, ValueType.TEXT, ValueType.BOOLEAN
 
 VELOCITY_WINDOWS = {"1h": 1, "24h": 24, "7d": 24 * 7}
 VELOCITY_COUNTS = {
-    "orders_per_email": "orders with the same email",
-    "orders_per_ip": "orders from the same IP address",
-    "orders_per_card": "orders paid with the same card (fingerprint)",
-    "orders_per_shipping_address": "orders shipped to the same address",
-    "cards_per_email": "distinct cards used with the same email",
-    "emails_per_card": "distinct emails used with the same card",
-    "emails_per_ip": "distinct emails from the same IP address",
-    "declines_per_ip": "declined payments from the same IP address",
+    "orders_per_email": gettext_noop("orders with the same email"),
+    "orders_per_ip": gettext_noop("orders from the same IP address"),
+    "orders_per_card": gettext_noop("orders paid with the same card (fingerprint)"),
+    "orders_per_shipping_address": gettext_noop("orders shipped to the same address"),
+    "cards_per_email": gettext_noop("distinct cards used with the same email"),
+    "emails_per_card": gettext_noop("distinct emails used with the same card"),
+    "emails_per_ip": gettext_noop("distinct emails from the same IP address"),
+    "declines_per_ip": gettext_noop("declined payments from the same IP address"),
 }
 VELOCITY_SIGNALS: list[str] = []  # read straight from `OrderFacts.velocity` (None: no key)
 for _count, _meaning in VELOCITY_COUNTS.items():
     for _window in VELOCITY_WINDOWS:
         _name = f"{_count}_{_window}"
         SIGNALS[_name] = SignalSpec(
-            _name, N, f"{_meaning} in the {_window} before this order (this order not counted)"
+            _name,
+            N,
+            f"{_meaning} in the {_window} before this order (this order not counted)",
+            window=_window,
         )
         VELOCITY_SIGNALS.append(_name)
 
@@ -131,12 +154,16 @@ for _count, _meaning in VELOCITY_COUNTS.items():
 # --- Amount and customer history --------------------------------------------------------------
 
 
-@signal("amount_usd", N, "order total in US dollars")
+@signal("amount_usd", N, gettext_noop("order total in US dollars"))
 def _amount(facts, _):
     return facts.amount_usd
 
 
-@signal("amount_percentile_store", N, "where the total falls among this store's orders (0-100)")
+@signal(
+    "amount_percentile_store",
+    N,
+    gettext_noop("where the total falls among this store's orders (0-100)"),
+)
 def _percentile_store(facts, _):
     return facts.amount_percentile_store
 
@@ -144,28 +171,30 @@ def _percentile_store(facts, _):
 @signal(
     "amount_percentile_customer",
     N,
-    "where the total falls among this customer's earlier orders (0-100)",
+    gettext_noop("where the total falls among this customer's earlier orders (0-100)"),
 )
 def _percentile_customer(facts, _):
     return facts.amount_percentile_customer
 
 
-@signal("is_first_order", B, "the customer has no earlier order")
+@signal("is_first_order", B, gettext_noop("the customer has no earlier order"))
 def _first_order(facts, _):
     return facts.prior_orders == 0
 
 
-@signal("customer_orders_count", N, "the customer's earlier orders")
+@signal("customer_orders_count", N, gettext_noop("the customer's earlier orders"))
 def _prior_orders(facts, _):
     return facts.prior_orders
 
 
-@signal("customer_total_spent_usd", N, "what the customer spent before this order")
+@signal("customer_total_spent_usd", N, gettext_noop("what the customer spent before this order"))
 def _prior_spent(facts, _):
     return facts.prior_spent_usd
 
 
-@signal("customer_prior_disputes", N, "disputes the customer opened before this order")
+@signal(
+    "customer_prior_disputes", N, gettext_noop("disputes the customer opened before this order")
+)
 def _prior_disputes(facts, _):
     return facts.prior_disputes
 
@@ -173,7 +202,7 @@ def _prior_disputes(facts, _):
 @signal(
     "customer_prior_early_fraud_warnings",
     N,
-    "early fraud warnings on the customer's orders placed before this one",
+    gettext_noop("early fraud warnings on the customer's orders placed before this one"),
 )
 def _prior_warnings(facts, _):
     return facts.prior_early_fraud_warnings
@@ -185,7 +214,7 @@ def _prior_warnings(facts, _):
 AFTER_THE_ORDER = ("order_disputes", "order_early_fraud_warnings", "tickets_about_order")
 
 
-@signal("order_disputes", N, "disputes or inquiries opened on this order so far")
+@signal("order_disputes", N, gettext_noop("disputes or inquiries opened on this order so far"))
 def _order_disputes(facts, _):
     return facts.order_disputes
 
@@ -193,18 +222,22 @@ def _order_disputes(facts, _):
 @signal(
     "order_early_fraud_warnings",
     N,
-    "early fraud warnings the card issuer sent about this order's payments so far",
+    gettext_noop("early fraud warnings the card issuer sent about this order's payments so far"),
 )
 def _order_warnings(facts, _):
     return facts.order_early_fraud_warnings
 
 
-@signal("tickets_about_order", N, "support tickets linked to this order so far")
+@signal("tickets_about_order", N, gettext_noop("support tickets linked to this order so far"))
 def _order_tickets(facts, _):
     return facts.tickets_about_order
 
 
-@signal("hours_since_email_first_seen", N, "hours since the email was first seen by the store")
+@signal(
+    "hours_since_email_first_seen",
+    N,
+    gettext_noop("hours since the email was first seen by the store"),
+)
 def _email_age(facts, _):
     if not facts.email:
         return None  # no email: its age is unknown, not "brand new"
@@ -240,17 +273,17 @@ def _full_name(address: dict) -> str:
     return " ".join(folded(name).split())
 
 
-@signal("billing_country", T, "billing country (ISO code)")
+@signal("billing_country", T, gettext_noop("billing country (ISO code)"))
 def _billing_country(facts, cache):
     return _billing(facts, cache)
 
 
-@signal("shipping_country", T, "shipping country (ISO code)")
+@signal("shipping_country", T, gettext_noop("shipping country (ISO code)"))
 def _shipping_country(facts, _):
     return _country(facts.shipping_address)
 
 
-@signal("shipping_state", T, "shipping state or province code")
+@signal("shipping_state", T, gettext_noop("shipping state or province code"))
 def _shipping_state(facts, _):
     return _state(facts.shipping_address)
 
@@ -259,7 +292,11 @@ def _both(facts) -> bool:
     return bool(facts.billing_address) and bool(facts.shipping_address)
 
 
-@signal("billing_shipping_country_differs", B, "billing and shipping are in different countries")
+@signal(
+    "billing_shipping_country_differs",
+    B,
+    gettext_noop("billing and shipping are in different countries"),
+)
 def _country_differs(facts, cache):
     billing = _billing(facts, cache)
     if not _both(facts) or not billing:
@@ -267,14 +304,20 @@ def _country_differs(facts, cache):
     return billing != _country(facts.shipping_address)
 
 
-@signal("billing_shipping_state_differs", B, "billing and shipping are in different states")
+@signal(
+    "billing_shipping_state_differs",
+    B,
+    gettext_noop("billing and shipping are in different states"),
+)
 def _state_differs(facts, _):
     if not _both(facts) or not _state(facts.billing_address):
         return None
     return _state(facts.billing_address) != _state(facts.shipping_address)
 
 
-@signal("billing_shipping_name_differs", B, "the billing name is not the shipping name")
+@signal(
+    "billing_shipping_name_differs", B, gettext_noop("the billing name is not the shipping name")
+)
 def _name_differs(facts, _):
     billing, shipping = _full_name(facts.billing_address), _full_name(facts.shipping_address)
     if not billing or not shipping:
@@ -302,7 +345,7 @@ def _zips(facts, cache):
 @signal(
     "distance_billing_shipping_km",
     N,
-    "km between the billing and shipping ZIP centroids (US addresses only)",
+    gettext_noop("km between the billing and shipping ZIP centroids (US addresses only)"),
 )
 def _distance_billing_shipping(facts, cache):
     billing, shipping = _zips(facts, cache)
@@ -312,18 +355,20 @@ def _distance_billing_shipping(facts, cache):
 @signal(
     "ships_to_freight_forwarder",
     B,
-    "the shipping address is a known freight forwarder or reshipper",
+    gettext_noop("the shipping address is a known freight forwarder or reshipper"),
 )
 def _forwarder(facts, _):
     return facts.forwarder_match
 
 
-@signal("is_expedited", B, "expedited or express shipping was chosen")
+@signal("is_expedited", B, gettext_noop("expedited or express shipping was chosen"))
 def _expedited(facts, _):
     return facts.is_expedited
 
 
-@signal("expedited_first_order", B, "expedited shipping on the customer's first order")
+@signal(
+    "expedited_first_order", B, gettext_noop("expedited shipping on the customer's first order")
+)
 def _expedited_first(facts, _):
     return facts.is_expedited and facts.prior_orders == 0
 
@@ -338,29 +383,39 @@ def _ip(facts, cache):
     return cache["ip"]
 
 
-@signal("ip_country", T, "country of the buyer's IP (GeoIP; missing without a GeoIP file)")
+@signal(
+    "ip_country", T, gettext_noop("country of the buyer's IP (GeoIP; missing without a GeoIP file)")
+)
 def _ip_country(facts, cache):
     return _ip(facts, cache).country
 
 
-@signal("ip_is_anonymous", B, "the IP is a hosting, VPN, proxy or Tor address (when a list is set)")
+@signal(
+    "ip_is_anonymous",
+    B,
+    gettext_noop("the IP is a hosting, VPN, proxy or Tor address (when a list is set)"),
+)
 def _ip_anonymous(facts, cache):
     return _ip(facts, cache).is_anonymous
 
 
-@signal("ip_country_differs_from_billing", B, "IP country is not the billing country")
+@signal("ip_country_differs_from_billing", B, gettext_noop("IP country is not the billing country"))
 def _ip_vs_billing(facts, cache):
     ip_country, billing = _ip(facts, cache).country, _billing(facts, cache)
     return None if not ip_country or not billing else ip_country != billing
 
 
-@signal("distance_ip_shipping_km", N, "km between the IP's location and the shipping ZIP")
+@signal(
+    "distance_ip_shipping_km", N, gettext_noop("km between the IP's location and the shipping ZIP")
+)
 def _ip_shipping(facts, cache):
     place = _ip(facts, cache).place
     return None if place is None else distance_km(place, _zips(facts, cache)[1])
 
 
-@signal("distance_ip_billing_km", N, "km between the IP's location and the billing ZIP")
+@signal(
+    "distance_ip_billing_km", N, gettext_noop("km between the IP's location and the billing ZIP")
+)
 def _ip_billing(facts, cache):
     place = _ip(facts, cache).place
     return None if place is None else distance_km(place, _zips(facts, cache)[0])
@@ -381,27 +436,35 @@ def _latin_letters(text: str) -> str:
     return re.sub(r"[^a-z]", "", folded(text))
 
 
-@signal("email", T, "the order's email, lower-cased (for lists such as @blocked_emails)")
+@signal(
+    "email", T, gettext_noop("the order's email, lower-cased (for lists such as @blocked_emails)")
+)
 def _email(facts, _):
     return (facts.email or "").lower() or None
 
 
-@signal("ip_address", T, "the buyer's IP address")
+@signal("ip_address", T, gettext_noop("the buyer's IP address"))
 def _ip_address(facts, _):
     return facts.browser_ip or None
 
 
-@signal("card_fingerprint", T, "the card's fingerprint (Stripe), for lists such as @blocked_cards")
+@signal(
+    "card_fingerprint",
+    T,
+    gettext_noop("the card's fingerprint (Stripe), for lists such as @blocked_cards"),
+)
 def _card_fingerprint(facts, _):
     return (facts.payment.card_fingerprint or None) if facts.payment else None
 
 
-@signal("email_domain", T, "the part of the email after @")
+@signal("email_domain", T, gettext_noop("the part of the email after @"))
 def _email_domain(facts, _):
     return _email_parts(facts.email)[1] or None
 
 
-@signal("is_disposable_email", B, "the email's domain is a disposable-address service")
+@signal(
+    "is_disposable_email", B, gettext_noop("the email's domain is a disposable-address service")
+)
 def _disposable(facts, _):
     domain = _email_parts(facts.email)[1]
     return is_disposable_domain(domain) if domain else None
@@ -434,7 +497,11 @@ def local_part_randomness(local: str) -> float:
     return round(min(score, 1.0), 2)
 
 
-@signal("email_randomness", N, "how random the email's local part looks (0 name-like, 1 random)")
+@signal(
+    "email_randomness",
+    N,
+    gettext_noop("how random the email's local part looks (0 name-like, 1 random)"),
+)
 def _email_randomness(facts, _):
     local = folded(_email_parts(facts.email)[0])
     if not re.search(r"[a-z0-9]", local):
@@ -445,7 +512,7 @@ def _email_randomness(facts, _):
 @signal(
     "email_name_mismatch",
     B,
-    "neither the buyer's first nor last name appears in the email's local part",
+    gettext_noop("neither the buyer's first nor last name appears in the email's local part"),
 )
 def _email_name_mismatch(facts, _):
     local = _latin_letters(_email_parts(facts.email)[0])
@@ -456,12 +523,16 @@ def _email_name_mismatch(facts, _):
     return not any(name in local for name in names)
 
 
-@signal("phone_valid", B, "the phone number is a valid number")
+@signal("phone_valid", B, gettext_noop("the phone number is a valid number"))
 def _phone_valid(facts, cache):
     return _phone(facts, cache)[0]
 
 
-@signal("phone_country_matches_billing", B, "the phone number belongs to the billing country")
+@signal(
+    "phone_country_matches_billing",
+    B,
+    gettext_noop("the phone number belongs to the billing country"),
+)
 def _phone_country(facts, cache):
     valid, country = _phone(facts, cache)
     billing = _billing(facts, cache)
@@ -483,51 +554,77 @@ def _phone(facts, cache):
 
 PAYMENT_SIGNALS: list[tuple[str, str]] = []  # (signal, PaymentFacts field); empty is None
 for _name, _field, _meaning in [
-    ("gateway", "gateway", "stripe, paypal or shopify_payments"),
-    ("card_country", "card_country", "country of the card's issuer"),
-    ("card_funding", "card_funding", "credit, debit or prepaid"),
+    ("gateway", "gateway", gettext_noop("stripe, paypal or shopify_payments")),
+    ("card_country", "card_country", gettext_noop("country of the card's issuer")),
+    ("card_funding", "card_funding", gettext_noop("credit, debit or prepaid")),
     (
         "avs_line1_check",
         "avs_line1_check",
-        "street address check: pass, fail, unavailable, unchecked",
+        gettext_noop("street address check: pass, fail, unavailable, unchecked"),
     ),
-    ("avs_postal_check", "avs_postal_check", "ZIP check: pass, fail, unavailable, unchecked"),
-    ("cvc_check", "cvc_check", "CVC check: pass, fail, unavailable, unchecked"),
-    ("three_d_secure_result", "three_d_secure_result", "3-D Secure result, e.g. authenticated"),
-    ("gateway_risk_level", "risk_level", "the gateway's risk level: normal, elevated, highest"),
-    ("paypal_seller_protection", "seller_protection", "PayPal seller protection eligibility"),
+    (
+        "avs_postal_check",
+        "avs_postal_check",
+        gettext_noop("ZIP check: pass, fail, unavailable, unchecked"),
+    ),
+    ("cvc_check", "cvc_check", gettext_noop("CVC check: pass, fail, unavailable, unchecked")),
+    (
+        "three_d_secure_result",
+        "three_d_secure_result",
+        gettext_noop("3-D Secure result, e.g. authenticated"),
+    ),
+    (
+        "gateway_risk_level",
+        "risk_level",
+        gettext_noop("the gateway's risk level: normal, elevated, highest"),
+    ),
+    (
+        "paypal_seller_protection",
+        "seller_protection",
+        gettext_noop("PayPal seller protection eligibility"),
+    ),
 ]:
     SIGNALS[_name] = SignalSpec(_name, T, _meaning)
     PAYMENT_SIGNALS.append((_name, _field))
 
 
-@signal("gateway_risk_score", N, "the gateway's own risk score (Stripe Radar 0-100)")
+@signal("gateway_risk_score", N, gettext_noop("the gateway's own risk score (Stripe Radar 0-100)"))
 def _gateway_score(facts, _):
     return facts.payment.risk_score if facts.payment else None
 
 
-@signal("is_3d_secure_authenticated", B, "the card holder passed 3-D Secure")
+@signal("is_3d_secure_authenticated", B, gettext_noop("the card holder passed 3-D Secure"))
 def _three_ds(facts, _):
     if not facts.payment or facts.payment.gateway == "paypal":
         return None
     return facts.payment.three_d_secure_result in {"authenticated", "attempt_acknowledged"}
 
 
-@signal("card_country_differs_from_ip", B, "the card's country is not the IP's country")
+@signal(
+    "card_country_differs_from_ip", B, gettext_noop("the card's country is not the IP's country")
+)
 def _card_vs_ip(facts, cache):
     card = facts.payment.card_country if facts.payment else ""
     ip_country = _ip(facts, cache).country
     return None if not card or not ip_country else card != ip_country
 
 
-@signal("card_country_differs_from_billing", B, "the card's country is not the billing country")
+@signal(
+    "card_country_differs_from_billing",
+    B,
+    gettext_noop("the card's country is not the billing country"),
+)
 def _card_vs_billing(facts, cache):
     card = facts.payment.card_country if facts.payment else ""
     billing = _billing(facts, cache)
     return None if not card or not billing else card != billing
 
 
-@signal("declined_attempts", N, "declined payment attempts on this order before it was paid")
+@signal(
+    "declined_attempts",
+    N,
+    gettext_noop("declined payment attempts on this order before it was paid"),
+)
 def _declines(facts, _):
     return facts.declined_attempts
 
@@ -538,7 +635,7 @@ def _declines(facts, _):
 @signal(
     "high_risk_items_quantity",
     N,
-    f"units of solid gold or items priced over ${HIGH_VALUE_ITEM_USD} in the order",
+    gettext_noop("units of solid gold or items priced over $500 in the order"),
 )
 def _high_risk_items(facts, _):
     return sum(
@@ -548,7 +645,7 @@ def _high_risk_items(facts, _):
     )
 
 
-@signal("items_quantity", N, "units in the order")
+@signal("items_quantity", N, gettext_noop("units in the order"))
 def _items(facts, _):
     return sum(line.quantity for line in facts.lines)
 

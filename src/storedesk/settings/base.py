@@ -94,6 +94,12 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": [
+                "storedesk.core.templatetags.shipped_text",
+                "storedesk.disputes.templatetags.dispute_text",
+                "storedesk.risk.templatetags.risk_text",
+                "storedesk.triage.templatetags.triage_text",
+            ],
         },
     },
 ]

@@ -1,125 +1,136 @@
 """What a fresh install starts with: the departments, the team's calendar, SLA policies and a
 playbook per situation. Shared by the data migration and tests; leads edit them afterwards."""
 
+from django.utils.translation import gettext_noop
+
 from storedesk.triage.intents import Intent
 
 DEPARTMENTS = [
-    ("Care", "care"),
-    ("Payments", "payments"),
-    ("Fulfillment", "fulfillment"),
-    ("Product quality", "product-quality"),
+    (gettext_noop("Care"), "care"),
+    (gettext_noop("Payments"), "payments"),
+    (gettext_noop("Fulfillment"), "fulfillment"),
+    (gettext_noop("Product quality"), "product-quality"),
 ]
 
 # Business minutes; a working day is 7.5 hours (08:30–17:30 less the 12:00–13:30 break).
 DAY = 450
 SLA_POLICIES = [
     # name, position, priority, channel, tier, first, next, resolution
-    ("VIP customers", 10, None, "", "vip", 60, 120, 2 * DAY),
-    ("Live chat", 20, None, "chat", "any", 10, 10, DAY),
-    ("Urgent", 30, 4, "", "any", 60, 120, 2 * DAY),
-    ("High", 40, 3, "", "any", 120, 240, 3 * DAY),
-    ("Standard", 100, None, "", "any", 240, DAY, 5 * DAY),
+    (gettext_noop("VIP customers"), 10, None, "", "vip", 60, 120, 2 * DAY),
+    (gettext_noop("Live chat"), 20, None, "chat", "any", 10, 10, DAY),
+    (gettext_noop("Urgent"), 30, 4, "", "any", 60, 120, 2 * DAY),
+    (gettext_noop("High"), 40, 3, "", "any", 120, 240, 3 * DAY),
+    (gettext_noop("Standard"), 100, None, "", "any", 240, DAY, 5 * DAY),
 ]
 
 PLAYBOOKS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     Intent.DELIVERED_NOT_RECEIVED: (
-        "Delivered but not received",
+        gettext_noop("Delivered but not received"),
         [
-            ("tracking", "Check the tracking: delivery scan, GPS location and signature"),
-            ("neighbour", "Ask the customer to check with neighbours, mailroom or front desk"),
-            ("wait", "Wait 48 hours: most 'missing' parcels turn up"),
-            ("claim", "File a claim with the carrier"),
-            ("resolve", "Reship or refund within the care limit"),
+            (
+                "tracking",
+                gettext_noop("Check the tracking: delivery scan, GPS location and signature"),
+            ),
+            (
+                "neighbour",
+                gettext_noop("Ask the customer to check with neighbours, mailroom or front desk"),
+            ),
+            ("wait", gettext_noop("Wait 48 hours: most 'missing' parcels turn up")),
+            ("claim", gettext_noop("File a claim with the carrier")),
+            ("resolve", gettext_noop("Reship or refund within the care limit")),
         ],
     ),
     Intent.NOT_RECEIVED: (
-        "Not received",
+        gettext_noop("Not received"),
         [
-            ("tracking", "Check the latest tracking scan and the carrier's ETA"),
-            ("address", "Confirm the shipping address with the customer"),
-            ("carrier", "Open a trace with the carrier if no scan for 5 days"),
-            ("resolve", "Reship or refund when the carrier declares it lost"),
+            ("tracking", gettext_noop("Check the latest tracking scan and the carrier's ETA")),
+            ("address", gettext_noop("Confirm the shipping address with the customer")),
+            ("carrier", gettext_noop("Open a trace with the carrier if no scan for 5 days")),
+            ("resolve", gettext_noop("Reship or refund when the carrier declares it lost")),
         ],
     ),
     Intent.TRACKING_STALLED: (
-        "Tracking not updating",
+        gettext_noop("Tracking not updating"),
         [
-            ("tracking", "Check the last scan and how long ago it was"),
-            ("explain", "Explain international transit pauses and give the ETA"),
-            ("trace", "Open a carrier trace after 7 days without a scan"),
+            ("tracking", gettext_noop("Check the last scan and how long ago it was")),
+            ("explain", gettext_noop("Explain international transit pauses and give the ETA")),
+            ("trace", gettext_noop("Open a carrier trace after 7 days without a scan")),
         ],
     ),
     Intent.ORDER_STATUS: (
-        "Where is my order",
+        gettext_noop("Where is my order"),
         [
-            ("status", "Check fulfillment and tracking status"),
-            ("reply", "Send the tracking link and ETA"),
+            ("status", gettext_noop("Check fulfillment and tracking status")),
+            ("reply", gettext_noop("Send the tracking link and ETA")),
         ],
     ),
     Intent.WRONG_ITEM: (
-        "Wrong item",
+        gettext_noop("Wrong item"),
         [
-            ("photos", "Ask for photos of the item and the packing slip"),
-            ("check", "Compare with the order's line items"),
-            ("fulfillment", "Hand off to Fulfillment to find the cause"),
-            ("resolve", "Ship the right item; offer a prepaid return label"),
+            ("photos", gettext_noop("Ask for photos of the item and the packing slip")),
+            ("check", gettext_noop("Compare with the order's line items")),
+            ("fulfillment", gettext_noop("Hand off to Fulfillment to find the cause")),
+            ("resolve", gettext_noop("Ship the right item; offer a prepaid return label")),
         ],
     ),
     Intent.WRONG_SIZE: (
-        "Wrong size or fit",
+        gettext_noop("Wrong size or fit"),
         [
-            ("size", "Confirm the size ordered and the size needed"),
-            ("exchange", "Offer an exchange or resizing"),
-            ("label", "Send return instructions"),
+            ("size", gettext_noop("Confirm the size ordered and the size needed")),
+            ("exchange", gettext_noop("Offer an exchange or resizing")),
+            ("label", gettext_noop("Send return instructions")),
         ],
     ),
     Intent.DAMAGED: (
-        "Damaged or quality problem",
+        gettext_noop("Damaged or quality problem"),
         [
-            ("photos", "Ask for photos of the damage and the packaging"),
-            ("quality", "Hand off to Product quality with the photos"),
-            ("resolve", "Replace, repair or refund within the care limit"),
+            ("photos", gettext_noop("Ask for photos of the damage and the packaging")),
+            ("quality", gettext_noop("Hand off to Product quality with the photos")),
+            ("resolve", gettext_noop("Replace, repair or refund within the care limit")),
         ],
     ),
     Intent.RETURN_EXCHANGE: (
-        "Return or exchange",
+        gettext_noop("Return or exchange"),
         [
-            ("policy", "Check the return window and the item's condition rules"),
-            ("label", "Send return instructions and the label"),
-            ("receive", "Confirm the return arrived, then refund or ship the exchange"),
+            ("policy", gettext_noop("Check the return window and the item's condition rules")),
+            ("label", gettext_noop("Send return instructions and the label")),
+            (
+                "receive",
+                gettext_noop("Confirm the return arrived, then refund or ship the exchange"),
+            ),
         ],
     ),
     Intent.REFUND_REQUEST: (
-        "Refund request",
+        gettext_noop("Refund request"),
         [
-            ("reason", "Find out why and whether a fix would serve better"),
-            ("policy", "Check the policy and the care limit"),
-            ("refund", "Issue the refund and confirm it with the amount"),
+            ("reason", gettext_noop("Find out why and whether a fix would serve better")),
+            ("policy", gettext_noop("Check the policy and the care limit")),
+            ("refund", gettext_noop("Issue the refund and confirm it with the amount")),
         ],
     ),
     Intent.CANCEL_CHANGE: (
-        "Cancel or change order",
+        gettext_noop("Cancel or change order"),
         [
-            ("status", "Check whether the order has shipped"),
-            ("hold", "Hold fulfillment at once if not shipped"),
-            ("confirm", "Cancel or change, then confirm to the customer"),
+            ("status", gettext_noop("Check whether the order has shipped")),
+            ("hold", gettext_noop("Hold fulfillment at once if not shipped")),
+            ("confirm", gettext_noop("Cancel or change, then confirm to the customer")),
         ],
     ),
     Intent.PAYMENT_PROBLEM: (
-        "Payment or charge problem",
+        gettext_noop("Payment or charge problem"),
         [
-            ("payment", "Look up the payment and the descriptor the customer saw"),
-            ("risk", "Check for an open dispute or a risk review on the order"),
-            ("payments", "Hand off to Payments if a chargeback is threatened"),
-            ("explain", "Explain the charge or refund it"),
+            ("payment", gettext_noop("Look up the payment and the descriptor the customer saw")),
+            ("risk", gettext_noop("Check for an open dispute or a risk review on the order")),
+            ("payments", gettext_noop("Hand off to Payments if a chargeback is threatened")),
+            ("explain", gettext_noop("Explain the charge or refund it")),
         ],
     ),
     Intent.WARRANTY: (
-        "Warranty",
+        gettext_noop("Warranty"),
         [
-            ("eligibility", "Check the purchase date against the warranty"),
-            ("photos", "Ask for photos"),
-            ("repair", "Arrange repair or replacement"),
+            ("eligibility", gettext_noop("Check the purchase date against the warranty")),
+            ("photos", gettext_noop("Ask for photos")),
+            ("repair", gettext_noop("Arrange repair or replacement")),
         ],
     ),
 }

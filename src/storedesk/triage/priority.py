@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.core.events import handles, record_event
@@ -336,27 +337,27 @@ def score_facts(facts: dict, w: dict | None = None) -> PriorityScore:
     if facts.get("mood"):
         add(w["mood"].get(facts["mood"], 0), f"mood: {facts['mood']}")
     if facts.get("anger"):
-        add(float(facts["anger"]) * w["anger"], "anger level")
+        add(float(facts["anger"]) * w["anger"], gettext_noop("anger level"))
     for threat, points in w["threat"].items():
         if facts.get(f"threat_{threat}"):
             add(points, f"threat: {threat}")
-    add(_band(facts.get("order_value"), w["order_value"]), "order value")
+    add(_band(facts.get("order_value"), w["order_value"]), gettext_noop("order value"))
     if facts.get("customer_vip"):
-        add(w["vip"], "VIP customer")
-    add(_band(facts.get("lifetime_spend"), w["lifetime_spend"]), "lifetime spend")
+        add(w["vip"], gettext_noop("VIP customer"))
+    add(_band(facts.get("lifetime_spend"), w["lifetime_spend"]), gettext_noop("lifetime spend"))
     if facts.get("open_dispute"):
-        add(w["open_dispute"], "open dispute on the order")
+        add(w["open_dispute"], gettext_noop("open dispute on the order"))
     if facts.get("early_fraud_warning"):
-        add(w.get("early_fraud_warning", 0), "early fraud warning on the payment")
+        add(w.get("early_fraud_warning", 0), gettext_noop("early fraud warning on the payment"))
     if facts.get("payment_in_review"):
-        add(w["payment_in_review"], "payment in risk review")
+        add(w["payment_in_review"], gettext_noop("payment in risk review"))
     age = facts.get("age_hours") or 0
     rate = Decimal(str(w["age_points_per_hour"]))
-    add(min(Decimal(age) * rate, Decimal(w["age_max"])), "waiting time")
+    add(min(Decimal(age) * rate, Decimal(w["age_max"])), gettext_noop("waiting time"))
     if facts.get("sla_breached"):
-        add(w["sla_breached"], "SLA breached")
+        add(w["sla_breached"], gettext_noop("SLA breached"))
     elif facts.get("sla_minutes_left") is not None and facts["sla_minutes_left"] <= 60:  # noqa: PLR2004
-        add(w["sla_close"], "SLA due within the hour")
+        add(w["sla_close"], gettext_noop("SLA due within the hour"))
     reasons.sort(key=lambda item: -abs(item["points"]))
     score = sum(item["points"] for item in reasons)
     level = next((int(lv) for threshold, lv in w["levels"] if score >= threshold), LOWEST_LEVEL)

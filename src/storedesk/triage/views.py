@@ -15,7 +15,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpRespo
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from storedesk.accounts.models import Team
@@ -616,7 +616,7 @@ def priority_weights(request):
 GROUP_LABELS = {
     "policy": gettext_lazy("SLA policy"),
     "priority": gettext_lazy("Priority"),
-    "channel": gettext_lazy("Channel"),
+    "channel": pgettext_lazy("the way a ticket arrived: email, chat, web form", "Channel"),
 }
 
 
