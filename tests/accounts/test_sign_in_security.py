@@ -60,6 +60,17 @@ def test_fewer_failures_still_let_the_right_password_in(client, linh):
     assert _sign_in(client, "linh").status_code == 302
 
 
+def test_signing_in_with_another_account_does_not_clear_the_count(client, linh, make_user):
+    mine = make_user(Role.AGENT, username="mallory")
+    mine.set_password(PASSWORD)
+    mine.save()
+    for _ in range(4):
+        _sign_in(client, "linh", "guess")
+    assert _sign_in(client.__class__(), "mallory").status_code == 302
+    assert _sign_in(client, "linh", "guess").status_code == 429
+    assert _sign_in(client, "linh").status_code == 429
+
+
 def test_an_admin_unlocks_an_account(client, linh, make_user):
     for _ in range(5):
         _sign_in(client, "linh", "guess")

@@ -153,10 +153,11 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "commerce:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
-# Password guessing: django-axes counts failed sign-ins per account and per address; 5 in a
-# row lock either for 15 minutes (an admin unlocks sooner: Accounts → Locked sign-ins, or
-# `storedesk axes_reset_username NAME` / `axes_reset_ip ADDRESS`). A right password after 5
-# failures is refused too. Logins that come through no request (shell, tests) are not counted.
+# Password guessing: django-axes counts failed sign-ins per account and per address; 5 within
+# 15 minutes of each other lock either for 15 minutes (an admin unlocks sooner: Locked sign-ins
+# in the user menu, or `storedesk axes_reset_username NAME` / `axes_reset_ip ADDRESS`). A right
+# password is refused while locked. Logins that come through no request (shell, test client's
+# `login`) are not counted.
 AUTHENTICATION_BACKENDS = [
     "storedesk.accounts.backends.ThrottledSignInBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -164,7 +165,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success does not clear the count: axes would clear the whole address's count with it, so a
+# guesser who owns one account could sign in with it after every 4 guesses at another.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Two-factor sign-in (authenticator app, TOTP): required for the roles that move money and see
