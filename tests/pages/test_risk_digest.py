@@ -203,3 +203,47 @@ def test_the_drill_down_query_count_is_fixed(
 
 def test_the_home_page_links_to_the_digest(agent_client, store):
     assert 'href="/risk/digest/"' in agent_client.get("/").text
+
+
+@pytest.fixture
+def disputed(busy, yesterday):
+    """A fraud dispute opened yesterday on one of yesterday's orders."""
+    from storedesk.disputes.models import Dispute
+
+    order = busy[-1]
+    return Dispute.objects.create(
+        order=order,
+        payment=order.payments.first(),
+        gateway="stripe",
+        provider_id="dp_reason_test",
+        reason="fraudulent",
+        status="needs_response",
+        amount=Decimal("19.00"),
+        currency="USD",
+        opened_at=at(yesterday, 15),
+    )
+
+
+# Dispute reasons are for the roles that work disputes (README: "Who sees what").
+SEES_DISPUTE_REASONS = {Role.AGENT: False, Role.LEAD: False, Role.PAYMENTS: True, Role.ADMIN: True}
+
+
+@pytest.mark.parametrize("role", list(SEES_DISPUTE_REASONS))
+def test_dispute_reasons_show_only_to_roles_that_work_disputes(client, make_user, disputed, role):
+    client.force_login(make_user(role, username=f"u-{role}"))
+    response = client.get("/risk/digest/")
+    assert response.status_code == 200
+    assert response.context["digest"].disputes_count.value == 1
+    shown = "filter=dispute&amp;value=fraudulent" in response.text
+    assert shown is SEES_DISPUTE_REASONS[role]
+    assert ('data-testid="digest-dispute-reasons-hidden"' in response.text) is not shown
+
+
+@pytest.mark.parametrize("role", list(SEES_DISPUTE_REASONS))
+def test_the_disputed_orders_list_needs_the_dispute_permission(
+    client, make_user, disputed, yesterday, role
+):
+    client.force_login(make_user(role, username=f"u-{role}"))
+    response = client.get(f"/risk/digest/orders/?date={yesterday}&filter=dispute&value=fraudulent")
+    assert response.status_code == (200 if SEES_DISPUTE_REASONS[role] else 403)
+    assert (disputed.order.number in response.text) is SEES_DISPUTE_REASONS[role]

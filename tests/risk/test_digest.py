@@ -437,6 +437,19 @@ def test_the_digest_is_sent_once_per_person_and_day(store, day, team):
     assert AuditEntry.objects.filter(action="risk.digest_sent").count() == 2
 
 
+def test_the_emailed_digest_names_dispute_reasons_only_to_the_payments_role(store, day, team):
+    do_send_digest(store, DAY, now=NOW)
+
+    by_person = {message.to[0]: message for message in mail.outbox}
+    lead, payments = by_person["mai@shop.example"], by_person["hoa@shop.example"]
+    assert "Fraudulent" in payments.body
+    assert "Fraudulent" in payments.alternatives[0].content
+    assert "Fraudulent" not in lead.body
+    assert "Fraudulent" not in lead.alternatives[0].content
+    assert "Dispute reasons are shown to the roles that work disputes." in lead.body
+    assert "New disputes: 3" in lead.body
+
+
 def test_a_failed_send_is_recorded_and_retried_once(store, day, team, monkeypatch):
     real_send = EmailMultiAlternatives.send
 

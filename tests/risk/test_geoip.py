@@ -281,3 +281,66 @@ def test_orders_with_missing_ip_addresses_email_or_foreign_unicode_data_are_scor
     assert foreign_risk.signals["phone_country_matches_billing"] is True
     assert foreign_risk.signals["distance_billing_shipping_km"] is None
     assert foreign_risk.amount_usd == Decimal("89.00")
+
+
+# --- the bundled offline default (geoip2fast) ----------------------------------------------
+
+GOOGLE_DNS, AMAZON_CLOUD, HOME_CABLE = "8.8.8.8", "52.94.236.248", "73.12.1.1"
+
+
+def test_out_of_the_box_the_bundled_data_is_on():
+    from storedesk.settings import base
+
+    assert base.GEOIP_BUNDLED is True
+
+
+def test_without_a_file_the_bundled_data_gives_countries_and_hosting_networks():
+    reader = GeoIp(bundled=True)
+
+    assert reader.available
+    assert reader.source == "geoip2fast (bundled)"
+    home = ip_signals(reader, HOME_CABLE)
+    assert home["ip_country"] == "US"
+    assert home["ip_is_anonymous"] is False
+    assert home["ip_country_differs_from_billing"] is False
+    assert home["distance_ip_shipping_km"] is None  # no coordinates in the bundled data
+    assert ip_signals(reader, AMAZON_CLOUD)["ip_is_anonymous"] is True
+    assert ip_signals(reader, "10.1.2.3")["ip_is_anonymous"] is None  # private: not judged
+
+
+def test_a_maxmind_file_wins_over_the_bundled_data(city):
+    reader = GeoIp(str(city), bundled=True)
+
+    assert reader.source == "MaxMind GeoLite2"
+    assert ip_signals(reader, HANOI_IP)["ip_country"] == "VN"
+
+
+def test_the_hosting_list_reads_names_and_skips_comments():
+    names = reference.hosting_network_names()
+
+    assert "amazon-02" in names
+    assert not any(name.startswith("#") for name in names)
+
+
+@pytest.mark.parametrize(
+    ("bundled", "with_file", "shown"),
+    [
+        (True, False, "IP location: geoip2fast (bundled)"),
+        (True, True, "IP location: MaxMind GeoLite2"),
+        (False, False, "IP location: none configured (GEOIP_PATH)"),
+    ],
+)
+def test_the_risk_panel_says_which_source_answered(
+    client, make_user, settings, city, bundled, with_file, shown
+):
+    from storedesk.accounts.roles import Role
+
+    settings.GEOIP_BUNDLED = bundled
+    settings.GEOIP_PATH = str(city) if with_file else ""
+    store = StoreFactory()
+    order = OrderFactory(store=store, customer=CustomerFactory(store=store))
+    OrderRisk.objects.create(order=order, action="review", status="in_review", scored_at=BASE_TIME)
+    client.force_login(make_user(Role.LEAD, username="lead"))
+    response = client.get(f"/risk/orders/{order.pk}/")
+    assert response.status_code == 200
+    assert shown in " ".join(response.text.split())

@@ -25,3 +25,14 @@ class PreferencesForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
+
+
+class UnlockForm(forms.Form):
+    username = forms.CharField(max_length=150, required=False)
+    ip_address = forms.GenericIPAddressField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("username") and not data.get("ip_address"):
+            raise forms.ValidationError(_("Name an account or an address to unlock."))
+        return data

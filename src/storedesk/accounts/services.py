@@ -124,3 +124,76 @@ def authenticate_api_key(raw_key: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- Two-factor sign-in and sign-in lock-outs
+
+
+@transaction.atomic
+def do_start_authenticator_enrolment(user: User):
+    """The user's unconfirmed authenticator (a new secret the first time), to show as a QR code
+    until they confirm it with a code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+class WrongCode(ValueError):
+    """The code does not match the authenticator (mistyped, expired, or used already)."""
+
+
+@transaction.atomic
+def do_confirm_authenticator(user: User, code: str):
+    """Confirm the user's pending authenticator with one code from it; earlier confirmed ones
+    are removed, so a lost phone is replaced by enrolling again."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("pk")
+        .first()
+    )
+    if device is None or not device.verify_token(code.strip()):
+        raise WrongCode
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record_audit(actor=user, action="user.two_factor_enrolled", obj=user, changes={})
+    return device
+
+
+def check_authenticator_code(user: User, code: str):
+    """The confirmed authenticator that accepts this code, or WrongCode. django-otp throttles
+    repeated wrong codes per device and refuses a code used once already."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        if device.verify_is_allowed()[0] and device.verify_token(code.strip()):
+            return device
+    raise WrongCode
+
+
+def do_unlock_sign_in(*, actor: User, username: str = "", ip_address: str = "") -> int:
+    """Lift a sign-in lock-out of an account and/or an address before its cool-off ends."""
+    from axes.utils import reset
+
+    username, ip_address = username.strip(), ip_address.strip()
+    if not username and not ip_address:
+        return 0
+    removed = 0
+    if username:
+        removed += reset(username=username)
+    if ip_address:
+        removed += reset(ip=ip_address)
+    with transaction.atomic():
+        record_audit(
+            actor=actor,
+            action="user.sign_in_unlocked",
+            obj=User.objects.filter(username=username).first() or actor,
+            changes={"username": username, "ip_address": ip_address, "attempts": removed},
+        )
+    return removed

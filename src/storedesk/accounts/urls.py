@@ -16,4 +16,7 @@ urlpatterns = [
     path("reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.set_language, name="set_language"),
+    path("two-factor/", views.two_factor_verify, name="two_factor"),
+    path("two-factor/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
+    path("lockouts/", views.sign_in_lockouts, name="lockouts"),
 ]

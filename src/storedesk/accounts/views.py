@@ -4,18 +4,32 @@ Django's own auth views do the work; we give them our templates and namespaced U
 change to a user goes through `accounts.services`.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
+from django_otp import login as otp_login
+from django_otp import user_has_device
 
-from storedesk.accounts.forms import LanguageForm, PreferencesForm
-from storedesk.accounts.services import do_update_preferences
+from storedesk.accounts import two_factor
+from storedesk.accounts.forms import LanguageForm, PreferencesForm, UnlockForm
+from storedesk.accounts.services import (
+    WrongCode,
+    check_authenticator_code,
+    do_confirm_authenticator,
+    do_start_authenticator_enrolment,
+    do_unlock_sign_in,
+    do_update_preferences,
+)
+from storedesk.core.permissions import permission_required
+
+UNLOCK_PERMISSION = "accounts.change_user"  # admins
 
 
 class LoginView(auth_views.LoginView):
@@ -65,7 +79,11 @@ def preferences(request):
         translation.activate(user.language)
         messages.success(request, _("Your preferences are saved."))
         return redirect("accounts:preferences")
-    return render(request, "accounts/preferences.html", {"form": form})
+    return render(
+        request,
+        "accounts/preferences.html",
+        {"form": form, "has_authenticator": user_has_device(user, confirmed=True)},
+    )
 
 
 @require_POST
@@ -80,3 +98,79 @@ def set_language(request):
             timezone_name=request.user.timezone,
         )
     return django_set_language(request)
+
+
+@login_required
+def two_factor_verify(request):
+    """The code from the authenticator app, asked once per sign-in."""
+    if request.session.get(two_factor.SESSION_KEY) == two_factor.ENROL:
+        return redirect("accounts:two_factor_enrol")
+    error = ""
+    if request.method == "POST":
+        try:
+            device = check_authenticator_code(request.user, request.POST.get("code", ""))
+        except WrongCode:
+            error = _("That code is not right. Enter the current code from your app.")
+        else:
+            otp_login(request, device)
+            two_factor.mark_verified(request)
+            return redirect(two_factor.safe_next(request, reverse("commerce:home")))
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {"error": error, "next": two_factor.safe_next(request, "")},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def two_factor_enrol(request):
+    """Set up an authenticator app: scan the QR code (or type the key), confirm with a code."""
+    if request.session.get(two_factor.SESSION_KEY) == two_factor.VERIFY:
+        return redirect("accounts:two_factor")
+    device = do_start_authenticator_enrolment(request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            device = do_confirm_authenticator(request.user, request.POST.get("code", ""))
+        except WrongCode:
+            error = _("That code is not right. Enter the current code from your app.")
+        else:
+            otp_login(request, device)
+            two_factor.mark_verified(request)
+            messages.success(request, _("Two-factor sign-in is on for your account."))
+            return redirect(two_factor.safe_next(request, reverse("accounts:preferences")))
+    return render(
+        request,
+        "accounts/two_factor_enrol.html",
+        {
+            "qr_svg": two_factor.qr_code_svg(device.config_url),
+            "manual_key": two_factor.manual_key(device),
+            "error": error,
+            "next": two_factor.safe_next(request, ""),
+            "required": two_factor.requires_two_factor(request.user),
+        },
+        status=400 if error else 200,
+    )
+
+
+@permission_required(UNLOCK_PERMISSION)
+def sign_in_lockouts(request):
+    """Accounts and addresses with failed sign-ins, and a button to lift a lock-out."""
+    from axes.models import AccessAttempt
+
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        do_unlock_sign_in(
+            actor=request.user,
+            username=form.cleaned_data["username"],
+            ip_address=form.cleaned_data["ip_address"] or "",
+        )
+        messages.success(request, _("The sign-in lock-out is lifted."))
+        return redirect("accounts:lockouts")
+    attempts = AccessAttempt.objects.order_by("-attempt_time")[:200]
+    return render(
+        request,
+        "accounts/lockouts.html",
+        {"attempts": attempts, "limit": settings.AXES_FAILURE_LIMIT},
+    )

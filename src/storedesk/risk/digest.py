@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -142,6 +142,7 @@ class DailyDigest:
     early_fraud_warnings: int = 0  # warned on the day, about this store's orders
     early_fraud_warnings_unmatched: int = 0  # warned on the day, charge not known here yet
     notes: list[str] = field(default_factory=list)
+    dispute_reasons_hidden: bool = False  # the reader's role may not see disputes
 
     @property
     def has_activity(self) -> bool:
@@ -151,7 +152,7 @@ class DailyDigest:
             or self.declined.value
             or self.decisions
             or self.refunds
-            or self.disputes
+            or self.disputes_count.value
             or self.early_fraud_warnings
         )
 
@@ -531,6 +532,24 @@ def build_digest(store: Store, day: date, *, now: datetime) -> DailyDigest:
             )
         )
     return digest
+
+
+# Dispute reasons (and the disputed orders behind them) are for the roles that work disputes;
+# agents and team leads see the day's dispute count and trend only, on the page, in the order
+# lists behind it and in the emailed digest alike.
+DISPUTE_REASONS_PERMISSION = "disputes.view_dispute"
+
+
+def may_see_dispute_reasons(user) -> bool:
+    return user.has_perm(DISPUTE_REASONS_PERMISSION)
+
+
+def digest_for(user, digest: DailyDigest) -> DailyDigest:
+    """The digest as this reader may see it: without dispute reasons unless their role works
+    disputes."""
+    if may_see_dispute_reasons(user):
+        return digest
+    return replace(digest, disputes=[], dispute_reasons_hidden=True)
 
 
 class DigestFilterError(ValueError):

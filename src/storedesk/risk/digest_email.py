@@ -23,7 +23,7 @@ from storedesk.accounts.roles import Role
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
 from storedesk.commerce.queries import store_today
-from storedesk.risk.digest import DailyDigest, build_digest
+from storedesk.risk.digest import DailyDigest, build_digest, digest_for, may_see_dispute_reasons
 from storedesk.risk.models import DigestDelivery
 
 logger = logging.getLogger(__name__)
@@ -140,21 +140,25 @@ def do_send_digest(
         .exclude(status=DigestDelivery.Status.FAILED)
         .values_list("recipient_id", flat=True)
     )
-    rendered = None
+    digest, rendered = None, {}
     for user in people:
         delivery = None if user.pk in done else _claim(store, day, user, now)
         if delivery is None:
             report.already_sent.append(user.email)
             continue
-        if rendered is None:
-            rendered = render_digest(build_digest(store, day, now=now))
+        if digest is None:
+            digest = build_digest(store, day, now=now)
+        with_reasons = may_see_dispute_reasons(user)
+        if with_reasons not in rendered:
+            rendered[with_reasons] = render_digest(digest_for(user, digest))
+        mail = rendered[with_reasons]
         message = EmailMultiAlternatives(
-            subject=rendered.subject,
-            body=rendered.text,
+            subject=mail.subject,
+            body=mail.text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[user.email],
         )
-        message.attach_alternative(rendered.html, "text/html")
+        message.attach_alternative(mail.html, "text/html")
         try:
             message.send()
         except Exception as error:  # any mailer failure is recorded and retried next run

@@ -102,9 +102,18 @@ class GeoIp:
     answers are unavailable and `problems` says why (shown by `manage.py check` and the digest).
     """
 
-    def __init__(self, city_path: str = "", anonymous_path: str = "", networks_path: str = ""):
+    def __init__(
+        self,
+        city_path: str = "",
+        anonymous_path: str = "",
+        networks_path: str = "",
+        *,
+        bundled: bool = False,
+    ):
         self.problems: list[str] = []
         self._city = self._open("GEOIP_PATH", city_path, ("City", "Country"))
+        # Without a MaxMind file, geoip2fast's bundled country and network (ASN) data answers.
+        self._bundled = bundled_geoip() if bundled and self._city is None else None
         self._by_city = self._city is not None and "City" in self._city.metadata().database_type
         self._anonymous = self._open("GEOIP_ANONYMOUS_PATH", anonymous_path, ("Anonymous-IP",))
         self._networks = self._load_networks(networks_path)
@@ -164,7 +173,14 @@ class GeoIp:
 
     @property
     def available(self) -> bool:
-        return self._city is not None
+        return self._city is not None or self._bundled is not None
+
+    @property
+    def source(self) -> str:
+        """Which data answers IP questions, as the risk panel names it ("" for none)."""
+        if self._city is not None:
+            return MAXMIND_SOURCE
+        return BUNDLED_SOURCE if self._bundled is not None else ""
 
     @property
     def unavailable_reason(self) -> str:
@@ -175,7 +191,12 @@ class GeoIp:
         return city_problems[0] if city_problems else "no GeoIP database is configured (GEOIP_PATH)"
 
     def lookup(self, ip: str | None) -> IpFacts:
-        if not ip or (self._city is None and self._anonymous is None and self._networks is None):
+        if not ip or (
+            self._city is None
+            and self._bundled is None
+            and self._anonymous is None
+            and self._networks is None
+        ):
             return UNKNOWN_IP
         try:
             address = ipaddress.ip_address(ip)
@@ -200,7 +221,19 @@ class GeoIp:
                             region or "",
                             country or "",
                         )
+        elif self._bundled is not None:
+            return self._bundled_facts(ip, address)
         return IpFacts(country, region, place, self._is_anonymous(ip, address))
+
+    def _bundled_facts(self, ip: str, address) -> IpFacts:
+        """Country and hosting network from geoip2fast: no region or place (no coordinates)."""
+        found = self._bundled.lookup(ip)
+        code = found.country_code or ""
+        country = code if len(code) == 2 and code.isalpha() else None
+        anonymous = self._is_anonymous(ip, address)
+        if anonymous is None and not found.is_private and found.asn_name:
+            anonymous = found.asn_name.casefold() in hosting_network_names()
+        return IpFacts(country, None, None, anonymous)
 
     def _is_anonymous(self, ip: str, address) -> bool | None:
         if self._anonymous is not None:
@@ -221,8 +254,38 @@ class GeoIp:
         return None
 
 
+MAXMIND_SOURCE = "MaxMind GeoLite2"
+BUNDLED_SOURCE = "geoip2fast (bundled)"
+HOSTING_NETWORKS_FILE = Path(__file__).resolve().parent / "data" / "hosting_networks.txt"
+
+
+@cache
+def bundled_geoip():
+    """geoip2fast with its country + ASN data, loaded once per process (about 1.3 s)."""
+    from geoip2fast import GeoIP2Fast
+
+    return GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn.dat.gz")
+
+
+@cache
+def hosting_network_names() -> frozenset[str]:
+    """The ASN names of hosting, VPN, proxy and Tor networks (data/hosting_networks.txt)."""
+    lines = HOSTING_NETWORKS_FILE.read_text().splitlines()
+    return frozenset(name.casefold() for line in lines if (name := line.split("#", 1)[0].strip()))
+
+
+def ip_source_label() -> str:
+    """The IP data the settings name, without loading it (for pages)."""
+    if settings.GEOIP_PATH and Path(settings.GEOIP_PATH).is_file():
+        return MAXMIND_SOURCE
+    return BUNDLED_SOURCE if settings.GEOIP_BUNDLED else ""
+
+
 @cache
 def geoip() -> GeoIp:
     return GeoIp(
-        settings.GEOIP_PATH, settings.GEOIP_ANONYMOUS_PATH, settings.RISK_ANONYMOUS_NETWORKS_PATH
+        settings.GEOIP_PATH,
+        settings.GEOIP_ANONYMOUS_PATH,
+        settings.RISK_ANONYMOUS_NETWORKS_PATH,
+        bundled=settings.GEOIP_BUNDLED,
     )

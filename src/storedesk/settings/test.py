@@ -14,6 +14,11 @@ TASKS = {
     }
 }
 WHITENOISE_AUTOREFRESH = True
+# Test users sign in with force_login or the login form; the tests of two-factor sign-in turn
+# the requirement on themselves.
+STOREDESK_REQUIRE_2FA = False
+# The IP tests name their data; the others score with IP signals unavailable, as before.
+GEOIP_BUNDLED = False
 TRIAGE_SEND_ACKNOWLEDGEMENT = False  # tests that want it turn it on; others count mail exactly
 
 # The browser tests' live server answers from several threads at once (server-sent event

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
@@ -13,7 +14,9 @@ from storedesk.risk.digest import (
     DigestDayError,
     DigestFilterError,
     build_digest,
+    digest_for,
     digest_orders,
+    may_see_dispute_reasons,
     parse_day,
 )
 
@@ -43,7 +46,7 @@ def digest(request):
     context = {"store": store, "today": today, "error": error, "asked": request.GET.get("date")}
     if error:
         return render(request, "risk/digest.html", context, status=400)
-    context["digest"] = build_digest(store, day, now=timezone.now())
+    context["digest"] = digest_for(request.user, build_digest(store, day, now=timezone.now()))
     context["next_day"] = day + timedelta(days=1) if day < today else None
     return render(request, "risk/digest.html", context)
 
@@ -56,6 +59,8 @@ def digest_order_list(request):
         return render(request, "risk/digest.html", {"store": None})
     day, today, error = _day(request, store)
     name = request.GET.get("filter", "orders")[:40]
+    if name == "dispute" and not may_see_dispute_reasons(request.user):
+        raise PermissionDenied
     value, key = request.GET.get("value", "")[:80], request.GET.get("key", "")[:200]
     context = {"store": store, "day": day, "today": today, "name": name, "value": value}
     if not error:

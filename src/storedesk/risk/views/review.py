@@ -17,6 +17,7 @@ from storedesk.core.permissions import permission_required
 from storedesk.risk import review, review_queries
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
+from storedesk.risk.reference import ip_source_label
 
 PAGE_SIZE = 50
 VIEW = "risk.view_orderrisk"
@@ -144,6 +145,7 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
         "reasons": [r for r in order_risk.score_reasons or [] if r["points"]],
         "signal_groups": review_queries.grouped_signals(order_risk, payment_details=details),
         "velocity": review_queries.velocity_rows(order_risk),
+        "ip_source": ip_source_label(),
         "windows": list(review_queries.VELOCITY_WINDOWS),
         "rules": review_queries.rule_rows(order_risk, payment_details=details),
         "history": review_queries.customer_history(order),

@@ -3,6 +3,7 @@
 import time
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from storedesk.commerce.models import Store
@@ -143,3 +144,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'URL':<24} {'username':<10} {'password':<16} role")
         for username, password, role in logins:
             self.stdout.write(f"  {DEMO_URL:<24} {username:<10} {password:<16} {role}")
+        if settings.STOREDESK_REQUIRE_2FA:
+            self.stdout.write(
+                "\nadmin and payments also sign in with a code from an authenticator app: at "
+                "their first sign-in the desk shows a QR code to scan (and a key to type) and "
+                "asks for one code to confirm. To try the desk without a phone, run it with "
+                "STOREDESK_REQUIRE_2FA=0."
+            )
