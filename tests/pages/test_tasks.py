@@ -106,3 +106,12 @@ def test_task_list_query_count_is_fixed(agent_client, store, django_assert_num_q
         _task(store, minutes_ago=minutes)
     with django_assert_num_queries(TASK_LIST_QUERIES):
         assert agent_client.get("/tasks/").status_code == 200
+
+
+def test_no_task_says_so(agent_client, store):
+    _task(store, status=OrderTask.Status.DONE, done_at=timezone.now())
+
+    html = agent_client.get("/tasks/").text
+
+    assert '<span class="muted" data-testid="task-total">0</span>' in html
+    assert "No task matches these filters." in html
