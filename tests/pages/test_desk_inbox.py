@@ -59,6 +59,7 @@ def test_views_list_the_right_tickets_with_counts(agent_client, agent, make_user
         "open": 4,
         "urgent": 1,
         "sla_at_risk": 0,
+        "overdue": 0,
         "pending": 1,
         "on_hold": 1,
         "solved": 1,

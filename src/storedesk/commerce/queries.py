@@ -60,9 +60,10 @@ class StoreOverview:
     latest_orders: list[Order] = field(default_factory=list)
 
 
-def store_overview(store: Store, day: date) -> StoreOverview:
-    """The store at a glance for one day: five aggregate or bounded queries."""
-    start, end = day_bounds(day, store.timezone)
+def store_overview(store: Store, day: date, zone_name: str | None = None) -> StoreOverview:
+    """The store at a glance for one day of the given zone (the viewer's; the store's when
+    none is given): five aggregate or bounded queries."""
+    start, end = day_bounds(day, zone_name or store.timezone)
     orders = Order.objects.filter(store=store, created_at__gte=start, created_at__lt=end)
     totals = orders.aggregate(
         count=Count("id"), sales=Sum("total_price", filter=Q(currency=store.currency))
@@ -304,3 +305,37 @@ def customer_for_page(pk: int) -> Customer:
 def orders_of_customer(customer: Customer) -> QuerySet[Order]:
     """A customer's orders, newest first, along the (customer, -created_at) index."""
     return _orders_for_lists().filter(customer=customer)
+
+
+# --- tasks: work someone owes on an order ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskCount:
+    kind: str
+    label: str
+    count: int
+
+
+def open_task_counts(store: Store) -> list[TaskCount]:
+    """Every kind of task with how many are open (one grouped query on the queue index)."""
+    counts = dict(
+        OrderTask.objects.filter(order__store=store, status=OrderTask.Status.OPEN)
+        .values_list("kind")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return [
+        TaskCount(kind, str(label), counts.get(kind, 0)) for kind, label in OrderTask.Kind.choices
+    ]
+
+
+def tasks_for_list(store: Store, *, kind: str = "", status: str = "") -> QuerySet:
+    """The task list, newest first, filtered by kind and status (both optional): the
+    (status, kind, -created_at) index serves the usual "open refunds needed" page."""
+    tasks = OrderTask.objects.filter(order__store=store)
+    if status:
+        tasks = tasks.filter(status=status)
+    if kind:
+        tasks = tasks.filter(kind=kind)
+    return tasks.select_related("order", "done_by").order_by("-created_at", "-id")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:pk>/", views.customer_detail, name="customer"),
+    path("tasks/", views.task_list, name="tasks"),
 ]

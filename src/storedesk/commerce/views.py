@@ -4,11 +4,14 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from storedesk.audit.queries import history_of
 from storedesk.commerce import queries
-from storedesk.commerce.models import Customer, Order
+from storedesk.commerce.forms import TaskFilterForm
+from storedesk.commerce.models import Customer, Order, OrderTask
 from storedesk.core.permissions import permission_required
+from storedesk.desk import queries as desk_queries
 
 PAGE_SIZE = 50
 ORDER_HISTORY_SHOWN = 20
@@ -26,12 +29,65 @@ def _fragment(request, template: str, fragment: str) -> str:
 
 @permission_required("commerce.view_order")
 def home(request):
-    """The store at a glance, 'today' meaning today on the store's own clock."""
+    """What the care team has to do: open work by view and by team, what is overdue, the
+    tasks waiting; then the store's day, 'today' meaning today on the viewer's own clock.
+    Every figure links to the list it counts."""
     store = queries.current_store()
-    overview = None
+    now = timezone.now()
+    context = {"store": store, "overview": None, "now": now}
+    if request.user.has_perm("desk.view_ticket"):
+        context |= _desk_queues(request.user, now)
     if store is not None:
-        overview = queries.store_overview(store, queries.store_today(store, timezone.now()))
-    return render(request, "commerce/home.html", {"store": store, "overview": overview})
+        context["overview"] = queries.store_overview(
+            store, timezone.localdate(now), timezone.get_current_timezone_name()
+        )
+        if request.user.has_perm("commerce.view_ordertask"):
+            context["task_counts"] = queries.open_task_counts(store)
+    return render(request, "commerce/home.html", context)
+
+
+HOME_VIEWS = ("mine", "unassigned", "open", "urgent", "pending", "on_hold")
+HOME_DEADLINES = ("overdue", "sla_at_risk")
+
+
+def _desk_queues(user, now) -> dict:
+    """The inbox's own views and counts (kept for the whole team, so Home and the inbox
+    sidebar show the same figures), and the open tickets of each team."""
+    views = desk_queries.builtin_views(user, now) + desk_queries.saved_inbox_views(
+        user, desk_queries.saved_views_of(user)
+    )
+    counted_at = desk_queries.count_views_shared(user, views, now)
+    teams, teams_counted_at = desk_queries.team_queues(now)
+    by_key = {view.key: view for view in views}
+    return {
+        "queue_views": [by_key[key] for key in HOME_VIEWS],
+        "deadline_views": [by_key[key] for key in HOME_DEADLINES],
+        "saved_views": [view for view in views if view.group == "saved"],
+        "team_queues": teams,
+        "counts_age": int((now - min(counted_at, teams_counted_at)).total_seconds()),
+    }
+
+
+@permission_required("commerce.view_ordertask")
+def task_list(request):
+    """Work someone owes on an order (such as a refund to make at the gateway), filtered by
+    kind and status, newest first; open tasks unless another status is asked for."""
+    store = queries.current_store()
+    data = request.GET.copy()
+    data.setdefault("status", OrderTask.Status.OPEN)
+    form = TaskFilterForm(data)
+    if not form.is_valid():
+        context = {"store": store, "form": form, "page": None, "filter_query": ""}
+        return render(request, "commerce/task_list.html", context, status=400)
+    filters = {name: form.cleaned_data[name] for name in ("kind", "status")}
+    page = _page(request, queries.tasks_for_list(store, **filters)) if store else None
+    context = {
+        "store": store,
+        "form": form,
+        "page": page,
+        "filter_query": urlencode(filters),
+    }
+    return render(request, "commerce/task_list.html", context)
 
 
 @permission_required("commerce.view_order")

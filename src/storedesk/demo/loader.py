@@ -1,8 +1,9 @@
 """Load (and wipe) the deterministic demo store.
 
 The same seed, order count, months and end date give the same store, byte for byte in the
-digest (`demo.digest`). Without an explicit end date the demo ends today (UTC), which is what
-a person wants to click through but is not reproducible from one day to the next.
+digest (`demo.digest`). Without an explicit end date (or with today's) the demo ends at the
+real now, which is what a person wants to click through but is not reproducible from one
+moment to the next.
 """
 
 from __future__ import annotations
@@ -68,10 +69,15 @@ class DemoSummary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def demo_window(end: date | None, months: int) -> tuple[datetime, datetime]:
-    """(start, now): the simulated clock stops at the end of `end` (UTC)."""
-    end = end or datetime.now(tz=UTC).date()
-    now = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+def demo_window(
+    end: date | None, months: int, *, clock: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """(start, now): the simulated clock stops at the end of `end` (UTC), or at the real now
+    when that day has not ended yet: a demo dated later than its viewer's clock shows
+    replies before questions and ages of "0 minutes". A past `end` is reproducible."""
+    real_now = (clock or datetime.now(tz=UTC)).replace(microsecond=0)
+    end = end or real_now.date()
+    now = min(datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1), real_now)
     month_index = end.year * 12 + end.month - 1 - months
     year, month = divmod(month_index, 12)
     day = min(end.day, 28)

@@ -308,6 +308,12 @@ def season_of(day: date) -> str:
     return ""
 
 
+def day_elapsed(now: datetime) -> float:
+    """The part of its last (UTC) day the demo's clock has run through: 1.0 at midnight."""
+    seconds = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+    return seconds / 86_400 if seconds else 1.0
+
+
 def daily_counts(ctx: DemoContext) -> list[tuple[date, int]]:
     """Spread exactly `orders_wanted` orders over the days (largest remainder, deterministic)."""
     rng = ctx.random_for("calendar")
@@ -318,6 +324,7 @@ def daily_counts(ctx: DemoContext) -> list[tuple[date, int]]:
         season_factor(day) * (0.8 + 0.4 * i / span) * rng.uniform(0.88, 1.12)
         for i, day in enumerate(days)
     ]
+    weights[-1] *= day_elapsed(ctx.now)  # the last day gets orders only for its hours so far
     total = sum(weights)
     shares = [ctx.orders_wanted * weight / total for weight in weights]
     counts = [int(share) for share in shares]
@@ -369,10 +376,14 @@ class World:
     def plans(self):
         """Yield base plans in time order; order numbers follow creation time."""
         seq = 0
+        now = self.ctx.now
         for day, count in daily_counts(self.ctx):
             midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            # The day the clock stops in is squeezed into its hours so far: nothing after now.
+            share = day_elapsed(now) if midnight + timedelta(days=1) > now else 1.0
             offsets = sorted(
-                self.hours.pick(self.rng) * 3600 + self.rng.randrange(3600) for _ in range(count)
+                int((self.hours.pick(self.rng) * 3600 + self.rng.randrange(3600)) * share)
+                for _ in range(count)
             )
             for offset in offsets:
                 yield self.plan(seq, midnight + timedelta(seconds=offset))

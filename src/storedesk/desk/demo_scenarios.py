@@ -270,6 +270,9 @@ class DeskScenario(Scenario):
 
     def conversation(self, ctx, rng, plan: OrderPlan, key: str, at: datetime) -> TicketPlan:
         situation = demo_text.BY_KEY[key]
+        # Whole seconds, as a mail's Date header carries: the timeline's "created" entry and
+        # the first message must be the same instant, not a fraction of a second apart.
+        at = at.replace(microsecond=0)
         values = _phrase(rng, plan, {"at": at})
         roll = rng.random()
         channel = Channel.EMAIL if roll < 0.72 else Channel.FORM if roll < 0.86 else Channel.CHAT

@@ -48,6 +48,7 @@ TAG_VIEWS_SHOWN = 12
 COUNTS_FRESH_FOR = timedelta(seconds=30)
 TAG_COUNTS_KEY = "desk:inbox:tag-counts"
 TEAM_VIEW_COUNTS_KEY = "desk:inbox:team-view-counts"
+TEAM_QUEUE_COUNTS_KEY = "desk:inbox:team-queue-counts"
 COUNTS_REFRESH_EVERY = timedelta(seconds=20)  # under COUNTS_FRESH_FOR: never aged out
 TIMELINE_MESSAGES = 100
 LIVE_MESSAGES = 50  # appended at once; more means the page reloads to catch up
@@ -130,6 +131,13 @@ def sla_at_risk_ids(now: datetime):
     return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False).values("ticket_id")
 
 
+def sla_overdue_ids(now: datetime):
+    """Tickets past their next SLA due time: a range scan of triage's next-due index."""
+    from storedesk.triage.workflow_models import TicketSla
+
+    return TicketSla.objects.filter(next_due_at__lte=now).values("ticket_id")
+
+
 def builtin_views(user, now: datetime) -> list[InboxView]:
     """The views every agent has."""
     is_open = Q(status__in_constants=OPEN)
@@ -139,6 +147,7 @@ def builtin_views(user, now: datetime) -> list[InboxView]:
         InboxView("open", _("All open"), is_open),
         InboxView("urgent", _("Urgent"), is_open & Q(priority__gte=Ticket.Priority.HIGH)),
         InboxView("sla_at_risk", _("SLA at risk"), is_open & Q(pk__in=sla_at_risk_ids(now))),
+        InboxView("overdue", _("Overdue"), is_open & Q(pk__in=sla_overdue_ids(now))),
         InboxView("pending", _("Waiting on customer"), Q(status=Ticket.Status.PENDING)),
         InboxView("on_hold", _("On hold"), Q(status=Ticket.Status.ON_HOLD)),
         InboxView(
@@ -277,6 +286,47 @@ def refresh_team_counts(now: datetime | None = None) -> None:
     team = [view for view in builtin_views(nobody, now) if not _personal(view)]
     _keep_counts(TEAM_VIEW_COUNTS_KEY, team, now)
     _keep_tag_counts(now)
+    _keep_team_queues(now)
+
+
+@dataclass(frozen=True)
+class TeamQueue:
+    """A team's open tickets: the inbox's "All open" view filtered by the team."""
+
+    team_id: int
+    name: str
+    count: int
+
+
+def count_team_queues() -> list[TeamQueue]:
+    """Every team with its open tickets, by name: one grouped count over the open tickets
+    (the status index, not the years of closed history) and the short list of teams."""
+    from storedesk.accounts.models import Team
+
+    counts = dict(
+        Ticket.objects.filter(status__in_constants=OPEN, team__isnull=False)
+        .values_list("team_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return [
+        TeamQueue(team_id, name, counts.get(team_id, 0))
+        for team_id, name in Team.objects.order_by("name", "pk").values_list("pk", "name")
+    ]
+
+
+def team_queues(now: datetime) -> tuple[list[TeamQueue], datetime]:
+    """The teams' queues and when they were counted, kept like the inbox's team counts and
+    refreshed by the same job, so Home and the inbox show the same figures."""
+    cached = cache.get(TEAM_QUEUE_COUNTS_KEY) or _keep_team_queues(now)
+    return [TeamQueue(*row) for row in cached["rows"]], datetime.fromtimestamp(cached["at"], tz=UTC)
+
+
+def _keep_team_queues(now: datetime) -> dict:
+    rows = [(queue.team_id, queue.name, queue.count) for queue in count_team_queues()]
+    kept = {"at": now.timestamp(), "rows": rows}
+    cache.set(TEAM_QUEUE_COUNTS_KEY, kept, timeout=COUNTS_FRESH_FOR.total_seconds())
+    return kept
 
 
 def view_for_key(key: str, views: list[InboxView]) -> InboxView | None:

@@ -269,7 +269,13 @@ def bulk(request):
         messages.error(request, _("Nothing changed: %(error)s") % {"error": error.messages[0]})
         return redirect(back)
     # the agent sees their change counted
-    cache.delete_many([queries.view_counts_key(request.user), queries.TEAM_VIEW_COUNTS_KEY])
+    cache.delete_many(
+        [
+            queries.view_counts_key(request.user),
+            queries.TEAM_VIEW_COUNTS_KEY,
+            queries.TEAM_QUEUE_COUNTS_KEY,
+        ]
+    )
     messages.success(request, _("%(count)s tickets updated.") % {"count": done})
     return redirect(back)
 

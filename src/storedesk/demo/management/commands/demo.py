@@ -51,8 +51,9 @@ class Command(BaseCommand):
     help = (
         "Load the deterministic demo store (a Hanoi jewelry shop selling to the US), with "
         "users agent/lead/payments/admin (password 'storedesk-demo'). The same --seed, "
-        "--orders, --months and --end always give the same data; without --end the demo "
-        "ends today (UTC), so pass --end for a reproducible store."
+        "--orders, --months and a past --end always give the same data; without --end (or "
+        "with today's date) the demo ends at the real now, so pass a past --end for a "
+        "reproducible store."
     )
 
     def add_arguments(self, parser):
@@ -70,7 +71,8 @@ class Command(BaseCommand):
             "--end",
             type=str,
             default=None,
-            help="last simulated day, YYYY-MM-DD (default: today, UTC)",
+            help="last simulated day, YYYY-MM-DD, ending at midnight UTC or at the real now if "
+            "sooner (default: today, up to now)",
         )
         parser.add_argument(
             "--if-empty",
@@ -129,7 +131,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {summary.store.name}: {summary.orders:,} orders over {months} months "
-                f"(seed {seed}, end {end or 'today'}) in {summary.seconds:.1f} s "
+                f"(seed {seed}, end {end or 'now'}) in {summary.seconds:.1f} s "
                 f"({rate:,.0f} orders/s)"
             )
         )
