@@ -1149,18 +1149,39 @@ class CancelCheck:
     currency: str
 
 
+def _left_at(shipment: Shipment) -> datetime | None:
+    """When a parcel left: its ship date, else its first carrier scan (None: still here)."""
+    if shipment.shipped_at is not None:
+        return shipment.shipped_at
+    if shipment.status not in LEFT_STATUSES:
+        return None
+    scans = [event.happened_at for event in shipment.events.all()]
+    return min(scans) if scans else timezone.now()
+
+
 def cancel_check(order: Order) -> CancelCheck:
-    """Whether the order can still be cancelled, and what money remains on it."""
-    captured = _captured_total(order.pk)
-    live, _succeeded = _refund_totals(order.pk)
+    """Whether the order can still be cancelled, and what money remains on it. Reads the
+    order's payments, refunds and shipments (prefetched by the order's pages: no query)."""
+    captured = sum(
+        (
+            payment.amount
+            for payment in order.payments.all()
+            if payment.status == Payment.Status.SUCCEEDED and payment.captured
+        ),
+        ZERO,
+    ).quantize(ZERO)
+    live = sum(
+        (refund.amount for refund in order.refunds.all() if refund.status in LIVE_REFUND_STATUSES),
+        ZERO,
+    ).quantize(ZERO)
     remaining = max(captured - live, ZERO)
+    left = [moment for moment in map(_left_at, order.shipments.all()) if moment is not None]
     refused = warning = ""
-    shipped = shipped_at_by_order([order.pk]).get(order.pk)
-    if shipped is not None:
+    if left:
         refused = gettext(
             "Order %(number)s shipped on %(date)s: it can no longer be cancelled. Ask the "
             "carrier to return it, or refund it once it is back."
-        ) % {"number": order.number, "date": shipped.date().isoformat()}
+        ) % {"number": order.number, "date": min(left).date().isoformat()}
     elif live > 0 and remaining > 0:
         warning = gettext(
             "Order %(number)s was already partly refunded: %(refunded)s of %(captured)s "

@@ -565,6 +565,7 @@ def do_request_verification(
         "sent": True,
         "ticket_id": ticket.pk,
         "ticket_number": ticket.number,
+        "ticket_token": ticket.token,
         "message_id": sent.pk,
         "email_message_id": sent.message_id,
     }
