@@ -497,14 +497,20 @@ def test_a_full_refund_closes_the_open_review_with_the_fact_on_both_timelines(
     assert _events("order_risk_closed")[0]["order_id"] == in_review.order_id
 
 
-def test_a_partial_refund_leaves_the_review_open(in_review, django_capture_on_commit_callbacks):
+def test_a_partial_refund_leaves_the_review_open_and_the_rest_closes_it(
+    in_review, django_capture_on_commit_callbacks
+):
     from storedesk.commerce.services import do_record_refund
 
     with django_capture_on_commit_callbacks(execute=True):
         do_record_refund(in_review.order, Decimal("20.00"), "USD", idempotency_key="part")
-
     in_review.refresh_from_db()
     assert in_review.status == Status.IN_REVIEW
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_record_refund(in_review.order, Decimal("69.00"), "USD", idempotency_key="rest")
+
+    assert _closed(in_review).details["fact"] == "refunded"
 
 
 @pytest.mark.parametrize(
