@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from storedesk.accounts.roles import Role
+from storedesk.desk.models import Ticket
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.review import do_add_note
 from tests.factories import OrderFactory, StoreFactory
@@ -183,7 +184,9 @@ def test_verification_and_stage_through_the_api(lead_api, risk):
     stage = _decide(lead_api, risk.order_id, kind="stage", stage="decide").json()
 
     assert contact["stage"] == "contact"
-    assert contact["decision"]["details"]["sent"] is False
+    details = contact["decision"]["details"]
+    assert details["sent"] is True
+    assert Ticket.objects.get(pk=details["ticket_id"]).messages.get().text == details["message"]
     assert "government-issued photo ID" in contact["decision"]["details"]["message"]
     assert stage["stage"] == "decide"
 
@@ -243,4 +246,8 @@ def test_the_openapi_document_lists_the_risk_endpoints(db, client):
     assert {"201", "403", "404", "409", "422"} <= set(post["responses"])
     taken = {"approve", "cancel", "cancel_fraud", "contact", "stage", "note"}
     assert set(schema["components"]["schemas"]["DecisionTaken"]["enum"]) == taken
-    assert set(schema["components"]["schemas"]["DecisionKind"]["enum"]) == taken | {"opened"}
+    assert set(schema["components"]["schemas"]["DecisionKind"]["enum"]) == taken | {
+        "opened",
+        "overtaken",
+        "reopened",
+    }

@@ -1,12 +1,15 @@
 """A payments specialist works the risk review queue in a real Chromium: opens the riskiest
-order, previews a verification message (htmx swap), records it, then approves the order."""
+order, previews a verification message (htmx swap), sends it through the desk, then approves
+the order; an order that already shipped offers no cancel."""
 
 import pytest
+from django.core import mail
 
 from storedesk.accounts.roles import Role
+from storedesk.desk.models import Message
 from storedesk.risk.models import OrderRisk, RiskDecision
 from tests.browser.conftest import sign_in
-from tests.factories import StoreFactory, UserFactory
+from tests.factories import ShipmentFactory, StoreFactory, UserFactory
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,8 +50,14 @@ def test_reviewer_previews_a_verification_then_approves(queue, page):
     assert "government-issued photo ID" in page.input_value("#verification-message")
     page.fill("#reason-contact", "Billing name differs from the card")
     page.click("[data-testid=form-contact] button[type=submit]")
-    page.locator(".message-success", has_text="Verification request recorded").wait_for()
+    page.locator(".message-success", has_text="Verification request emailed").wait_for()
     assert page.locator(".step-current").inner_text().endswith("Contact the customer")
+    sent = Message.objects.get(kind="outbound")
+    assert sent.to == [risk.order.email]
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == sent.message_id
+    page.locator("#timeline summary", has_text="Message:").click()
+    assert page.locator("#timeline a", has_text=sent.ticket.token).is_visible()
 
     page.fill("#reason-approve", "Customer sent a matching ID")
     page.click("[data-testid=form-approve] button[type=submit]")
@@ -59,3 +68,14 @@ def test_reviewer_previews_a_verification_then_approves(queue, page):
         "contact",
         "approve",
     ]
+
+
+def test_a_shipped_order_in_review_offers_no_cancel(queue, page):
+    url, risk = queue["url"], queue["risk"]
+    ShipmentFactory(order=risk.order, shipped_at=risk.order.created_at)
+    sign_in(page, f"{url}/risk/orders/{risk.order_id}/", "linh")
+
+    refused = page.locator("[data-testid=cancel-refused]")
+    assert "it can no longer be cancelled" in refused.inner_text()
+    assert page.locator("[data-testid=form-cancel] button").count() == 0
+    _no_csp_trouble(page)

@@ -425,3 +425,96 @@ def test_a_rule_deleted_since_is_named_as_such(lead_client, risk):
     html = lead_client.get(f"/risk/orders/{risk.order_id}/").text
 
     assert "(deleted rule)" in html
+
+
+# --- Facts that change what a reviewer can do ---------------------------------------------------
+
+
+def test_a_shipped_order_offers_no_cancel_and_a_posted_cancel_is_refused(lead_client, risk):
+    ShipmentFactory(order=risk.order, shipped_at=risk.order.created_at)
+
+    html = lead_client.get(f"/risk/orders/{risk.order_id}/").text
+    response = lead_client.post(
+        f"/risk/orders/{risk.order_id}/decide/", {"kind": "cancel", "reason": "stolen card"}
+    )
+
+    assert 'data-testid="cancel-refused"' in html
+    assert f"Order {risk.order.number} shipped on " in html
+    assert 'value="cancel_fraud"' not in html
+    assert response.status_code == 422
+    assert "it can no longer be cancelled" in response.text
+    assert Order.objects.get(pk=risk.order_id).cancelled_at is None
+
+
+def test_a_partly_refunded_order_warns_before_and_after_cancelling(lead_client, risk):
+    order = risk.order
+    RefundFactory(order=order, payment=order.payments.get(), amount=Decimal("20.00"))
+    warning = (
+        f"Order {order.number} was already partly refunded: 20.00 of 89.00 USD; "
+        "69.00 USD remain to refund."
+    )
+
+    before = lead_client.get(f"/risk/orders/{risk.order_id}/").text
+    after = lead_client.post(
+        f"/risk/orders/{risk.order_id}/decide/",
+        {"kind": "cancel", "reason": "customer unreachable"},
+        follow=True,
+    ).text
+
+    assert f'data-testid="cancel-warning">{warning}<' in before
+    assert warning in after
+    assert "Order cancelled." in after
+
+
+def test_the_verification_request_is_emailed_and_the_answer_shows_on_the_review(
+    lead_client, risk, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from storedesk.desk.models import Message
+    from storedesk.desk.services import InboundMessage, do_receive_message
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead_client.post(
+            f"/risk/orders/{risk.order_id}/decide/",
+            {"kind": "contact", "template": "photo_id", "reason": "Name differs"},
+            follow=True,
+        )
+
+    sent = Message.objects.get(kind="outbound")
+    ticket = sent.ticket
+    assert f"Verification request emailed to the customer on ticket {ticket.token}" in (
+        response.text.replace("&quot;", '"')
+    )
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [risk.order.email]
+    do_receive_message(
+        ticket,
+        InboundMessage(
+            channel="email",
+            from_email=risk.order.email,
+            text="Attached is my driver's license.",
+            message_id="<answer.7@mail.example>",
+            in_reply_to=sent.message_id,
+        ),
+    )
+
+    html = lead_client.get(f"/risk/orders/{risk.order_id}/").text
+
+    assert 'data-testid="verification-answer"' in html
+    assert "Attached is my driver&#x27;s license." in html
+    assert f'href="/desk/tickets/{ticket.number}/"' in html
+
+
+def test_a_review_events_overtook_says_so_and_offers_no_decision(lead_client, risk):
+    from storedesk.risk.review import do_close_overtaken_reviews
+
+    ShipmentFactory(order=risk.order, shipped_at=BASE_TIME + timedelta(days=2))
+    do_close_overtaken_reviews([risk.order_id])
+
+    html = lead_client.get(f"/risk/orders/{risk.order_id}/").text
+
+    assert 'data-testid="review-status">Overtaken by events<' in html
+    assert 'data-testid="review-overtaken"' in html
+    assert "overtaken by events: shipped on " in html
+    assert 'data-testid="form-approve"' not in html

@@ -201,20 +201,60 @@ def test_a_ticket_opened_about_an_order_rescores_it(store, django_capture_on_com
     assert _rescored(payment.order_id).count() == 1
 
 
-def test_a_review_someone_worked_on_keeps_its_state_when_rescored(
-    store, agent, django_capture_on_commit_callbacks
-):
+def _approved(payment, agent) -> OrderRisk:
     from storedesk.risk.review import do_approve
 
-    payment = _paid_orders(store, 1)[0]
     OrderRisk.objects.filter(order_id=payment.order_id).update(status="in_review", stage="check")
     do_approve(OrderRisk.objects.get(order_id=payment.order_id), agent, "Known customer")
+    return OrderRisk.objects.get(order_id=payment.order_id)
+
+
+def test_a_ticket_rule_change_or_plain_rescore_leaves_a_persons_decision_as_it_was(
+    store, agent, django_capture_on_commit_callbacks
+):
+    payment = _paid_orders(store, 1)[0]
+    approved = _approved(payment, agent)
+    do_save_rule("review if :amount_usd: > 1", actor=agent, name="Everything", priority=1)
+    ticket = do_open_ticket(channel="email", requester_email="emma@mail.example")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_link_orders(ticket, [payment.order], actor=None)
+    do_score_orders([payment.order_id])
+
+    risk = OrderRisk.objects.get(order_id=payment.order_id)
+    assert (risk.status, risk.stage, risk.score, risk.action, risk.decided_by_rule_id) == (
+        "approved",
+        "done",
+        approved.score,
+        approved.action,
+        approved.decided_by_rule_id,
+    )
+    assert risk.signals == approved.signals
+    assert not _rescored(payment.order_id).exists()
+
+
+def test_a_dispute_reopens_an_approved_review_visibly(
+    store, agent, django_capture_on_commit_callbacks
+):
+    from storedesk.risk.models import RiskDecision
+
+    payment = _paid_orders(store, 1)[0]
+    _approved(payment, agent)
 
     with django_capture_on_commit_callbacks(execute=True):
         do_ingest_disputes([_dispute(payment, 1)])
 
     risk = OrderRisk.objects.get(order_id=payment.order_id)
-    assert (risk.status, risk.signals["order_disputes"]) == ("approved", "1")
+    assert (risk.status, risk.stage, risk.signals["order_disputes"]) == (
+        "in_review",
+        "check",
+        "1",
+    )
+    reopened = RiskDecision.objects.get(order_risk=risk, kind="reopened")
+    assert reopened.details["because"] == "dispute"
+    assert reopened.details["rule"] == "Disputed or warned"
+    assert "new payment facts (dispute)" in reopened.reason
+    assert AuditEntry.objects.filter(action="risk.reopened", object_id=str(payment.order_id))
 
 
 def test_with_the_default_rules_a_warned_order_is_held_for_review(

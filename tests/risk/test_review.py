@@ -9,10 +9,12 @@ from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.commerce.models import Order, OrderTask, Payment, Refund
 from storedesk.core.models import DomainEvent
+from storedesk.desk.models import Ticket
 from storedesk.risk.facts import address_key
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskListEntry
 from storedesk.risk.review import (
     AlreadyDecided,
+    CannotCancel,
     CannotContact,
     NotInReview,
     ReasonRequired,
@@ -28,6 +30,7 @@ from storedesk.risk.review import (
 )
 from storedesk.risk.services import do_score_orders
 from tests.concurrency import run_at_once
+from tests.desk.mail_helpers import build_mail, media  # noqa: F401
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory, StoreFactory
 from tests.risk.review_fixtures import cleared_order, order_in_review
 
@@ -271,25 +274,66 @@ def test_a_cancelled_order_can_be_reported_as_fraud_later(in_review, reviewer):
 # --- Contacting the customer --------------------------------------------------------------------
 
 
-def test_verification_request_records_the_message_without_claiming_it_was_sent(in_review, reviewer):
-    decision = do_request_verification(
-        in_review, reviewer, template="card_photo", reason="Card country differs"
-    )
+@pytest.mark.usefixtures("media")
+def test_verification_request_is_emailed_through_the_desk_and_the_answer_threads_back(
+    in_review, reviewer, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from storedesk.desk.mail_in import do_ingest_email
+    from storedesk.desk.models import Message
+
+    order = in_review.order
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = do_request_verification(
+            in_review, reviewer, template="card_photo", reason="Card country differs"
+        )
 
     in_review.refresh_from_db()
-    assert in_review.stage == Stage.CONTACT
-    assert in_review.status == Status.IN_REVIEW
+    assert (in_review.stage, in_review.status) == (Stage.CONTACT, Status.IN_REVIEW)
     message = decision.details["message"]
-    greeting = f"Hi {in_review.order.customer.first_name},\n\nThank you for your order"
-    assert message.startswith(f"{greeting} {in_review.order.number} with Tiny Pearl Jewelry!")
+    greeting = f"Hi {order.customer.first_name},\n\nThank you for your order"
+    assert message.startswith(f"{greeting} {order.number} with Tiny Pearl Jewelry!")
     assert "the card ending in 4242" in message
     assert "last four digits only" in message
-    assert "Tiny Pearl Jewelry" in message
-    assert decision.details["sent"] is False
-    assert decision.details["to"] == in_review.order.email
+    ticket = Ticket.objects.get(pk=decision.details["ticket_id"])
+    assert list(ticket.orders.all()) == [order]
+    assert ticket.requester_email == order.email
+    reply = Message.objects.get(pk=decision.details["message_id"])
+    assert (reply.ticket_id, reply.kind, reply.text) == (ticket.pk, "outbound", message)
+    assert decision.details["sent"] is True
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == [order.email]
+    assert email.body == message
+    assert email.subject == f"Please confirm your card for order {order.number} {ticket.token}"
+    assert email.extra_headers["Message-ID"] == reply.message_id
     event = _events("risk_verification_requested")[0]
-    assert event["message"] == message
-    assert event["subject"] == f"Please confirm your card for order {in_review.order.number}"
+    assert event["ticket_id"] == ticket.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_email(
+            build_mail(
+                sender=f"Emma <{order.email}>",
+                subject=f"Re: {email.subject}",
+                text="Here is the photo of my card.",
+                message_id="<answer.1@mail.example>",
+                in_reply_to=reply.message_id,
+            ),
+            source="test",
+        )
+
+    answer = Message.objects.get(message_id="<answer.1@mail.example>")
+    assert answer.ticket_id == ticket.pk
+
+
+def test_a_second_verification_request_goes_out_on_the_same_ticket(in_review, reviewer):
+    first = do_request_verification(in_review, reviewer, template="card_photo", reason="card")
+    second = do_request_verification(in_review, reviewer, template="photo_id", reason="and ID")
+
+    assert second.pk != first.pk
+    assert second.details["ticket_id"] == first.details["ticket_id"]
+    assert Ticket.objects.count() == 1
 
 
 def test_an_edited_message_is_what_is_recorded_and_a_retry_records_it_once(in_review, reviewer):
@@ -417,3 +461,144 @@ def test_rescoring_keeps_what_a_reviewer_decided(store, reviewer):
         False,
     )
     assert (contacted.status, contacted.stage) == (Status.IN_REVIEW, Stage.CONTACT)
+
+
+# --- Reviews that events overtook ---------------------------------------------------------------
+
+
+def _closed(risk) -> RiskDecision:
+    risk.refresh_from_db()
+    assert (risk.status, risk.stage) == (Status.OVERTAKEN, Stage.DONE)
+    return RiskDecision.objects.get(order_risk=risk, kind=Kind.OVERTAKEN)
+
+
+def test_a_full_refund_closes_the_open_review_with_the_fact_on_both_timelines(
+    in_review, django_capture_on_commit_callbacks
+):
+    from datetime import UTC, datetime
+
+    from storedesk.commerce.services import do_record_refund
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_record_refund(
+            in_review.order,
+            Decimal("89.00"),
+            "USD",
+            idempotency_key="refund-all",
+            created_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+        )
+
+    closed = _closed(in_review)
+    assert closed.reason == "overtaken by events: refunded in full on 2026-11-30"
+    assert closed.details["fact"] == "refunded"
+    entry = AuditEntry.objects.get(action="risk.overtaken")
+    assert entry.object_id == str(in_review.order_id)
+    assert entry.changes["reason"] == closed.reason
+    assert _events("order_risk_closed")[0]["order_id"] == in_review.order_id
+
+
+def test_a_partial_refund_leaves_the_review_open_and_the_rest_closes_it(
+    in_review, django_capture_on_commit_callbacks
+):
+    from storedesk.commerce.services import do_record_refund
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_record_refund(in_review.order, Decimal("20.00"), "USD", idempotency_key="part")
+    in_review.refresh_from_db()
+    assert in_review.status == Status.IN_REVIEW
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_record_refund(in_review.order, Decimal("69.00"), "USD", idempotency_key="rest")
+
+    assert _closed(in_review).details["fact"] == "refunded"
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ("void", "overtaken by events: payment voided on "),
+        ("cancel", "overtaken by events: cancelled on "),
+        ("ship", "overtaken by events: shipped on 2026-12-02"),
+    ],
+)
+def test_a_void_a_cancel_or_a_shipment_closes_the_review(
+    in_review, django_capture_on_commit_callbacks, record, reason
+):
+    from datetime import UTC, datetime
+
+    from storedesk.commerce.ingest import ShipmentIn
+    from storedesk.commerce.services import do_cancel_order, do_record_shipment, do_record_void
+
+    OrderRisk.objects.filter(pk=in_review.pk).update(fulfillment_held=True)
+    order = in_review.order
+    with django_capture_on_commit_callbacks(execute=True):
+        if record == "void":
+            do_record_void(order)
+        elif record == "cancel":
+            do_cancel_order(order, reason="customer")
+        else:
+            shipped = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+            do_record_shipment(order, ShipmentIn("USPS", "LX1VN", "in_transit", shipped_at=shipped))
+
+    closed = _closed(in_review)
+    assert closed.reason.startswith(reason)
+    assert in_review.fulfillment_held is (record != "ship")
+
+
+def test_the_sweep_closes_existing_overtaken_reviews_once_and_leaves_the_rest(store):
+    from django.core.management import call_command
+
+    from tests.factories import ShipmentFactory
+
+    shipped, refunded, waiting = (order_in_review(store) for _ in range(3))
+    ShipmentFactory(order=shipped.order)
+    Order.objects.filter(pk=refunded.order_id).update(financial_status="refunded")
+
+    call_command("risk-close-overtaken")
+    call_command("risk-close-overtaken")
+
+    assert _closed(shipped).details["fact"] == "shipped"
+    assert _closed(refunded).details["fact"] == "refunded"
+    waiting.refresh_from_db()
+    assert waiting.status == Status.IN_REVIEW
+    assert RiskDecision.objects.filter(kind=Kind.OVERTAKEN).count() == 2
+
+
+def test_an_overtaken_review_can_no_longer_be_decided(in_review, reviewer):
+    from tests.factories import ShipmentFactory
+
+    ShipmentFactory(order=in_review.order)
+    from storedesk.risk.review import do_close_overtaken_reviews
+
+    assert do_close_overtaken_reviews([in_review.order_id]) == 1
+
+    with pytest.raises(AlreadyDecided, match="events overtook it"):
+        do_approve(in_review, reviewer, "fine")
+
+
+def test_cancelling_a_shipped_order_is_refused_with_a_clear_message(in_review, reviewer):
+    from tests.factories import ShipmentFactory
+
+    ShipmentFactory(order=in_review.order, shipped_at=in_review.order.created_at)
+
+    with pytest.raises(CannotCancel, match="shipped on .*: it can no longer be cancelled"):
+        do_cancel(in_review, reviewer, "stolen card")
+
+    assert Order.objects.get(pk=in_review.order_id).cancelled_at is None
+    in_review.refresh_from_db()
+    assert in_review.status == Status.IN_REVIEW
+    assert not RiskDecision.objects.exists()
+
+
+def test_cancelling_a_partly_refunded_order_warns_with_what_remains(in_review, reviewer):
+    order = in_review.order
+    RefundFactory(order=order, payment=order.payments.get(), amount=Decimal("20.00"))
+
+    decision = do_cancel(in_review, reviewer, "customer unreachable")
+
+    assert decision.details["warning"] == (
+        f"Order {order.number} was already partly refunded: 20.00 of 89.00 USD; "
+        "69.00 USD remain to refund."
+    )
+    assert decision.details["already_refunded"] == "20.00"
+    assert AuditEntry.objects.filter(action="order.cancelled", object_id=str(order.pk)).exists()

@@ -14,7 +14,8 @@ from storedesk.risk.services import do_install_defaults, do_rescore_orders, do_s
 from storedesk.triage.automation import on_message_received
 from storedesk.triage.rules import do_save_rule
 from tests.desk.builders import inbound
-from tests.factories import OrderFactory, PaymentFactory
+from tests.factories import OrderFactory, PaymentFactory, StoreFactory
+from tests.risk.review_fixtures import order_in_review
 from tests.triage.workflow_helpers import analyse
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,59 @@ def test_the_ticket_page_says_a_review_was_asked_for(lead, order, agent_client):
     html = agent_client.get(f"/desk/tickets/{ticket.number}/").text
 
     assert f"Payment risk review asked for: {order.number} (review opened)" in html
+
+
+def _reasons(ticket) -> list[str]:
+    from storedesk.triage.workflow_models import TicketPriority
+
+    return [item["reason"] for item in TicketPriority.objects.get(ticket=ticket).reasons]
+
+
+@pytest.mark.parametrize("outcome", ["approve", "cancel", "overtaken"])
+def test_a_decided_or_closed_review_drops_the_payment_in_review_reason_from_its_tickets(
+    lead, django_capture_on_commit_callbacks, outcome
+):
+    from decimal import Decimal
+
+    from storedesk.commerce.services import do_record_refund
+    from storedesk.risk.review import do_approve, do_cancel
+
+    order = order_in_review(StoreFactory()).order
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = do_open_ticket(channel="email", requester_email=order.email, orders=[order])
+    assert "payment in risk review" in _reasons(ticket)
+
+    risk = OrderRisk.objects.get(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        if outcome == "approve":
+            do_approve(risk, lead, "Known customer")
+        elif outcome == "cancel":
+            do_cancel(risk, lead, "Customer asked")
+        else:
+            do_record_refund(order, Decimal("89.00"), "USD", idempotency_key="all-back")
+
+    assert "payment in risk review" not in _reasons(ticket)
+
+
+def test_linking_a_ticket_to_an_approved_order_keeps_its_score_and_decision(
+    lead, django_capture_on_commit_callbacks
+):
+    from storedesk.desk.services import do_link_orders
+    from storedesk.risk.review import do_approve
+
+    order = order_in_review(StoreFactory()).order
+    do_approve(OrderRisk.objects.get(order=order), lead, "Known customer")
+    before = OrderRisk.objects.get(order=order)
+    ticket = do_open_ticket(channel="email", requester_email=order.email)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_link_orders(ticket, [order], actor=None)
+
+    after = OrderRisk.objects.get(order=order)
+    assert (after.status, after.score, after.decided_by_rule_id, after.scored_at) == (
+        "approved",
+        before.score,
+        before.decided_by_rule_id,
+        before.scored_at,
+    )
+    assert "payment in risk review" not in _reasons(ticket)

@@ -45,10 +45,11 @@ ReviewStage = StrEnum("ReviewStage", [(s.name, s.value) for s in OrderRisk.Stage
 ReviewStatus = StrEnum("ReviewStatus", [(s.name, s.value) for s in OrderRisk.Status])
 RuleAction = StrEnum("RuleAction", [(a.name, a.value) for a in Action])
 DecisionKind = StrEnum("DecisionKind", [(k.name, k.value) for k in RiskDecision.Kind])
-# What a client may decide; a review is opened on request by the desk's rules, not posted here.
+# What a client may decide; a review is opened on request by the desk's rules, and closed or
+# reopened by the facts about its order and payment, not posted here.
+NOT_POSTED = (RiskDecision.Kind.OPENED, RiskDecision.Kind.OVERTAKEN, RiskDecision.Kind.REOPENED)
 DecisionTaken = StrEnum(
-    "DecisionTaken",
-    [(k.name, k.value) for k in RiskDecision.Kind if k != RiskDecision.Kind.OPENED],
+    "DecisionTaken", [(k.name, k.value) for k in RiskDecision.Kind if k not in NOT_POSTED]
 )
 VerificationTemplateKey = StrEnum(
     "VerificationTemplateKey", [(key.upper(), key) for key in review.VERIFICATION_TEMPLATES]

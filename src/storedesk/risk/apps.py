@@ -7,5 +7,6 @@ class RiskConfig(AppConfig):
     verbose_name = "Payment risk"
 
     def ready(self) -> None:
-        # Registers the event handlers, the daily digest job and the GeoIP file check.
-        from storedesk.risk import checks, services, tasks  # noqa: F401
+        # Registers the event handlers (scoring; closing reviews events overtook), the daily
+        # digest job and the GeoIP file check.
+        from storedesk.risk import checks, review, services, tasks  # noqa: F401

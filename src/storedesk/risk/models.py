@@ -42,6 +42,9 @@ class OrderRisk(models.Model):
         IN_REVIEW = "in_review", _("In review")
         APPROVED = "approved", _("Approved")
         CANCELLED = "cancelled", _("Cancelled")
+        # Closed without a decision: the order was refunded, voided, shipped or cancelled
+        # outside the review, so there was nothing left to decide.
+        OVERTAKEN = "overtaken", _("Overtaken by events")
 
     class Stage(models.TextChoices):
         DETECT = "detect", _("Detect")
@@ -166,6 +169,8 @@ class RiskDecision(models.Model):
         STAGE = "stage", _("Moved to a stage")
         NOTE = "note", _("Note")
         OPENED = "opened", _("Opened for review on request")
+        OVERTAKEN = "overtaken", _("Closed: overtaken by events")
+        REOPENED = "reopened", _("Reopened: new payment facts")
 
     order_risk = models.ForeignKey(OrderRisk, on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -13,14 +13,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order, OrderTask, Payment, Refund
-from storedesk.commerce.services import LIVE_REFUND_STATUSES, lock_order
-from storedesk.core.events import record_event
+from storedesk.commerce.services import (
+    LIVE_REFUND_STATUSES,
+    CancelRefused,
+    do_cancel_order,
+    lock_order,
+    shipped_at_by_order,
+)
+from storedesk.core.events import handles, record_event
 from storedesk.core.money import quantize
 from storedesk.risk.facts import address_key
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskList
@@ -69,6 +75,13 @@ class CannotContact(ReviewError):
     status = 422
 
 
+class CannotCancel(ReviewError):
+    """The facts forbid cancelling (the order shipped): the message says what to do instead."""
+
+    code = "cannot_cancel"
+    status = 422
+
+
 def _reason(reason: str, what: str = "") -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -90,6 +103,8 @@ def _lock(order_risk: OrderRisk) -> tuple[Order, OrderRisk]:
 def _require_review(order_risk: OrderRisk) -> None:
     if order_risk.status == Status.CLEAR:
         raise NotInReview(_("This order is not in review: its risk check cleared it."))
+    if order_risk.status == Status.OVERTAKEN:
+        raise AlreadyDecided(_("This review was closed: events overtook it (see its timeline)."))
     if order_risk.status in (Status.APPROVED, Status.CANCELLED):
         raise AlreadyDecided(
             _("This order was already %(status)s.")
@@ -330,10 +345,14 @@ def do_cancel(
             return _report_later(locked, order, actor, reason)
     _require_review(locked)
     before = {"cancelled_at": order.cancelled_at, "cancel_reason": order.cancel_reason}
-    if order.cancelled_at is None:
-        order.cancelled_at = timezone.now()
-        order.cancel_reason = CANCEL_REASON_FRAUD if report_fraud else CANCEL_REASON_OTHER
-        order.save(update_fields=["cancelled_at", "cancel_reason"])
+    try:
+        check = do_cancel_order(
+            order,
+            reason=CANCEL_REASON_FRAUD if report_fraud else CANCEL_REASON_OTHER,
+            actor=actor,
+        )
+    except CancelRefused as refused:
+        raise CannotCancel(str(refused)) from None
     due = refund_due(order)
     task = _refund_task(order, due, actor, reason) if due > 0 else None
     blocked = _report_fraud(order, actor, reason) if report_fraud else {}
@@ -348,6 +367,8 @@ def do_cancel(
         "currency": order.currency,
         "blocked": sorted(blocked),
     }
+    if check.warning:
+        details |= {"warning": check.warning, "already_refunded": str(check.refunded)}
     if report_fraud:
         details["label"] = "fraud"
     kind = Kind.CANCEL_FRAUD if report_fraud else Kind.CANCEL
@@ -452,13 +473,58 @@ def render_verification(order: Order, template_key: str) -> tuple[str, str]:
     return VERIFICATION_TEMPLATES[template_key].render(verification_values(order))
 
 
+VERIFICATION_KEY = "risk-verification-{decision}"
+
+
+def _verification_ticket(order_risk: OrderRisk, order: Order, subject: str, actor):
+    """The desk ticket the request goes out on: the one an earlier request used, else an open
+    ticket of this customer about this order, else a new one linked to the order. Replies
+    to the email thread into it by its headers, like any customer's answer."""
+    from storedesk.desk.models import Ticket
+    from storedesk.desk.services import do_link_orders, do_open_ticket
+
+    email = order.email.strip().lower()
+    earlier = [
+        decision.details.get("ticket_id")
+        for decision in RiskDecision.objects.filter(order_risk=order_risk, kind=Kind.CONTACT)
+        .order_by("-created_at", "-pk")
+        .only("details")
+    ]
+    open_tickets = Ticket.objects.filter(
+        status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True, requester_email=email
+    )
+    ticket = (
+        open_tickets.filter(pk__in=[pk for pk in earlier if pk]).order_by("-pk").first()
+        or open_tickets.filter(orders=order).order_by("-pk").first()
+    )
+    if ticket is None:
+        customer = order.customer
+        name = f"{customer.first_name} {customer.last_name}".strip() if customer else ""
+        return do_open_ticket(
+            channel="email",
+            requester_email=email,
+            requester_name=name,
+            subject=subject,
+            store=order.store,
+            customer=customer,
+            orders=[order],
+            actor=actor,
+        )
+    do_link_orders(ticket, [order], actor=actor)
+    return ticket
+
+
 @transaction.atomic
 def do_request_verification(
     order_risk: OrderRisk, actor, *, template: str, reason: str, message: str = ""
 ) -> RiskDecision:
     """Ask the customer to verify: the message (a template, or the reviewer's edit of it) is
-    recorded and handed to the outbox as `risk_verification_requested`. Storedesk does not
-    send email yet, so nothing here claims it was sent."""
+    sent by the desk as a reply on a ticket of this customer about this order (a real email,
+    with its Message-ID, through the outgoing mail queue), and the ticket is linked to the
+    review, so the customer's answer threads into it and shows on the review. Repeating the
+    same request sends nothing twice."""
+    from storedesk.desk.services import do_reply
+
     reason = _reason(reason)
     if template not in VERIFICATION_TEMPLATES:
         raise CannotContact(_("Unknown verification template: %(key)s.") % {"key": template})
@@ -479,14 +545,29 @@ def do_request_verification(
         and last.details.get("message") == message
     ):
         return last
+    ticket = _verification_ticket(locked, order, subject, actor)
+    sent = do_reply(
+        ticket,
+        author=actor if getattr(actor, "pk", None) else None,
+        text=message,
+        idempotency_key=VERIFICATION_KEY.format(
+            decision=f"{locked.pk}-{RiskDecision.objects.filter(order_risk=locked).count()}"
+        ),
+    )
     locked.stage = Stage.CONTACT
     locked.save(update_fields=["stage"])
     details = {
         "template": template,
         "to": order.email,
         "subject": subject,
+        "email_subject": sent.subject,
         "message": message,
-        "sent": False,
+        "sent": True,
+        "ticket_id": ticket.pk,
+        "ticket_number": ticket.number,
+        "ticket_token": ticket.token,
+        "message_id": sent.pk,
+        "email_message_id": sent.message_id,
     }
     return _decide(
         locked, order, Kind.CONTACT, actor, reason, details, "risk_verification_requested"
@@ -630,3 +711,120 @@ def review_labels(order_ids=None) -> dict[int, int]:
     ):
         labels[order_id] = 1 if kind == Kind.CANCEL_FRAUD else 0
     return labels
+
+
+# --- Reviews that events overtook ---------------------------------------------------------------
+
+# What closes an open review, first match wins; each reason names the fact and its date.
+OVERTAKING_REASONS = {
+    "cancelled": _("overtaken by events: cancelled on %(date)s"),
+    "voided": _("overtaken by events: payment voided on %(date)s"),
+    "refunded": _("overtaken by events: refunded in full on %(date)s"),
+    "shipped": _("overtaken by events: shipped on %(date)s"),
+}
+
+
+def overtaking_facts(order_ids) -> dict[int, tuple[str, object]]:
+    """Order id → (fact, when) for the orders whose review has nothing left to decide: the
+    order was cancelled, its payment voided or refunded in full, or it shipped. Set-based:
+    four queries whatever the count."""
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    now = timezone.now()
+    shipped = shipped_at_by_order(ids)
+    rows = list(
+        Order.objects.filter(pk__in=ids).values_list("pk", "cancelled_at", "financial_status")
+    )
+    refunded_ids = [pk for pk, _at, status in rows if status == Order.FinancialStatus.REFUNDED]
+    last_refund = dict(
+        Refund.objects.filter(order_id__in=refunded_ids, status=Refund.Status.SUCCEEDED)
+        .values("order_id")
+        .annotate(at=Max("created_at"))
+        .values_list("order_id", "at")
+    )
+    facts = {}
+    for pk, cancelled_at, status in rows:
+        if cancelled_at is not None:
+            facts[pk] = ("cancelled", cancelled_at)
+        elif status == Order.FinancialStatus.VOIDED:
+            facts[pk] = ("voided", now)
+        elif status == Order.FinancialStatus.REFUNDED:
+            facts[pk] = ("refunded", last_refund.get(pk) or now)
+        elif pk in shipped:
+            facts[pk] = ("shipped", shipped[pk])
+    return facts
+
+
+def _voided_on(order: Order, fallback):
+    """When the void was recorded (its audit entry on the order), for the timeline's date."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from storedesk.audit.models import AuditEntry
+
+    entry = (
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Order),
+            object_id=str(order.pk),
+            action="order.voided",
+        )
+        .order_by("-pk")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return entry or fallback
+
+
+def do_close_overtaken_reviews(order_ids=None, *, actor=None) -> int:
+    """Close the open reviews of these orders (all open reviews when None) that events have
+    overtaken, each in its own transaction: status "overtaken by events", stage done, the
+    reason with the fact and its date on the review's timeline and the order's audit history,
+    and `order_risk_closed` for whatever follows (ticket priorities). A shipped order's hold
+    is released, since it has nothing to hold. Idempotent; returns how many it closed."""
+    open_reviews = OrderRisk.objects.filter(status=Status.IN_REVIEW)
+    if order_ids is not None:
+        open_reviews = open_reviews.filter(order_id__in=[pk for pk in order_ids if pk])
+    candidates = list(open_reviews.order_by("order_id").values_list("order_id", flat=True))
+    closed = 0
+    for start in range(0, len(candidates), 500):
+        facts = overtaking_facts(candidates[start : start + 500])
+        for order_id in sorted(facts):
+            with transaction.atomic():
+                closed += _close_overtaken(order_id, actor)
+    return closed
+
+
+def _close_overtaken(order_id: int, actor) -> int:
+    order = lock_order(order_id)
+    locked = (
+        OrderRisk.objects.select_for_update(of=("self",))
+        .filter(order_id=order_id, status=Status.IN_REVIEW)
+        .first()
+    )
+    fact = overtaking_facts([order_id]).get(order_id) if locked is not None else None
+    if fact is None:
+        return 0
+    name, moment = fact
+    if name == "voided":
+        moment = _voided_on(order, moment)
+    reason = str(OVERTAKING_REASONS[name] % {"date": moment.date().isoformat()})
+    locked.status, locked.stage = Status.OVERTAKEN, Stage.DONE
+    if name == "shipped":
+        locked.fulfillment_held = False
+    locked.save(update_fields=["status", "stage", "fulfillment_held"])
+    details = {"fact": name, "on": moment.isoformat(), "outcome": reason}
+    _decide(locked, order, Kind.OVERTAKEN, actor, reason, details, "order_risk_closed")
+    return 1
+
+
+@handles("refund_recorded")
+@handles("order_cancelled")
+@handles("order_voided")
+@handles("order_shipped")
+@handles("order_flagged")
+def close_review_overtaken_by_events(event) -> None:
+    """A refund, a cancel, a void or a shipment of an order in review closes its review; an
+    order flagged when it had already shipped (a late import) is closed at once."""
+    order_id = event.payload.get("order_id")
+    if order_id:
+        do_close_overtaken_reviews([order_id])

@@ -289,6 +289,31 @@ def decisions_of(order_risk: OrderRisk) -> list[RiskDecision]:
     )
 
 
+VERIFICATION_ANSWERS_SHOWN = 10
+
+
+def verification_answers(decisions: list[RiskDecision]) -> list:
+    """What the customer wrote back on the tickets verification requests went out on, since
+    the first request (their answer, shown on the review): one query, none without a request."""
+    requests = [
+        decision
+        for decision in decisions
+        if decision.kind == RiskDecision.Kind.CONTACT and decision.details.get("ticket_id")
+    ]
+    if not requests or not apps.is_installed("storedesk.desk"):
+        return []
+    message_model = apps.get_model("desk", "Message")
+    return list(
+        message_model.objects.filter(
+            ticket_id__in={decision.details["ticket_id"] for decision in requests},
+            kind=message_model.Kind.INBOUND,
+            created_at__gte=min(decision.created_at for decision in requests),
+        )
+        .select_related("ticket")
+        .order_by("created_at", "pk")[:VERIFICATION_ANSWERS_SHOWN]
+    )
+
+
 @dataclass
 class CustomerHistory:
     orders: list[Order]

@@ -381,6 +381,11 @@ def list_values() -> dict[str, frozenset]:
 
 # A review a person has decided or is working on keeps its status, stage and hold.
 WORKED_ON_STAGES = ("contact", "decide", "gateway", "done")
+# A decided review stands: re-scoring for any other reason (a ticket, a rule or model change)
+# leaves its assessment as the person saw it. Only new facts about the payment refresh it,
+# and an approved order they put back in review is reopened on its timeline.
+DECIDED_STATUSES = ("approved", "cancelled", "overtaken")
+PAYMENT_FACTS = frozenset({"dispute", "early_fraud_warning", "payment_attempt", "address"})
 _SCORED_FIELDS = (
     "signals",
     "score",
@@ -520,14 +525,21 @@ class ScoringRun:
         }
         before = {order_id: row[:3] for order_id, row in earlier.items()}
         requested = _requested_reviews(before, assessments)
-        now, rows, flagged = timezone.now(), [], []
+        now, rows, flagged, reopened = timezone.now(), [], [], []
+        new_payment_facts = because in PAYMENT_FACTS
         for assessment in assessments:
             order_id, action = assessment.order_id, assessment.action
             previous = before.get(order_id)
-            if previous is not None and (
-                previous[0] in (OrderRisk.Status.APPROVED, OrderRisk.Status.CANCELLED)
-                or previous[1] in WORKED_ON_STAGES
-                or order_id in requested
+            decided = previous is not None and previous[0] in DECIDED_STATUSES
+            if decided and not new_payment_facts:
+                continue
+            if decided and previous[0] == OrderRisk.Status.APPROVED and action != Action.ALLOW:
+                status, stage = OrderRisk.Status.IN_REVIEW, OrderRisk.Stage.CHECK
+                held = action in (Action.HOLD_FULFILLMENT, Action.CANCEL_AND_REFUND)
+                flagged.append(order_id)
+                reopened.append((order_id, assessment))
+            elif previous is not None and (
+                decided or previous[1] in WORKED_ON_STAGES or order_id in requested
             ):
                 status, stage, held = previous
             else:
@@ -558,6 +570,8 @@ class ScoringRun:
                     "scored_at": now,
                 }
             )
+        if not rows:
+            return
         bulk_insert(OrderRisk, rows, update_fields=_SCORED_FIELDS, unique_fields=("order",))
         ids = dict(
             OrderRisk.objects.filter(among("order_id", order_ids)).values_list("order_id", "pk")
@@ -583,12 +597,48 @@ class ScoringRun:
                     "model_version": risk.model_version,
                 },
             )
+        if reopened:
+            _record_reopened(reopened, ids, actor, because, now)
         record_events_bulk(
             "order_flagged",
             [{"order_id": order_id} for order_id in flagged],
             dispatch=dispatch_events,
         )
         self.scored += len(rows)
+
+
+def _record_reopened(reopened: list, ids: dict[int, int], actor, because: str, now) -> None:
+    """The visible trace of approved reviews that new payment facts reopened: a timeline row
+    saying which fact and which rule, and an audit entry on each order."""
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    rows = []
+    for order_id, assessment in reopened:
+        rule = assessment.rule.name if assessment.rule else ""
+        rows.append(
+            RiskDecision(
+                order_risk_id=ids[order_id],
+                kind=RiskDecision.Kind.REOPENED,
+                stage=OrderRisk.Stage.CHECK,
+                reason=_("Reopened: new payment facts (%(fact)s); rule %(rule)s → %(action)s")
+                % {"fact": because, "rule": rule or "—", "action": assessment.action},
+                details={
+                    "because": because,
+                    "rule": rule,
+                    "action": str(assessment.action),
+                    "score": assessment.score.value,
+                },
+                actor_id=actor_id,
+                created_at=now,
+            )
+        )
+    RiskDecision.objects.bulk_create(rows)
+    orders = Order.objects.filter(pk__in=[order_id for order_id, _a in reopened]).only("pk")
+    record_audit_bulk(
+        actor_label=str(actor) if actor else "system",
+        action="risk.reopened",
+        objects=list(orders),
+        changes_for=lambda order: {"because": because, "status": ["approved", "in_review"]},
+    )
 
 
 @contextmanager

@@ -543,3 +543,13 @@ def rescore_after_early_fraud_warning_linked(event: DomainEvent) -> None:
     """A warning stored before its charge was known counts once its order is found."""
     if {"order_id", "actionable"} & set(event.payload.get("changed") or ()):
         do_rescore_tickets_of_orders([event.payload.get("order_id")])
+
+
+@handles("order_risk_approved")
+@handles("order_risk_cancelled")
+@handles("order_risk_closed")
+@handles("order_flagged")
+def rescore_after_risk_review_changed(event: DomainEvent) -> None:
+    """A review decided, closed or (re)opened: "payment in risk review" must follow it on
+    the tickets about that order."""
+    do_rescore_tickets_of_orders([event.payload.get("order_id")])

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order, OrderTask
+from storedesk.commerce.services import cancel_check
 from storedesk.core.permissions import permission_required
 from storedesk.risk import review, review_queries
 from storedesk.risk.language import Action
@@ -102,8 +103,8 @@ DONE_MESSAGES = {
     Kind.CANCEL: _("Order cancelled."),
     Kind.CANCEL_FRAUD: _("Order cancelled and reported as fraud; its details are blocked."),
     Kind.CONTACT: _(
-        "Verification request recorded. It is not emailed by Storedesk yet: send it to the "
-        "customer from your mailbox."
+        "Verification request emailed to the customer on ticket %(ticket)s; their answer "
+        "will show on this review."
     ),
     Kind.STAGE: _("Stage updated."),
     Kind.NOTE: _("Note added."),
@@ -138,6 +139,8 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
     if template_key not in review.VERIFICATION_TEMPLATES:
         template_key = "billing_address"
     subject, body = review.render_verification(order, template_key)
+    decisions = review_queries.decisions_of(order_risk)
+    in_review = order_risk.status == OrderRisk.Status.IN_REVIEW
     return {
         "store": order.store,
         "order": order,
@@ -151,7 +154,13 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
         "history": review_queries.customer_history(order),
         "warnings": review_queries.early_fraud_warnings(order),
         "tickets": review_queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
-        "decisions": review_queries.decisions_of(order_risk),
+        "decisions": decisions,
+        "answers": (
+            review_queries.verification_answers(decisions)
+            if user.has_perm("desk.view_ticket")
+            else []
+        ),
+        "cancel_check": cancel_check(order) if in_review else None,
         "stages": OrderRisk.Stage.choices,
         "stage_index": review.STAGE_ORDER.index(order_risk.stage),
         "templates": review.VERIFICATION_TEMPLATES.values(),
@@ -160,7 +169,7 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
         "preview_body": body,
         "form": form,
         "can_decide": user.has_perm(DECIDE),
-        "in_review": order_risk.status == OrderRisk.Status.IN_REVIEW,
+        "in_review": in_review,
     }
 
 
@@ -180,12 +189,15 @@ def decide(request, order_pk: int):
     if form.is_valid():
         kind = form.cleaned_data["kind"]
         try:
-            review.do_decide(order_risk, request.user, kind, **_decision_fields(form))
+            decision = review.do_decide(order_risk, request.user, kind, **_decision_fields(form))
         except review.ReviewError as refused:
             form.add_error(None, str(refused))
             status = refused.status
         else:
-            messages.success(request, DONE_MESSAGES[kind])
+            ticket = decision.details.get("ticket_token", "")
+            messages.success(request, DONE_MESSAGES[kind] % {"ticket": ticket})
+            if decision.details.get("warning"):
+                messages.warning(request, decision.details["warning"])
             return redirect("risk:order", order_pk=order_pk)
     return render(
         request, "risk/review_order.html", _review_context(request, order_pk, form), status=status
