@@ -137,7 +137,9 @@ def _detail_context(request, template: ReplyTemplate, form: ProposalForm | None 
                 Ticket.objects.select_related("customer", "store").filter(number=number).first()
             )
         if ticket is None:
-            preview_error = _("No ticket number %(number)s.") % {"number": ticket_number}
+            preview_error = _("No ticket number %(number)s.") % {
+                "number": ticket_number.lstrip("#").upper()
+            }
         else:
             preview = replies.render_reply(template, ticket, request.user)
             preview.ticket = ticket
