@@ -203,3 +203,14 @@ def test_payment_without_fingerprint_is_null_not_empty(payments_api, payments):
     detail = payments_api.get(f"/api/v1/payments/{paypal.id}").json()
 
     assert (detail["card_fingerprint"], detail["risk_score"]) == (None, None)
+
+
+def test_a_stored_non_http_link_is_served_empty(agent_api, shipments):
+    usps, _dhl = shipments
+    Shipment.objects.filter(pk=usps.pk).update(
+        tracking_url="javascript:alert(1)", proof_of_delivery_url="vbscript:x"
+    )
+
+    shipment = agent_api.get(f"/api/v1/shipments/{usps.id}").json()
+
+    assert (shipment["tracking_url"], shipment["proof_of_delivery_url"]) == ("", "")

@@ -2,6 +2,8 @@
 
 import pytest
 
+from storedesk.accounts.roles import Role
+from storedesk.desk.models import Message
 from tests.factories import OrderFactory
 
 
@@ -104,3 +106,23 @@ def test_a_method_the_endpoint_lacks_is_a_json_405(agent_api, db):
         "message": "DELETE is not allowed here. Allowed: GET.",
         "details": {"allowed": ["GET"]},
     }
+
+
+LIMIT = 2_000
+
+
+def test_an_api_json_body_over_the_limit_is_a_json_413(token_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = LIMIT
+    api = token_client(Role.AGENT, username="agent-api")
+    body = {"requester_email": "emma@mail.example", "subject": "Big", "text": "x" * (LIMIT * 2)}
+
+    response = api.post("/api/v1/tickets", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json() == {
+        "code": "too_large",
+        "message": f"The request body is over the limit of {LIMIT} bytes.",
+        "details": {"limit_bytes": LIMIT},
+    }
+    assert not Message.objects.exists()

@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -113,3 +114,49 @@ def test_ingest_costs_a_bounded_number_of_queries_whatever_the_batch_size(
         do_ingest_orders(store, orders)
 
     assert Order.objects.count() == size
+
+
+@pytest.mark.parametrize(
+    "hostile", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "\tjavascript:x", "data:text/html,x"]
+)
+def test_non_http_links_from_stores_and_carriers_are_not_stored(hostile):
+    store = StoreFactory()
+    base = order_in(1)
+    shipment = dataclasses.replace(
+        base.shipments[0], tracking_url=hostile, proof_of_delivery_url="vbscript:msgbox(1)"
+    )
+    order = dataclasses.replace(
+        base, shipments=(shipment,), landing_site=hostile, referring_site="//evil.example"
+    )
+
+    do_ingest_orders(store, [order])
+
+    stored = Shipment.objects.get()
+    assert (stored.tracking_url, stored.proof_of_delivery_url) == ("", "")
+    assert Order.objects.values_list("landing_site", "referring_site").get() == ("", "")
+
+
+def test_http_links_and_a_landing_path_are_stored_as_sent():
+    store = StoreFactory()
+    base = order_in(1)
+    shipment = dataclasses.replace(
+        base.shipments[0],
+        tracking_url="https://tools.usps.com/go/TrackConfirmAction?tLabels=LX1VN",
+        proof_of_delivery_url="https://pod.example/LX1VN.pdf",
+    )
+    order = dataclasses.replace(
+        base,
+        shipments=(shipment,),
+        landing_site="/products/ring?ref=abc",
+        referring_site="https://www.google.com/",
+    )
+
+    do_ingest_orders(store, [order])
+
+    stored = Shipment.objects.get()
+    assert stored.tracking_url == "https://tools.usps.com/go/TrackConfirmAction?tLabels=LX1VN"
+    assert stored.proof_of_delivery_url == "https://pod.example/LX1VN.pdf"
+    assert Order.objects.values_list("landing_site", "referring_site").get() == (
+        "/products/ring?ref=abc",
+        "https://www.google.com/",
+    )

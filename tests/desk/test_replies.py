@@ -248,3 +248,15 @@ def test_rendering_takes_a_fixed_number_of_queries(store, lead, django_assert_nu
     # ticket's customer and store, order, line items, refund, shipment, its events
     with django_assert_num_queries(7):
         render_reply(template, ticket, lead)
+
+
+def test_a_non_http_tracking_link_never_reaches_the_customer(store, lead):
+    ticket = demo_like_ticket(store)
+    Shipment.objects.update(tracking_url="JaVaScRiPt:alert(1)")  # stored before ingest checked
+    template = make_template("Track it: {{ tracking_link }}")
+
+    reply = render_reply(template, ticket, lead)
+
+    assert reply.missing == ["tracking_link"]
+    assert "alert" not in reply.text
+    assert "alert" not in reply.html

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from storedesk.desk import search as desk_search
-from storedesk.desk.models import Message
+from storedesk.desk.models import Message, Ticket
 from storedesk.desk.search import SearchError, SearchFilters, search, search_tickets
 from storedesk.desk.services import (
     InboundMessage,
@@ -160,6 +160,8 @@ def test_order_number_email_tracking_and_ticket_number_match_exactly():
     assert numbers(search_tickets("NOAH@mail.example")) == [linked.number]
     assert numbers(search_tickets(f"TP-{other.number}")) == [other.number]
     assert numbers(search_tickets(f"[#TP-{other.number}]")) == [other.number]
+    assert numbers(search_tickets(f"SD-{other.number}")) == [other.number]
+    assert numbers(search_tickets(f"[#SD-{other.number}]")) == [other.number]
     results = search(order.email)
     assert [o.number for o in results.pages["orders"].items] == ["#TP20417"]
     assert [c.email for c in results.pages["customers"].items] == [order.customer.email]
@@ -237,3 +239,13 @@ def test_the_search_sql_is_driven_by_the_full_text_indexes():
     else:
         assert "desk_message_fts_idx" in messages_plan, messages_plan
         assert "desk_ticket_fts_idx" in tickets_plan, tickets_plan
+
+
+def test_an_order_number_is_never_read_as_a_ticket_number():
+    """'TP20417' is the order; before tickets had their own prefix it also named ticket 20417."""
+    ticket = ticket_with("hello")
+    Ticket.objects.filter(pk=ticket.pk).update(number=20417)
+
+    assert numbers(search_tickets("TP20417")) == []
+    assert numbers(search_tickets("TP-20417")) == [20417]
+    assert numbers(search_tickets("SD20417")) == [20417]

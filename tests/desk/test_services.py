@@ -37,7 +37,7 @@ def open_ticket(**kwargs) -> Ticket:
 def test_ticket_numbers_are_sequential_and_tokens_carry_them():
     first, second = open_ticket(), open_ticket()
     assert second.number == first.number + 1
-    assert first.token == f"[#TP-{first.number}]"
+    assert first.token == f"[#SD-{first.number}]"
     assert Participant.objects.get(ticket=first).role == "requester"
     assert DomainEvent.objects.filter(name="ticket_created").count() == 2
 

@@ -5,6 +5,7 @@ import pytest
 
 from storedesk.desk.mail_in import do_ingest_email
 from storedesk.desk.models import Message, Ticket
+from storedesk.desk.numbering import check_ticket_prefixes
 from storedesk.desk.services import do_change_status, do_merge, do_open_ticket, do_reply
 from tests.desk.mail_helpers import build_mail, media  # noqa: F401
 from tests.factories import CustomerFactory, UserFactory
@@ -129,3 +130,62 @@ def test_threading_lookups_use_indexes(first, django_assert_max_num_queries):
             )
         )
     assert match.ticket.pk == first.ticket_id
+
+
+# --- Ticket references unlike order numbers ('[#SD-…]' next to '#TP17397'), and tickets
+# numbered with the old prefix still thread.
+
+
+def test_ticket_tokens_carry_their_own_prefix_unlike_order_numbers(first):
+    assert first.ticket.token == f"[#SD-{first.ticket.number}]"
+
+
+def test_a_reply_with_a_pre_change_token_threads_into_the_same_ticket(first):
+    reply = ingest(
+        message_id="<legacy-1@mail.example>", subject=f"Re: my ring [#TP-{first.ticket.number}]"
+    )
+
+    assert reply.ticket_id == first.ticket_id
+
+
+def test_a_reply_to_a_pre_change_message_id_threads_by_its_headers(first):
+    """Our old outbound Message-IDs are stored with their messages: headers still match."""
+    ours = do_reply(first.ticket, author=UserFactory(), text="We are on it.")
+    Message.objects.filter(pk=ours.pk).update(message_id="<TP-legacy.1@storedesk.local>")
+
+    reply = ingest(
+        message_id="<legacy-2@mail.example>",
+        in_reply_to="<TP-legacy.1@storedesk.local>",
+        references="<first@mail.example> <TP-legacy.1@storedesk.local>",
+        subject="Re: something else [#TP-999999]",
+    )
+
+    assert reply.ticket_id == first.ticket_id
+
+
+def test_the_prefix_is_configurable_and_the_previous_one_keeps_threading(settings, first):
+    settings.TICKET_PREFIX, settings.TICKET_LEGACY_PREFIXES = "CARE", ("SD", "TP")
+    number = first.ticket.number
+
+    assert first.ticket.token == f"[#CARE-{number}]"
+    for index, token in enumerate([f"[#CARE-{number}]", f"[#SD-{number}]", f"[#tp-{number}]"]):
+        reply = ingest(message_id=f"<p{index}@mail.example>", subject=f"Re: ring {token}")
+        assert reply.ticket_id == first.ticket_id
+
+
+def test_a_prefix_that_is_not_a_legacy_one_does_not_thread(settings, first):
+    settings.TICKET_LEGACY_PREFIXES = ()
+
+    reply = ingest(message_id="<n1@mail.example>", subject=f"Re: [#TP-{first.ticket.number}]")
+
+    assert reply.ticket_id != first.ticket_id
+
+
+@pytest.mark.parametrize(
+    ("prefix", "legacy", "errors"),
+    [("SD", ("TP",), []), ("sd-", ("TP",), ["desk.E001"]), ("TP", ("TP",), ["desk.E002"])],
+)
+def test_a_bad_ticket_prefix_setting_is_a_system_check_error(settings, prefix, legacy, errors):
+    settings.TICKET_PREFIX, settings.TICKET_LEGACY_PREFIXES = prefix, legacy
+
+    assert [error.id for error in check_ticket_prefixes()] == errors

@@ -8,8 +8,11 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from storedesk.desk.models import Attachment, Mailbox, Message
+from storedesk.desk.models import Attachment, Mailbox, Message, QuarantinedMail
 from tests.desk.mail_helpers import build_mail, media  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
@@ -132,3 +135,137 @@ def test_providers_are_closed_until_their_secrets_are_set(client, settings):
     response = client.post("/mail/mailgun/inbound_mime/", mailgun_form(raw), **basic_auth())
     assert response.status_code == 404
     assert not Message.objects.exists()
+
+
+# --- Postmark bodies that are not what Postmark sends: 400, kept in quarantine, never a 500.
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+POSTMARK_FIELDS = sorted(postmark_payload())
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"From": "emma@mail.example",', "not valid JSON"),
+        (b"[]", "a JSON list"),
+        (b'"just a string"', "a JSON str"),
+        ('{"Subject": "caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+        (json.dumps(postmark_payload() | {"Subject": 42}).encode(), "Subject is not text"),
+        (json.dumps(postmark_payload() | {"ToFull": "care@shop.example"}).encode(), "ToFull"),
+        (json.dumps(postmark_payload() | {"Headers": {"a": "b"}}).encode(), "Headers"),
+        (json.dumps(postmark_payload() | {"Attachments": "x"}).encode(), "Attachments"),
+        (b'{"Subject": "\\ud800"}', "Subject is not text"),
+    ],
+    ids=[
+        "truncated",
+        "array",
+        "string",
+        "latin-1",
+        "int-subject",
+        "to-full-string",
+        "headers-object",
+        "attachments-string",
+        "lone-surrogate",
+    ],
+)
+def test_a_malformed_postmark_body_is_quarantined_with_its_reason_and_refused(client, body, reason):
+    response = client.post(
+        "/mail/postmark/inbound/", body, content_type="application/json", **basic_auth()
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_payload"
+    assert response.json()["details"]["kept"] == "quarantine"
+    quarantined = QuarantinedMail.objects.get()
+    assert reason in quarantined.reason
+    assert quarantined.raw.read() == body
+    assert not Message.objects.exists()
+
+
+def test_a_retried_malformed_body_is_quarantined_once(client):
+    for _ in range(3):
+        response = client.post(
+            "/mail/postmark/inbound/", b"[1, 2]", content_type="application/json", **basic_auth()
+        )
+        assert response.status_code == 400
+    assert QuarantinedMail.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "bad_attachment",
+    [
+        {"Name": "broken.jpg", "Content": "not base64 at all!", "ContentType": "image/jpeg"},
+        {"Name": "broken.jpg", "Content": "QUJ", "ContentType": "image/jpeg"},
+        {"Name": "broken.jpg", "Content": 12345, "ContentType": "image/jpeg"},
+        {"Name": "broken.jpg", "Content": "QUJD", "ContentType": None},
+        "broken.jpg",
+    ],
+    ids=["not-base64", "bad-padding", "number", "no-type", "not-an-object"],
+)
+def test_a_bad_attachment_is_left_out_and_the_message_is_kept(client, bad_attachment):
+    Mailbox.objects.create(name="Care", address="care@shop.example")
+    payload = postmark_payload()
+    payload["Attachments"].append(bad_attachment)
+
+    response = post_postmark(client, payload, **basic_auth())
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "malformed_attachment"
+    assert body["details"]["kept"] == "message"
+    message = Message.objects.get(kind=Message.Kind.INBOUND)
+    assert message.message_id == "<pm-1@mail.example>"
+    assert [a.filename for a in Attachment.objects.all()] == ["scratch.jpg"]
+    note = Message.objects.get(ticket=message.ticket, kind=Message.Kind.NOTE)
+    assert "Attachments not stored" in note.text
+    quarantined = QuarantinedMail.objects.get()
+    assert "bad attachments" in quarantined.reason
+    assert json.loads(quarantined.raw.read()) == payload
+
+    again = post_postmark(client, payload, **basic_auth())  # Postmark retries a 400
+
+    assert again.status_code == 400
+    assert Message.objects.filter(kind=Message.Kind.INBOUND).count() == 1
+    assert Message.objects.filter(kind=Message.Kind.NOTE).count() == 1
+    assert QuarantinedMail.objects.count() == 1
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_no_arbitrary_body_makes_the_postmark_webhook_fail(client, body):
+    response = client.post(
+        "/mail/postmark/inbound/", body, content_type="application/json", **basic_auth()
+    )
+
+    assert response.status_code in (200, 400)
+
+
+@hypothesis_settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    changes=st.dictionaries(st.sampled_from(POSTMARK_FIELDS), json_values, min_size=1, max_size=3),
+    attachment=st.dictionaries(
+        st.sampled_from(["Name", "Content", "ContentType", "ContentID", "Data"]),
+        json_values | st.text(alphabet="QUJDRA=+/!", max_size=12),
+        max_size=5,
+    ),
+)
+def test_no_wrongly_typed_postmark_field_makes_the_webhook_fail(client, changes, attachment):
+    payload = postmark_payload() | changes
+    if isinstance(payload.get("Attachments"), list):
+        payload["Attachments"] = [*payload["Attachments"], attachment]
+
+    response = post_postmark(client, payload, **basic_auth())
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert response.json()["details"]["kept"] in ("message", "quarantine")

@@ -487,3 +487,21 @@ def test_two_identical_deliveries_at_the_same_moment_apply_the_dispute_once():
     assert (stored.status, stored.attempts) == ("processed", 1)
     assert Dispute.objects.count() == 1
     assert AuditEntry.objects.filter(action="dispute.opened").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [(+600, 400), (+301, 400), (-600, 400), (+290, 200), (-290, 200)],
+    ids=["10-min-ahead", "just-ahead", "10-min-old", "within-ahead", "within-old"],
+)
+def test_a_signature_dated_beyond_the_tolerance_either_way_is_refused(client, offset, status):
+    """A correctly signed header whose t= is far ahead is a replay waiting to happen."""
+    body = _body_with(b'"livemode": false')  # needs no shared fixture
+
+    response = post(client, body, sign(body, timestamp=int(time.time()) + offset))
+
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["code"] == "bad_signature"
+        assert "tolerance" in response.json()["message"]
+    assert StripeEvent.objects.count() == (status == 200)

@@ -129,6 +129,20 @@ def test_side_panel_shows_customer_orders_payments_risk_shipments_and_tickets(
         assert expected in text
 
 
+def test_side_panel_shows_a_stored_non_http_tracking_link_as_plain_text(
+    agent_client, store, customer
+):
+    """A row stored before ingest checked links: the page still never makes it an href."""
+    order = OrderFactory(store=store, customer=customer, number="#TP30001", number_key="TP30001")
+    ShipmentFactory(order=order, tracking_number="LX777VN", tracking_url="JaVaScRiPt:alert(1)")
+    ticket = make_ticket(subject="Where is it")
+
+    text = agent_client.get(page_url(ticket)).text
+
+    assert '<span class="mono">LX777VN</span>' in text
+    assert "alert(1)" not in text
+
+
 # session, user, permissions (2), ticket, tags, orders, messages, attachments, events,
 # agents, teams, the customer's latest order ids, orders with risk, payments, shipments,
 # tracking events, previous tickets, reply templates; presence lives in the cache

@@ -233,3 +233,21 @@ def test_order_page_for_payments_adds_one_query_for_disputes(
     _warm_caches()
     with django_assert_num_queries(ORDER_PAGE_QUERIES + 1):
         assert client.get(f"/orders/{full_order.pk}/").status_code == 200
+
+
+def test_order_page_never_links_a_stored_non_http_tracking_or_proof_url(agent_client, store):
+    """Rows stored before ingest checked links: the page shows them as plain text."""
+    order = OrderFactory(store=store, number="#TP40001", number_key="TP40001")
+    ShipmentFactory(
+        order=order,
+        tracking_number="LX888VN",
+        tracking_url="\tjavascript:alert(1)",
+        proof_of_delivery_url="data:text/html,<script>alert(2)</script>",
+        status="delivered",
+    )
+
+    text = agent_client.get(f"/orders/{order.pk}/").text
+
+    assert '<span class="mono">LX888VN</span>' in text
+    assert "alert(" not in text
+    assert "Proof of delivery" not in text

@@ -76,3 +76,8 @@ def test_a_bare_long_number_is_a_guess_and_says_so():
 
 def test_an_invoice_or_bill_number_is_not_an_order():
     assert refs("I can't find invoice #45678 or my bill #99812") == []
+
+
+@pytest.mark.parametrize("subject", ["Re: my ring [#TP-6863]", "Re: my ring [#SD-6863]"])
+def test_a_ticket_reference_in_a_subject_is_not_an_order_number(subject):
+    assert refs(f"{subject} order #TP17397 arrived broken") == [("order", "TP17397")]

@@ -29,6 +29,7 @@ from storedesk.core.api import (
     permission_required,
 )
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
+from storedesk.core.safe_urls import safe_http_url
 
 VIEW_PAYMENT_DETAILS = "commerce.view_payment_details"
 VIEW_DISPUTE = "disputes.view_dispute"
@@ -229,6 +230,15 @@ class ShipmentOut(Schema):
     def resolve_order_number(obj: Any) -> str:
         return obj.order.number
 
+    # Integrators put these in links: only http(s), also for rows stored before ingest checked.
+    @staticmethod
+    def resolve_tracking_url(obj: Any) -> str:
+        return safe_http_url(obj.tracking_url)
+
+    @staticmethod
+    def resolve_proof_of_delivery_url(obj: Any) -> str:
+        return safe_http_url(obj.proof_of_delivery_url)
+
 
 class ShipmentDetail(ShipmentOut):
     events: list[ShipmentEventOut]
@@ -287,6 +297,14 @@ class OrderDetail(OrderSummary):
     @staticmethod
     def resolve_browser_ip(obj: Any) -> str | None:
         return str(obj.browser_ip) if obj.browser_ip else None
+
+    @staticmethod
+    def resolve_landing_site(obj: Any) -> str:
+        return safe_http_url(obj.landing_site, relative=True)
+
+    @staticmethod
+    def resolve_referring_site(obj: Any) -> str:
+        return safe_http_url(obj.referring_site)
 
     @staticmethod
     def resolve_disputes(obj: Any, context: dict) -> list | None:

@@ -63,6 +63,7 @@ from storedesk.core.events import dispatch_event, record_event
 from storedesk.core.lookups import provider_keys_filter
 from storedesk.core.models import DomainEvent
 from storedesk.core.money import Money, currency_exponent
+from storedesk.core.safe_urls import safe_http_url
 from storedesk.core.tasks import enqueue_on_commit
 
 ORDERS_PER_TRANSACTION = 2000
@@ -531,8 +532,8 @@ def _order_row(store: Store, order_in: OrderIn, customer_ids: dict[str, int]) ->
         "user_agent": order_in.user_agent[:400],
         "accept_language": order_in.accept_language[:120],
         "source_name": order_in.source_name,
-        "landing_site": order_in.landing_site[:400],
-        "referring_site": order_in.referring_site[:400],
+        "landing_site": safe_http_url(order_in.landing_site, relative=True)[:400],
+        "referring_site": safe_http_url(order_in.referring_site)[:400],
         "tags": list(order_in.tags),
         "note": order_in.note,
     }
@@ -643,13 +644,13 @@ def _insert_shipments(pairs) -> tuple[int, int]:
                 "carrier": s.carrier,
                 "service": s.service,
                 "tracking_number": s.tracking_number,
-                "tracking_url": s.tracking_url,
+                "tracking_url": safe_http_url(s.tracking_url)[:400],
                 "status": s.status,
                 "shipped_at": s.shipped_at,
                 "estimated_delivery_at": s.estimated_delivery_at,
                 "delivered_at": s.delivered_at,
                 "signed_by": s.signed_by,
-                "proof_of_delivery_url": s.proof_of_delivery_url,
+                "proof_of_delivery_url": safe_http_url(s.proof_of_delivery_url)[:400],
                 "delivery_location": s.delivery_location,
             }
             for order_id, s in incoming

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -233,6 +235,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
             api, request, 404, "not_found", str(exc) or "There is nothing at this address."
         )
 
+    def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error_response(
+            api,
+            request,
+            413,
+            "too_large",
+            f"The request body is over the limit of {limit} bytes.",
+            {"limit_bytes": limit},
+        )
+
+    def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Too many fields, a bad multipart boundary: Django's own 400s, not our failures.
+        logger.warning("Refused API request to %s: %s", request.path, exc)
+        return error_response(api, request, 400, "bad_request", "The request is malformed.")
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("API error on %s", request.path, exc_info=exc)
         return error_response(
@@ -247,4 +265,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, on_authentication_error)
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(RequestDataTooBig, on_body_too_large)
+    api.add_exception_handler(SuspiciousOperation, on_suspicious)
     api.add_exception_handler(Exception, on_unexpected)

@@ -1,18 +1,39 @@
 """Error pages: a clear message for people, JSON for API callers, never a stack trace."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
-def _error(request, status: int, code: str, message: str):
+def _error(request, status: int, code: str, message: str, details=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": code, "message": message, "details": None}, status=status)
+        return JsonResponse({"code": code, "message": message, "details": details}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
 def bad_request(request, exception=None):
+    """Django answers every SuspiciousOperation here; a body over the upload limit is one of
+    them, raised wherever the body is first read (CSRF middleware, a view, a webhook)."""
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large(request)
     return _error(request, 400, "bad_request", _("The request could not be understood."))
+
+
+def request_too_large(request):
+    """413: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE (files uploaded in forms not counted).
+    Webhook callers get JSON, as they get from every other refusal."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = _("The request is too large: its body is over the limit of %(limit)d bytes.") % {
+        "limit": limit
+    }
+    if request.path.startswith(("/webhooks/", "/mail/")):
+        return JsonResponse(
+            {"code": "too_large", "message": message, "details": {"limit_bytes": limit}},
+            status=413,
+        )
+    return _error(request, 413, "too_large", message, {"limit_bytes": limit})
 
 
 def permission_denied(request, exception=None):

@@ -2,7 +2,7 @@
 
 Endpoints check the same permissions as the pages and call the same services (`desk.services`,
 `desk.replies`, `desk.search`); a service's refusal (a ValidationError) is a 422 with its
-message. Tickets are addressed by their number, the one people see (`TP-1234` → 1234).
+message. Tickets are addressed by their number, the one people see (`SD-1234` → 1234).
 """
 
 from datetime import datetime
@@ -48,7 +48,7 @@ WRITE_ERRORS = {**DETAIL_ERRORS, 422: ErrorOut}
 class TicketOut(Schema):
     id: int
     number: int
-    token: str = Field(examples=["[#TP-1234]"])
+    token: str = Field(examples=["[#SD-1234]"])
     subject: str
     status: str = Field(description="One of " + ", ".join(Ticket.Status))
     priority: int = Field(description="1 low, 2 normal, 3 high, 4 urgent")

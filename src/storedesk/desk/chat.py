@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
+from storedesk.core.safe_urls import safe_http_url
 from storedesk.desk.models import Channel, ChatSession, Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     InboundMessage,
@@ -201,7 +202,7 @@ def do_start_chat(
         token=secrets.token_urlsafe(32),
         visitor_name=name,
         visitor_email=email,
-        page_url=page_url[:500] if page_url.startswith(("http://", "https://")) else "",
+        page_url=safe_http_url(page_url)[:500],
         ip=ip or None,
         user_agent=(user_agent or "")[:400],
         started_at=now,

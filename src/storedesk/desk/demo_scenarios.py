@@ -38,7 +38,6 @@ from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
 from storedesk.desk import demo_text
 from storedesk.desk.mail_in import do_ingest_batch, do_save_mailbox
 from storedesk.desk.models import (
-    TICKET_PREFIX,
     Channel,
     Mailbox,
     Message,
@@ -48,6 +47,7 @@ from storedesk.desk.models import (
     Ticket,
     TicketEvent,
 )
+from storedesk.desk.numbering import ticket_token
 from storedesk.desk.replies import AGENT_VARIABLES, render_reply, render_source
 from storedesk.desk.services import (
     FIRST_TICKET_NUMBER,
@@ -506,7 +506,7 @@ def _write_history(ctx: DemoContext, world: _World, plans: list[TicketPlan]) -> 
     tag_rows, order_rows = [], []
     for offset, plan in enumerate(plans):
         ticket_id = ids[first + offset]
-        token = f"[#{TICKET_PREFIX}-{first + offset}]"
+        token = ticket_token(first + offset)
         agent = world.agent_of(plan)
         subject = plan.subject or plan.turns[0].text[:80]
         previous: list[str] = []

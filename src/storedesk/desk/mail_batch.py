@@ -36,6 +36,7 @@ from storedesk.core.events import dispatch_event
 from storedesk.core.models import DomainEvent
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.models import Attachment, Message, Participant, Ticket, TicketEvent
+from storedesk.desk.numbering import subject_token_pattern
 from storedesk.desk.services import (
     InboundMessage,
     attachment_row,
@@ -43,7 +44,7 @@ from storedesk.desk.services import (
     next_ticket_numbers,
     validate_attachment,
 )
-from storedesk.desk.threading import MAX_MERGE_HOPS, TOKEN
+from storedesk.desk.threading import MAX_MERGE_HOPS
 
 CONTEXT_SIZE = 200  # mails read together (bounds the IN lists of the look-ups)
 STORED, DUPLICATE = "stored", "duplicate"
@@ -118,7 +119,7 @@ class _Context:
         numbers = {
             int(match.group(1))
             for inbound in inbounds
-            if (match := TOKEN.search(inbound.subject or ""))
+            if (match := subject_token_pattern().search(inbound.subject or ""))
         }
         self.by_number: dict[int, int] = dict(
             Ticket.objects.filter(number__in=numbers).values_list("number", "pk")
@@ -194,7 +195,7 @@ class _Context:
         conversation = inbound.headers.get("thread_index")
         if conversation and sender and (sender, conversation) in self.conversation_of:
             return self._final(self.ticket(self.conversation_of[(sender, conversation)][1]))
-        token = TOKEN.search(inbound.subject or "")
+        token = subject_token_pattern().search(inbound.subject or "")
         if token:
             pk = self.by_number.get(int(token.group(1)))
             if pk is None:

@@ -11,8 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.desk.lookups import InConstants
-
-TICKET_PREFIX = "TP"
+from storedesk.desk.numbering import ticket_token
 
 
 class Channel(models.TextChoices):
@@ -189,8 +188,8 @@ class Ticket(models.Model):
 
     @property
     def token(self) -> str:
-        """What replies carry in the subject so they thread: `[#TP-1234]`."""
-        return f"[#{TICKET_PREFIX}-{self.number}]"
+        """What replies carry in the subject so they thread: `[#SD-1234]`."""
+        return ticket_token(self.number)
 
     @property
     def is_open(self) -> bool:

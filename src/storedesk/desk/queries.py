@@ -7,7 +7,6 @@ million tickets costs what page 1 costs), and the view counts come from one aggr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -30,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Payment, Shipment, ShipmentEvent
 from storedesk.desk.models import (
-    TICKET_PREFIX,
     Attachment,
     Channel,
     Message,
@@ -40,6 +38,7 @@ from storedesk.desk.models import (
     Ticket,
     TicketEvent,
 )
+from storedesk.desk.numbering import typed_ticket_number
 
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
@@ -56,7 +55,6 @@ SIDE_PANEL_ORDERS = 5
 PREVIOUS_TICKETS = 10
 OPEN = list(Ticket.OPEN_STATUSES)
 LIVE = [*OPEN, Ticket.Status.SOLVED.value]  # the order of ticket_live_counts_idx's condition
-_TICKET_NUMBER = re.compile(rf"^\s*(?:\[?#?{TICKET_PREFIX}-?)?(\d{{1,9}})\]?\s*$", re.IGNORECASE)
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -68,9 +66,9 @@ def has_tag(name: str) -> Exists:
 
 
 def ticket_number_in(text: str) -> int | None:
-    """The ticket number an agent typed: '1234', '#1234', 'TP-1234', '[#TP-1234]'."""
-    match = _TICKET_NUMBER.match(text or "")
-    return int(match.group(1)) if match else None
+    """The ticket number an agent typed: '1234', '#1234', 'SD-1234', '[#SD-1234]' (and the
+    legacy 'TP-1234')."""
+    return typed_ticket_number(text)
 
 
 def text_condition(text: str) -> Q:

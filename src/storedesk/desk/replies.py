@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order, Shipment
 from storedesk.core.money import quantize
+from storedesk.core.safe_urls import safe_http_url
 from storedesk.desk.models import ReplyTemplate, ReplyTemplateVersion, Ticket
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "default_templates"
@@ -185,7 +186,8 @@ def ticket_values(ticket: Ticket, agent=None) -> dict[str, str]:
     if shipment is not None:
         values["carrier"] = shipment.carrier
         values["tracking_number"] = shipment.tracking_number
-        values["tracking_link"] = shipment.tracking_url
+        # What customers receive must never carry a javascript: or data: link.
+        values["tracking_link"] = safe_http_url(shipment.tracking_url)
         values["carrier_eta"] = _date(shipment.estimated_delivery_at, zone)
         values["delivered_on"] = _date(shipment.delivered_at, zone)
         events = sorted(shipment.events.all(), key=lambda event: (event.happened_at, event.pk))

@@ -9,7 +9,7 @@ tracking number, name prefix): those are what agents type for them, and B-tree l
 them exactly.
 
 Whatever is typed, only word characters reach the full-text engines, each term quoted, so no
-input can be read as FTS syntax. Exact references (ticket number `TP-1234`, order number,
+input can be read as FTS syntax. Exact references (ticket number `SD-1234`, order number,
 email, tracking number) are matched exactly too and come first.
 
 Ranking reads at most `CANDIDATES` best matches per index before filters apply; like the big
@@ -32,7 +32,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order
-from storedesk.desk.models import TICKET_PREFIX, Channel, Message, Ticket
+from storedesk.desk.models import Channel, Message, Ticket
+from storedesk.desk.numbering import typed_ticket_number
 
 KINDS = ("tickets", "messages", "customers", "orders")
 CANDIDATES = 5000
@@ -44,7 +45,6 @@ MAX_EXACT = 50
 SNIPPET_RADIUS = 90
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_TICKET_REFERENCE = re.compile(rf"^\[?#?(?:{TICKET_PREFIX}-?)?(\d{{1,9}})\]?$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REFERENCE = re.compile(r"^#?[A-Za-z0-9-]{3,64}$")
 
@@ -340,9 +340,9 @@ def exact_ticket_ids(query: str, filters: SearchFilters, store=_UNSET) -> list[i
         return []
     tickets = Ticket.objects.all()
     matches = []
-    reference = _TICKET_REFERENCE.match(query)
-    if reference:
-        matches += list(tickets.filter(number=int(reference.group(1))).values_list("pk", flat=True))
+    number = typed_ticket_number(query)
+    if number is not None:
+        matches += list(tickets.filter(number=number).values_list("pk", flat=True))
     if _EMAIL.match(query):
         matches += list(
             tickets.filter(requester_email=query.lower())

@@ -2,25 +2,25 @@
 
 In order: the mail's In-Reply-To and References (every id, since clients rewrite and trim
 them; our own outbound Message-IDs are stored, so any of ours found there matches), then
-Outlook's Thread-Index conversation among the sender's own tickets, then our `[#TP-1234]`
-token in the subject. Never the subject alone, never across customers: a mail that points at
-a ticket of someone else (another known customer, or a stranger using a token) is not
-appended there; it starts its own ticket and carries a flag saying which ticket it named,
-so a person decides (helpdesks that trust the token leak one customer's thread to another).
+Outlook's Thread-Index conversation among the sender's own tickets, then our `[#SD-1234]`
+token in the subject (or one of a legacy prefix, `[#TP-1234]`, see desk/numbering.py).
+Never the subject alone, never across customers: a mail that points at a ticket of someone
+else (another known customer, or a stranger using a token) is not appended there; it starts
+its own ticket and carries a flag saying which ticket it named, so a person decides
+(helpdesks that trust the token leak one customer's thread to another).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Customer
-from storedesk.desk.models import TICKET_PREFIX, Message, Participant, Ticket
+from storedesk.desk.models import Message, Participant, Ticket
+from storedesk.desk.numbering import subject_token_pattern
 from storedesk.desk.services import InboundMessage, find_customer
 
-TOKEN = re.compile(rf"\[#{TICKET_PREFIX}-(\d{{1,10}})\]", re.IGNORECASE)
 MAX_MERGE_HOPS = 10
 
 
@@ -117,7 +117,7 @@ def find_thread(message: InboundMessage) -> ThreadMatch:
     ticket = _by_thread_index(message, sender)
     if ticket is not None:
         return ThreadMatch(_final(ticket), "thread_index")
-    token = TOKEN.search(message.subject or "")
+    token = subject_token_pattern().search(message.subject or "")
     if token:
         ticket = Ticket.objects.filter(number=int(token.group(1))).first()
         if ticket is not None:

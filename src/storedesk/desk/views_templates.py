@@ -24,6 +24,7 @@ from storedesk.accounts.models import User
 from storedesk.core.permissions import permission_required
 from storedesk.desk import replies
 from storedesk.desk.models import Channel, ReplyTemplate, ReplyTemplateVersion, Ticket
+from storedesk.desk.numbering import typed_ticket_number
 from storedesk.desk.search import KINDS, MAX_QUERY_LENGTH, SearchError, SearchFilters, search
 
 TEMPLATES_PER_PAGE = 100
@@ -127,17 +128,18 @@ def _detail_context(request, template: ReplyTemplate, form: ProposalForm | None 
             version.subject_changed = version.subject != template.subject
             version.diff = _diff_html(template.body, version.body)
     preview, preview_error = None, ""
-    ticket_number = request.GET.get("ticket", "").strip().lstrip("#").upper().removeprefix("TP-")
+    ticket_number = request.GET.get("ticket", "").strip()
     if ticket_number:
         ticket = None
-        if ticket_number.isdigit() and len(ticket_number) <= 9:  # noqa: PLR2004
+        number = typed_ticket_number(ticket_number)
+        if number is not None:
             ticket = (
-                Ticket.objects.select_related("customer", "store")
-                .filter(number=int(ticket_number))
-                .first()
+                Ticket.objects.select_related("customer", "store").filter(number=number).first()
             )
         if ticket is None:
-            preview_error = _("No ticket number %(number)s.") % {"number": ticket_number}
+            preview_error = _("No ticket number %(number)s.") % {
+                "number": ticket_number.lstrip("#").upper()
+            }
         else:
             preview = replies.render_reply(template, ticket, request.user)
             preview.ticket = ticket

@@ -256,6 +256,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- The desk. Message-IDs we generate end in this domain (replies thread back by it).
 DESK_MESSAGE_ID_DOMAIN = os.environ.get("DESK_MESSAGE_ID_DOMAIN", "storedesk.local")
+# Ticket references read `[#SD-1234]`, unlike order numbers (`#TP17397`); tickets numbered
+# with an earlier prefix still thread by it (see desk/numbering.py).
+TICKET_PREFIX = os.environ.get("TICKET_PREFIX", "SD").strip().upper()
+TICKET_LEGACY_PREFIXES = tuple(
+    prefix.strip().upper()
+    for prefix in os.environ.get("TICKET_LEGACY_PREFIXES", "TP").split(",")
+    if prefix.strip()
+)
 DESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("DESK_MAX_ATTACHMENT_MB", "25")) * 1024 * 1024
 DESK_MAX_MAIL_BYTES = int(os.environ.get("DESK_MAX_MAIL_MB", "100")) * 1024 * 1024
 DESK_IMAP_POLLERS = int(os.environ.get("DESK_IMAP_POLLERS", "8"))  # mailboxes polled at once

@@ -13,6 +13,8 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from storedesk.desk.numbering import subject_token_pattern
+
 # Keywords customers put before an order number, typos included ("oder", "purchse").
 _ORDER_WORD = r"(?:order|ordr|oder|orders|purchase|purchse|purchace|pedido|confirmation)"
 _ORDER_LABEL = r"(?:\s*(?:no\.?|num(?:ber)?\.?|nr\.?|id|ref(?:erence)?|#|:|is|was))*"
@@ -80,6 +82,9 @@ def extract_refs(text: str) -> list[OrderRef]:
         taken.append(range(start, end))
         found.append((start, ref))
 
+    # A ticket reference ('[#SD-1234]', or a legacy '[#TP-1234]' that reads like an order
+    # number) names a ticket, never an order.
+    taken.extend(range(m.start(), m.end()) for m in subject_token_pattern().finditer(text))
     for carrier, pattern in TRACKING_PATTERNS:
         for m in pattern.finditer(text):
             value = re.sub(r"\s", "", m.group(0)).upper()

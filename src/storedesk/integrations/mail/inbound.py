@@ -6,9 +6,10 @@ post into a normalised message; a forged post is refused with 400 before any of 
 runs. A provider is only reachable once its secrets are set (404 before that), since anymail
 would otherwise accept unsigned posts with a warning.
 
-The receiver hands the message's MIME to `do_ingest_email`, which stores it or quarantines it
-and never raises, so the provider gets its 200 only when the mail is safely ours, and a retry
-of the same post is a duplicate stored once.
+Postmark's JSON is read by our own view first (see `postmark`): anymail's raised a 500 on a
+malformed body. The receiver hands the message's MIME to `do_ingest_email`, which stores it
+or quarantines it and never raises, so the provider gets its 200 only when the mail is safely
+ours, and a retry of the same post is a duplicate stored once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from anymail.signals import inbound
 from anymail.webhooks.brevo import BrevoInboundWebhookView
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.mailjet import MailjetInboundWebhookView
-from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from anymail.webhooks.sparkpost import SparkPostInboundWebhookView
 from django.conf import settings
@@ -30,14 +30,15 @@ from django.urls import path, re_path
 from django.utils.translation import gettext as _
 
 from storedesk.desk.mail_in import do_ingest_email
-from storedesk.desk.models import Mailbox
+from storedesk.integrations.mail.anymail_messages import mailbox_for, raw_bytes
+from storedesk.integrations.mail.postmark import PostmarkInboundView
 
 logger = logging.getLogger(__name__)
 
 # provider → (its anymail view, the settings it cannot run without)
 PROVIDERS = {
     "mailgun": (MailgunInboundWebhookView, ("WEBHOOK_SECRET", "MAILGUN_WEBHOOK_SIGNING_KEY")),
-    "postmark": (PostmarkInboundWebhookView, ("WEBHOOK_SECRET",)),
+    "postmark": (PostmarkInboundView, ("WEBHOOK_SECRET",)),
     "sendgrid": (SendGridInboundWebhookView, ("WEBHOOK_SECRET",)),
     "mailjet": (MailjetInboundWebhookView, ("WEBHOOK_SECRET",)),
     "brevo": (BrevoInboundWebhookView, ("WEBHOOK_SECRET",)),
@@ -70,27 +71,11 @@ def _secured(provider: str, view, required: tuple[str, ...]):
     return guarded
 
 
-def _mailbox_for(message) -> Mailbox | None:
-    recipients = [message.envelope_recipient or ""]
-    recipients += [address.addr_spec for address in (message.to or []) + (message.cc or [])]
-    wanted = [address.strip().lower() for address in recipients if address]
-    if not wanted:
-        return None
-    return Mailbox.objects.filter(address__in=wanted, is_active=True).order_by("pk").first()
-
-
-def _raw_bytes(message) -> bytes:
-    try:
-        return message.as_bytes()
-    except Exception:  # an odd header the generator refuses; the text still serialises
-        return message.as_string().encode("utf-8", "surrogateescape")
-
-
 def receive_inbound(sender, event, esp_name, **kwargs) -> None:
     """anymail's inbound signal → one ingested mail."""
     message = event.message
     source = f"webhook:{esp_name}:{event.event_id or ''}"
-    result = do_ingest_email(_raw_bytes(message), mailbox=_mailbox_for(message), source=source)
+    result = do_ingest_email(raw_bytes(message), mailbox=mailbox_for(message), source=source)
     logger.info("Inbound mail from %s: %s", esp_name, result.outcome)
 
 

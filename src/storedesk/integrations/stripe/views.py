@@ -2,7 +2,8 @@
 
 Checked in this order, each refusal a JSON error Stripe shows in its dashboard: configured (503,
 so Stripe keeps retrying until the secret is set), size (413), signature with the official SDK
-(400: forged, missing or older than the tolerance), a JSON Stripe event (400). A verified event
+(400: forged, missing, or signed further than the tolerance from now, in the past or the future),
+a JSON Stripe event (400). A verified event
 is stored once and answered 200 at once; it is applied by a task after commit. An event that
 cannot be applied (an unknown charge) still gets its 200: it is ours now, kept and retried from
 our copy, where a 4xx/5xx would only make Stripe redeliver the same bytes for three days.
@@ -10,6 +11,7 @@ our copy, where a 4xx/5xx would only make Stripe redeliver the same bytes for th
 
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -53,8 +55,22 @@ def _verify(body: str, header: str, secrets: list[str]) -> str:
         except stripe.SignatureVerificationError as error:
             reason = str(error.user_message or error)
         else:
-            return ""
+            return _future_timestamp_reason(header)
     return reason
+
+
+def _future_timestamp_reason(header: str) -> str:
+    """'' unless the signed `t=` is beyond the tolerance ahead of our clock.
+
+    The SDK only refuses old signatures; one dated ahead would stay replayable until that
+    moment passes (a leaked header signed for next week works all week), so the same
+    tolerance applies in both directions. Called once the SDK has verified the header, so
+    its `t=` parses."""
+    pairs = [item.split("=", 2) for item in header.split(",")]
+    signed_at = int(next(pair[1] for pair in pairs if pair[0] == "t"))  # as the SDK reads it
+    if signed_at > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+        return f"Timestamp outside the tolerance zone ({signed_at}): ahead of our clock"
+    return ""
 
 
 def _read_body(request: HttpRequest) -> bytes | None:
