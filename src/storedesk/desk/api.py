@@ -452,6 +452,13 @@ def reply(request: HttpRequest, body: ReplyIn, number: int = TICKET_NUMBER):
             idempotency_key=body.idempotency_key.strip(),
         )
     except ValidationError as error:
+        if getattr(error, "code", None) == "unfilled_placeholder":
+            raise ApiError(
+                422,
+                "unfilled_placeholder",
+                error.messages[0],
+                {"placeholders": error.params["names"]},
+            ) from None
         raise _refused(error) from None
     return Status(201, _message(message))
 

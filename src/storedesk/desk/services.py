@@ -38,6 +38,7 @@ from storedesk.desk.models import (
     Ticket,
     TicketEvent,
 )
+from storedesk.desk.replies import refuse_unfilled
 
 TICKET_COUNTER = "ticket_number"
 FIRST_TICKET_NUMBER = 1001
@@ -370,6 +371,7 @@ def do_reply(
     text = (text or "").strip()
     if not text:
         raise ValidationError("a reply needs some text")
+    refuse_unfilled(text, html)
     if idempotency_key:
         existing = Message.objects.filter(
             ticket=ticket, headers__idempotency_key=idempotency_key

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -144,7 +145,10 @@ def run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule
             text = rendered.text
         else:
             text = action["text"]
-        sent = do_send_acknowledgement(ticket, text=text, reason=f"rule {rule.pk}")
+        try:
+            sent = do_send_acknowledgement(ticket, text=text, reason=f"rule {rule.pk}")
+        except ValidationError as refused:  # e.g. a `[[carrier]]` left in the text
+            return "not sent: " + " ".join(refused.messages)
         return f"sent message {sent.pk}"
     if kind == "follow_up":
         do_set_follow_up(ticket, timezone.now() + timedelta(hours=action["hours"]), actor=None)
