@@ -76,7 +76,8 @@ def test_timeline_merges_messages_notes_and_events_in_time_order(agent_client, a
     assert response.status_code == 200
     items = response.context["timeline"].items
     kinds = [item.message.kind if item.message else item.event.kind for item in items]
-    assert kinds == ["inbound", "created", "note", "outbound", "status", "status"]
+    # The reply opens the ticket and makes it the replying agent's.
+    assert kinds == ["inbound", "created", "note", "outbound", "status", "assigned", "status"]
     text = response.text
     assert 'class="msg msg-note"' in text
     assert "Internal note" in text

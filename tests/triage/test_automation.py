@@ -93,7 +93,8 @@ def test_a_matching_rule_fires_once_and_is_on_the_timeline(
     assert ticket.team.slug == "care"
     assert ticket.assignee.username == "care0"
     assert ticket.priority == Ticket.Priority.URGENT
-    assert list(ticket.tags.values_list("name", flat=True)) == ["angry"]
+    # The rule's tag, and the intent's that triage adds to every first message.
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["angry", "not-received"]
     fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
     assert fired.data["rule"] == "Angry customers to care"
     assert fired.data["results"][0] == "assigned to care / care0"

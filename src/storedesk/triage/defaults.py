@@ -1,7 +1,7 @@
 """What a fresh install starts with: the departments, the team's calendar, SLA policies and a
 playbook per situation. Shared by the data migration and tests; leads edit them afterwards."""
 
-from storedesk.triage.intents import Intent
+from storedesk.triage.intents import Intent, Threat
 
 DEPARTMENTS = [
     ("Care", "care"),
@@ -9,6 +9,29 @@ DEPARTMENTS = [
     ("Fulfillment", "fulfillment"),
     ("Product quality", "product-quality"),
 ]
+
+# The department a new ticket goes to by its first message's intent, whatever its channel, when
+# no routing rule chose one (leads override it with rules, which run first). A threatened
+# chargeback goes to Payments whatever the intent.
+INTENT_DEPARTMENTS: dict[str, str] = {
+    Intent.ORDER_STATUS: "care",
+    Intent.TRACKING_STALLED: "fulfillment",
+    Intent.NOT_RECEIVED: "fulfillment",
+    Intent.DELIVERED_NOT_RECEIVED: "fulfillment",
+    Intent.WRONG_ITEM: "fulfillment",
+    Intent.WRONG_SIZE: "care",
+    Intent.DAMAGED: "fulfillment",
+    Intent.RETURN_EXCHANGE: "care",
+    Intent.REFUND_REQUEST: "payments",
+    Intent.CANCEL_CHANGE: "care",
+    Intent.PAYMENT_PROBLEM: "payments",
+    Intent.DISCOUNT_PRICE: "care",
+    Intent.PRODUCT_QUESTION: "care",
+    Intent.WARRANTY: "care",
+    Intent.COMPLIMENT: "care",
+    Intent.OTHER: "care",
+}
+THREAT_DEPARTMENTS: dict[str, str] = {Threat.CHARGEBACK: "payments"}
 
 # Business minutes; a working day is 7.5 hours (08:30–17:30 less the 12:00–13:30 break).
 DAY = 450
