@@ -87,6 +87,7 @@ def test_threats_are_recognised_however_phrased(text, threat):
         "I called my bank and they said the refund posts in 3 days.",
         "I'm going to the bank tomorrow to pay my card off.",
         "Everyone at work wants to know where I got it.",
+        "Thanks for fixing it, I won't post the review.",
     ],
 )
 def test_innocent_sentences_are_not_threats(text):

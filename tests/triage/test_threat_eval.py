@@ -12,7 +12,8 @@ from storedesk.triage.threat_eval import (
     measure_threats,
 )
 
-# The floors the figures must stay above (measured: 1.000 everywhere on 127 messages).
+# The floors the figures must stay above (measured: 1.000 everywhere on 129 messages;
+# the set was written with the patterns, so new phrasings will score lower).
 FLOORS = {
     Threat.CHARGEBACK.value: (0.95, 0.90),
     Threat.BAD_REVIEW.value: (0.95, 0.90),

@@ -4,8 +4,10 @@ Anger is scored from signals a reader notices first: shouting (capitals), stacke
 "?!", profanity, words of anger and frustration ("ridiculous", "scam", "fed up"), waiting
 ("third time", "still no answer"), each with a weight; a negation right before a word of anger
 ("not upset") cancels it. The sum is squashed into 0…1. Threats are patterns written to survive
-rephrasing ("dispute the charge with my bank", "call my credit card company", "see you in
-small claims court").
+rephrasing ("dispute the charge with my bank", "call my credit card company", "I'll call Visa",
+"opening a PayPal claim", "I'll post about this", "see you in small claims court"); a review
+threat in a sentence of praise or a question ("where do I leave a review?") is not one. They
+are measured on training_data/threats (bench/threat_eval.py), hard negatives included.
 """
 
 import math
@@ -81,8 +83,8 @@ _THREATS = {
         r"\b(?:charge|payment|transaction|bank|card|visa|mastercard|amex|paypal)\b",
         # "I'll call Visa", "report you to Mastercard", "escalate this to PayPal"
         # (not "I called my bank and they said…": a past call is news, not a threat)
-        r"\b(?:call|contact|phone|tell|talk(?:ing)? to|speak(?:ing)? to|go(?:ing)? to my bank|"
-        r"go(?:ing)? through|report (?:you |this |it )?to|escalat\w* (?:this |it )?to|"
+        r"\b(?:call|contact|phone|tell|talk(?:ing)? to|speak(?:ing)? to|go(?:ing)? through|"
+        r"report (?:you |this |it )?to|escalat\w* (?:this |it )?to|"
         r"next (?:step|stop) is)(?:ing|s)?\b"
         rf"[^.!?\n]{{0,30}}?\b(?!my (?:credit |debit )?card\b(?! company| issuer)){_MONEY_TAKERS}",
         # "my Amex will reverse this", "I'll have my bank get my money back"
@@ -221,6 +223,12 @@ _BAD_REVIEW_WORDS = re.compile(
     r"\b(?:(?:1|one|zero|0)[- ]?stars?|bad|negative|terrible|awful|warn\w*|stay away|scam\w*)\b",
     re.IGNORECASE,
 )
+# "I won't post the review" takes the threat back.
+_WITHDRAWN = re.compile(
+    r"\b(?:won'?t|will not|not going to|no longer|no need to)\s+(?:\w+\s+){0,2}?"
+    r"(?:post|leave|write|share|publish)\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 
 
@@ -231,6 +239,7 @@ def _threatens(threat: Threat, text: str) -> bool:
     # A question ("where do I leave a review?") asks; it does not threaten.
     return any(
         _any(patterns, sentence)
+        and not _WITHDRAWN.search(sentence)
         and (
             not (_PRAISE.search(sentence) or sentence.rstrip().endswith("?"))
             or _BAD_REVIEW_WORDS.search(sentence)
