@@ -435,7 +435,9 @@ def _message(message: Message) -> Message:
 @permission_required("desk.add_message")
 def reply(request: HttpRequest, body: ReplyIn, number: int = TICKET_NUMBER):
     """Needs desk.add_message. With `idempotency_key`, a retried request returns the first
-    reply instead of sending a second one."""
+    reply instead of sending a second one. A text that still holds a `[[variable]]` marker of
+    a template is refused: 422 `unfilled_placeholder`, the variables in `details.placeholders`.
+    Replying to an unassigned ticket assigns it to the token's user (DESK_ASSIGN_ON_REPLY)."""
     ticket = _ticket(number)
     template = None
     if body.template_id is not None:
