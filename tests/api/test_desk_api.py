@@ -267,3 +267,19 @@ def test_openapi_lists_the_desk_endpoints(agent_api):
         "/api/v1/templates/{template_id}/render",
     ):
         assert path in paths, path
+
+
+def test_a_reply_with_an_unfilled_placeholder_is_refused_with_its_names(agent_api):
+    ticket = ticket_with()
+    response = agent_api.post(
+        f"/api/v1/tickets/{ticket.number}/reply",
+        {"text": "It is on its way with [[carrier]]: [[tracking_link]]"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "unfilled_placeholder",
+        "message": "Fill in before sending: [[carrier]], [[tracking_link]].",
+        "details": {"placeholders": ["carrier", "tracking_link"]},
+    }
+    assert not Message.objects.filter(ticket=ticket, kind="outbound").exists()

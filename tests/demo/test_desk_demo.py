@@ -107,3 +107,20 @@ def test_a_big_store_sends_only_its_latest_conversations_through_the_real_paths(
     assert 0 < mailed.count() <= 5
     latest = set(Ticket.objects.order_by("-created_at").values_list("pk", flat=True)[:5])
     assert set(mailed.values_list("pk", flat=True)) <= latest
+
+
+def test_a_demo_reply_uses_only_a_template_whose_facts_the_ticket_has():
+    from types import SimpleNamespace
+
+    from storedesk.desk.models import ReplyTemplate
+
+    world = SimpleNamespace(templates={t.name: t for t in ReplyTemplate.objects.all()})
+    plan = SimpleNamespace(situation="where-is-my-order")
+    unshipped = frozenset({"order_number", "order_date", "items"})
+    shipped = unshipped | {"carrier", "tracking_number", "tracking_link", "tracking_last_event"}
+    chosen = demo_scenarios._fitting_template(world, plan, unshipped)
+    assert chosen.name == "Where is my order: still being made"
+    assert demo_scenarios._fitting_template(world, plan, shipped).name == (
+        "Where is my order: on its way"
+    )
+    assert demo_scenarios._fitting_template(world, plan, frozenset()) is None

@@ -95,7 +95,9 @@ def test_a_valid_submission_opens_a_ticket_and_confirms_it(
         store,
     )
     assert ticket.subject == "Where is my order?"
+    # The reason the customer chose, the channel, and the intent triage read in the message.
     assert sorted(ticket.tags.values_list("name", flat=True)) == [
+        "order-status",
         "reason-where_is_my_order",
         "web-form",
     ]

@@ -260,3 +260,78 @@ def test_a_non_http_tracking_link_never_reaches_the_customer(store, lead):
     assert reply.missing == ["tracking_link"]
     assert "alert" not in reply.text
     assert "alert" not in reply.html
+
+
+# --- unfilled placeholders are never sent; templates offered only with their facts ----------
+
+
+def test_a_reply_with_an_unfilled_placeholder_is_refused_and_nothing_is_stored(store, lead):
+    from storedesk.desk.models import Message
+    from storedesk.desk.services import do_reply
+
+    ticket = demo_like_ticket(store, shipped=False)
+    template = ReplyTemplate.objects.get(name="Where is my order: on its way")
+    text = render_reply(template, ticket, lead).text
+    assert "on its way with [[carrier]]" in text
+    with pytest.raises(ValidationError) as refused:
+        do_reply(ticket, author=lead, text=text, template=template)
+    assert refused.value.code == "unfilled_placeholder"
+    assert refused.value.messages == [
+        "Fill in before sending: [[carrier]], [[tracking_last_event]], [[tracking_link]]."
+    ]
+    assert not Message.objects.filter(ticket=ticket, kind="outbound").exists()
+    assert not AuditEntry.objects.filter(action="desk.reply_sent").exists()
+    # Once the agent has filled it in, it goes.
+    for name, value in [
+        ("carrier", "USPS"),
+        ("tracking_last_event", "Departed Hanoi"),
+        ("tracking_link", "https://tools.usps.com/"),
+    ]:
+        text = text.replace(f"[[{name}]]", value)
+    do_reply(ticket, author=lead, text=text, template=template)
+    assert Message.objects.filter(ticket=ticket, kind="outbound").count() == 1
+
+
+def test_an_automatic_answer_with_a_placeholder_is_refused_too(store):
+    from storedesk.desk.mail_out import do_send_acknowledgement
+
+    ticket = demo_like_ticket(store, shipped=False)
+    with pytest.raises(ValidationError, match=r"\[\[coupon_code\]\]"):
+        do_send_acknowledgement(ticket, text="Use [[ coupon_code ]] next time", reason="test")
+
+
+def test_double_brackets_that_are_no_variable_are_ordinary_text(store, lead):
+    from storedesk.desk.services import do_reply
+
+    ticket = demo_like_ticket(store)
+    message = do_reply(ticket, author=lead, text="Engraving reads [[forever]] as you asked")
+    assert message.text == "Engraving reads [[forever]] as you asked"
+
+
+def test_a_template_is_offered_only_when_the_ticket_has_its_facts(store):
+    from storedesk.desk.queries import reply_template_groups
+    from storedesk.desk.replies import facts_present
+
+    def offered(ticket):
+        groups = reply_template_groups(facts_present(ticket))
+        return {name for _label, templates in groups for _pk, name in templates}
+
+    unshipped = offered(demo_like_ticket(store, shipped=False))
+    assert "Where is my order: on its way" not in unshipped
+    assert "Where is my order: still being made" in unshipped
+    assert "Unhappy customer: apology and fix" in unshipped
+    no_order = offered(do_open_ticket(channel="email", requester_email="a@mail.example"))
+    assert "Where is my order: still being made" not in no_order  # it needs the order number
+    assert "Ask for the order number" in no_order
+    # Coupons and refund amounts are typed by the agent: they never hide a template.
+    assert "Refund confirmation" in unshipped
+
+
+def test_a_shipped_order_is_offered_the_on_its_way_template(store):
+    from storedesk.desk.queries import reply_template_groups
+    from storedesk.desk.replies import facts_present
+
+    ticket = demo_like_ticket(store, shipped=True)
+    groups = reply_template_groups(facts_present(ticket))
+    names = {name for _label, templates in groups for _pk, name in templates}
+    assert "Where is my order: on its way" in names

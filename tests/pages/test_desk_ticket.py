@@ -22,6 +22,7 @@ from tests.desk.builders import inbound, make_ticket
 from tests.factories import (
     BASE_TIME,
     CustomerFactory,
+    LineItemFactory,
     OrderFactory,
     PaymentFactory,
     ShipmentEventFactory,
@@ -75,7 +76,8 @@ def test_timeline_merges_messages_notes_and_events_in_time_order(agent_client, a
     assert response.status_code == 200
     items = response.context["timeline"].items
     kinds = [item.message.kind if item.message else item.event.kind for item in items]
-    assert kinds == ["inbound", "created", "note", "outbound", "status", "status"]
+    # The reply opens the ticket and makes it the replying agent's.
+    assert kinds == ["inbound", "created", "note", "outbound", "status", "assigned", "status"]
     text = response.text
     assert 'class="msg msg-note"' in text
     assert "Internal note" in text
@@ -145,8 +147,10 @@ def test_side_panel_shows_a_stored_non_http_tracking_link_as_plain_text(
 
 # session, user, permissions (2), ticket, tags, orders, messages, attachments, events,
 # agents, teams, the customer's latest order ids, orders with risk, payments, shipments,
-# tracking events, previous tickets, reply templates; presence lives in the cache
-TICKET_QUERIES = 19
+# tracking events, previous tickets, reply templates, and the facts that decide which templates
+# are offered (the ticket's latest order, its items, its latest shipment, its scans); presence
+# lives in the cache
+TICKET_QUERIES = 23
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -422,8 +426,8 @@ def test_unknown_ticket_is_404(agent_client, store):
 def test_a_template_fills_the_composer_with_this_tickets_values_and_is_counted(
     agent_client, agent, store, customer
 ):
-    template = ReplyTemplate.objects.filter(is_active=True, body__contains="first_name").first()
-    assert template is not None
+    template = ReplyTemplate.objects.get(name="Ask for the order number")
+    assert "first_name" in template.body
     ticket = make_ticket()
     page = agent_client.get(page_url(ticket))
     assert f'<option value="{template.pk}">' in page.text
@@ -446,3 +450,31 @@ def test_no_or_a_bad_template_leaves_the_composer_alone(agent_client, store):
     for value in ["", "abc", "999999"]:
         response = agent_client.get(f"{page_url(ticket)}template-preview/", {"template": value})
         assert response.status_code == 204
+
+
+def test_a_reply_with_an_unfilled_placeholder_is_refused_and_the_draft_kept(agent_client, store):
+    ticket = make_ticket()
+    draft = "Hi Emma, your ring is on its way with [[carrier]]. Tracking: [[ tracking_link ]]"
+    response = compose(agent_client, ticket, text=draft, send_status="pending")
+    assert response.status_code == 400
+    assert not Message.objects.filter(kind="outbound").exists()
+    assert "Fill in before sending: [[carrier]], [[tracking_link]]." in response.text
+    assert response.context["composer"]["text"].value() == draft  # nothing the agent wrote lost
+    ticket.refresh_from_db()
+    assert ticket.status != "pending"
+
+
+def test_the_picker_offers_on_its_way_only_for_a_shipped_order(agent_client, store, customer):
+    order = OrderFactory(store=store, customer=customer)
+    LineItemFactory(order=order)
+    ticket = make_ticket()
+    ticket.orders.add(order)
+
+    def picker(ticket):
+        groups = agent_client.get(page_url(ticket)).context["reply_templates"]
+        return {name for _label, templates in groups for _pk, name in templates}
+
+    assert "Where is my order: on its way" not in picker(ticket)
+    assert "Where is my order: still being made" in picker(ticket)
+    ShipmentEventFactory(shipment=ShipmentFactory(order=order), message="Departed Hanoi")
+    assert "Where is my order: on its way" in picker(ticket)

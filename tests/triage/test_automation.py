@@ -93,7 +93,8 @@ def test_a_matching_rule_fires_once_and_is_on_the_timeline(
     assert ticket.team.slug == "care"
     assert ticket.assignee.username == "care0"
     assert ticket.priority == Ticket.Priority.URGENT
-    assert list(ticket.tags.values_list("name", flat=True)) == ["angry"]
+    # The rule's tag, and the intent's that triage adds to every first message.
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["angry", "not-received"]
     fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
     assert fired.data["rule"] == "Angry customers to care"
     assert fired.data["results"][0] == "assigned to care / care0"
@@ -167,3 +168,35 @@ def test_a_wismo_rule_answers_with_tracking_and_leaves_the_ticket_pending(
     assert "In transit to Chicago" in sent.text
     fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
     assert fired.data["results"] == ["wismo: sent"]
+
+
+def test_an_auto_reply_with_a_placeholder_is_refused_when_the_rule_is_saved(lead):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match=r"remove \[\[carrier\]\]"):
+        do_save_rule(
+            None,
+            actor=lead,
+            name="Shipping",
+            condition=":intent: = 'order_status'",
+            actions='auto_reply "It is on its way with [[carrier]]"',
+        )
+
+
+def test_an_automation_never_sends_an_unfilled_placeholder_and_records_why(
+    lead, django_capture_on_commit_callbacks
+):
+    rule = do_save_rule(
+        None,
+        actor=lead,
+        name="Shipping",
+        condition=":intent: = 'order_status'",
+        actions='auto_reply "It is on its way"',
+    )
+    # A rule saved before placeholders were checked, or written straight into the table.
+    rule.parsed_actions = [{"action": "auto_reply", "text": "It is on its way with [[carrier]]"}]
+    rule.save(update_fields=["parsed_actions"])
+    ticket, _ = receive(django_capture_on_commit_callbacks, "Where is it?", "order_status")
+    assert not Message.objects.filter(ticket=ticket, text__contains="[[").exists()
+    fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
+    assert fired.data["results"] == ["not sent: Fill in before sending: [[carrier]]."]

@@ -435,7 +435,9 @@ def _message(message: Message) -> Message:
 @permission_required("desk.add_message")
 def reply(request: HttpRequest, body: ReplyIn, number: int = TICKET_NUMBER):
     """Needs desk.add_message. With `idempotency_key`, a retried request returns the first
-    reply instead of sending a second one."""
+    reply instead of sending a second one. A text that still holds a `[[variable]]` marker of
+    a template is refused: 422 `unfilled_placeholder`, the variables in `details.placeholders`.
+    Replying to an unassigned ticket assigns it to the token's user (DESK_ASSIGN_ON_REPLY)."""
     ticket = _ticket(number)
     template = None
     if body.template_id is not None:
@@ -452,6 +454,13 @@ def reply(request: HttpRequest, body: ReplyIn, number: int = TICKET_NUMBER):
             idempotency_key=body.idempotency_key.strip(),
         )
     except ValidationError as error:
+        if getattr(error, "code", None) == "unfilled_placeholder":
+            raise ApiError(
+                422,
+                "unfilled_placeholder",
+                error.messages[0],
+                {"placeholders": error.params["names"]},
+            ) from None
         raise _refused(error) from None
     return Status(201, _message(message))
 

@@ -48,7 +48,14 @@ from storedesk.desk.models import (
     TicketEvent,
 )
 from storedesk.desk.numbering import ticket_token
-from storedesk.desk.replies import AGENT_VARIABLES, render_reply, render_source
+from storedesk.desk.replies import (
+    AGENT_VARIABLES,
+    facts_present,
+    is_offered,
+    render_reply,
+    render_source,
+    unfilled_placeholders,
+)
 from storedesk.desk.services import (
     FIRST_TICKET_NUMBER,
     TICKET_COUNTER,
@@ -421,13 +428,37 @@ def _values(world: _World, plan: TicketPlan) -> dict[str, str]:
     } | plan.reply_values
 
 
+GENERIC_REPLY = "Thanks for writing to us, we're looking into it."
+
+
+def _fitting_template(world: _World, plan: TicketPlan, present) -> ReplyTemplate | None:
+    """The situation's template when the ticket has the facts it needs, else the first one of
+    its category that fits (an unshipped order is told it is being made, not that it is on
+    its way with a carrier it does not have); None when none fits."""
+    wanted = world.templates.get(demo_text.BY_KEY[plan.situation].template)
+    if wanted is None or is_offered(wanted, present):
+        return wanted
+    return next(
+        (
+            template
+            for _name, template in sorted(world.templates.items())
+            if template.category == wanted.category
+            and template.is_active
+            and is_offered(template, present)
+        ),
+        None,
+    )
+
+
 def _reply_text(world: _World, plan: TicketPlan) -> tuple[str, ReplyTemplate | None]:
     """The template rendered for this ticket. Rendered once per template and set of present
     values with stand-ins, then filled by replacement: thousands of renders took seconds."""
-    template = world.templates.get(demo_text.BY_KEY[plan.situation].template)
-    if template is None:
-        return "Thanks for writing to us, we're looking into it.", None
     values = _values(world, plan)
+    template = _fitting_template(
+        world, plan, frozenset(name for name, value in values.items() if value)
+    )
+    if template is None:
+        return GENERIC_REPLY, None
     key = (template.pk, tuple(name for name, value in values.items() if value))
     rendered = world.rendered.get(key)
     if rendered is None:
@@ -435,6 +466,8 @@ def _reply_text(world: _World, plan: TicketPlan) -> tuple[str, ReplyTemplate | N
         rendered = world.rendered[key] = render_source(template.body, stand_ins)[0].strip()
     for name in key[1]:
         rendered = rendered.replace(f"\x00{name}\x00", values[name])
+    if unfilled_placeholders(rendered):  # never a `[[name]]` in what a customer reads
+        return GENERIC_REPLY, None
     return rendered, template
 
 
@@ -640,18 +673,21 @@ def _write_recent(ctx: DemoContext, world: _World, plans: list[TicketPlan]) -> N
                 continue
             ticket = tickets[index]
             agent = world.agent_of(plan)
-            template = world.templates.get(demo_text.BY_KEY[plan.situation].template)
+            template = _fitting_template(world, plan, facts_present(ticket))
             final = position == len(plan.turns) - 1
             status = None
             if final and plan.status in (Ticket.Status.PENDING, Ticket.Status.ON_HOLD):
                 status = plan.status
             elif final and plan.solved_at:
                 status = Ticket.Status.PENDING
+            text = GENERIC_REPLY
             if template is not None:
                 extra = {name: plan.reply_values[name] for name in AGENT_VARIABLES}
-                text = render_reply(template, ticket, agent, extra).text
-            else:
-                text = "Thanks for writing to us, we're looking into it."
+                rendered = render_reply(template, ticket, agent, extra)
+                if rendered.missing:
+                    template = None
+                else:
+                    text = rendered.text
             last_reply[index] = do_reply(
                 ticket, author=agent, text=text, template=template, status=status, at=at
             )

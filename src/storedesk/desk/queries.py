@@ -39,6 +39,7 @@ from storedesk.desk.models import (
     TicketEvent,
 )
 from storedesk.desk.numbering import typed_ticket_number
+from storedesk.desk.replies import is_offered
 
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
@@ -786,16 +787,21 @@ def reply_templates() -> list[ReplyTemplate]:
     """The composer's template picker: active templates by category and name."""
     return list(
         ReplyTemplate.objects.filter(is_active=True)
-        .only("pk", "name", "category")
+        .only("pk", "name", "category", "version", "subject", "body")
         .order_by("category", "name")
     )
 
 
-def reply_template_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+def reply_template_groups(
+    facts: frozenset[str] | None = None,
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """`reply_templates` as the picker lists them: (category label, [(pk, name)]), the labels
-    looked up once rather than per template."""
+    looked up once rather than per template. With the ticket's `facts`, only the templates
+    it has every fact for (`replies.is_offered`)."""
     labels = {value: str(label) for value, label in ReplyTemplate.Category.choices}
     templates = reply_templates()
+    if facts is not None:
+        templates = [template for template in templates if is_offered(template, facts)]
     return [
         (label, [(str(template.pk), template.name) for template in group])
         for label, group in groupby(

@@ -12,6 +12,7 @@ made clickable, so neither a customer's name nor a template edit can inject mark
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,19 @@ VARIABLES: dict[str, str] = {
 }
 # What the agent types in (never derived from the ticket).
 AGENT_VARIABLES = ("coupon_code", "refund_amount")
+# Facts of the ticket's order a template may depend on: a template that needs one the ticket
+# lacks is not offered (no "on its way with [[carrier]]" for an order that has not shipped).
+ORDER_FACTS = ("order_number", "order_date", "items")
+SHIPMENT_FACTS = (
+    "carrier",
+    "tracking_number",
+    "tracking_link",
+    "tracking_last_event",
+    "carrier_eta",
+    "delivered_on",
+)
+# `[[name]]`, the marker of a variable with no value (spaces tolerated: an agent's edit).
+_PLACEHOLDER = re.compile(r"\[\[\s*([a-z_]+)\s*\]\]")
 ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif"})
 
 # A template engine with no loaders, no libraries and no debug: `{% include %}`, `{% load %}`,
@@ -141,8 +155,10 @@ def _first_name(ticket: Ticket) -> str:
 
 def ticket_order(ticket: Ticket) -> Order | None:
     """The order a ticket is about: its most recently placed linked order."""
+    # Not `ticket.orders`: a page may have prefetched them with only a few fields.
     return (
-        ticket.orders.select_related("store")
+        Order.objects.filter(tickets=ticket.pk)
+        .select_related("store")
         .prefetch_related("line_items")
         .order_by("-created_at", "-id")
         .first()
@@ -164,8 +180,15 @@ def ticket_values(ticket: Ticket, agent=None) -> dict[str, str]:
         values["store_name"] = store.name
         values["support_email"] = store.support_email
     order = ticket_order(ticket)
-    if order is None:
-        return values
+    if order is not None:
+        _fill_order_values(values, order, zone)
+    return values
+
+
+def _fill_order_values(
+    values: dict[str, str], order: Order, zone: str, *, with_refund: bool = True
+) -> None:
+    """The order's, its latest refund's and its latest shipment's variables (3–4 queries)."""
     values["order_number"] = order.number
     values["order_date"] = _date(order.created_at, zone)
     values["items"] = ", ".join(
@@ -174,7 +197,11 @@ def ticket_values(ticket: Ticket, agent=None) -> dict[str, str]:
         + (f" ({item.variant_title})" if item.variant_title else "")
         for item in order.line_items.all()
     )
-    refund = order.refunds.exclude(status="failed").order_by("-created_at", "-id").first()
+    refund = (
+        order.refunds.exclude(status="failed").order_by("-created_at", "-id").first()
+        if with_refund
+        else None
+    )
     if refund is not None:
         values["refund_amount"] = _money(refund.amount, refund.currency)
     shipment = (
@@ -199,7 +226,60 @@ def ticket_values(ticket: Ticket, agent=None) -> dict[str, str]:
                 + (f" ({place})" if place else "")
                 + f" on {_date(last.happened_at, zone)}"
             )
-    return values
+
+
+# --- what may be sent, and what is offered ----------------------------------------------------
+
+
+def unfilled_placeholders(text: str) -> list[str]:
+    """The variables still shown as `[[name]]` in a text about to be sent, in order."""
+    found = [match.group(1) for match in _PLACEHOLDER.finditer(text or "")]
+    return list(dict.fromkeys(name for name in found if name in VARIABLES))
+
+
+def refuse_unfilled(*texts: str) -> None:
+    """Refuse a text that still holds a `[[name]]` marker: a customer must never read
+    "on its way with [[carrier]]". Every sending service calls this, so every way in (the
+    composer, the API, automations, the demo) is covered."""
+    names = list(dict.fromkeys(n for text in texts for n in unfilled_placeholders(text)))
+    if names:
+        raise ValidationError(
+            _("Fill in before sending: %(names)s.")
+            % {"names": ", ".join(f"[[{name}]]" for name in names)},
+            code="unfilled_placeholder",
+            params={"names": names},
+        )
+
+
+def required_facts(template: ReplyTemplate) -> frozenset[str]:
+    """The order and shipment facts a template cannot do without (not those used only on an
+    optional `{% if fact %}` line); remembered per template version."""
+    key = (template.pk, template.version, template.subject, template.body)
+    cached = _REQUIRED_FACTS.get(key)
+    if cached is None:
+        facts = set(ORDER_FACTS + SHIPMENT_FACTS)
+        needed = _optional_lines_missing(template.subject, sorted(facts))
+        needed += _optional_lines_missing(template.body, sorted(facts))
+        cached = _REQUIRED_FACTS[key] = frozenset(needed)
+    return cached
+
+
+_REQUIRED_FACTS: dict[tuple, frozenset[str]] = {}
+
+
+def facts_present(ticket: Ticket) -> frozenset[str]:
+    """The order and shipment facts this ticket has values for (no query without an order)."""
+    order = ticket_order(ticket)
+    if order is None:
+        return frozenset()
+    values: dict[str, str] = {}
+    _fill_order_values(values, order, "", with_refund=False)  # presence only: no zone needed
+    return frozenset(name for name, value in values.items() if value)
+
+
+def is_offered(template: ReplyTemplate, present: frozenset[str]) -> bool:
+    """A template is offered only when the ticket has every fact it needs."""
+    return required_facts(template) <= present
 
 
 def clean_extra(extra: Mapping[str, object] | None) -> dict[str, str]:

@@ -38,6 +38,7 @@ from storedesk.desk.models import (
     Ticket,
     TicketEvent,
 )
+from storedesk.desk.replies import refuse_unfilled
 
 TICKET_COUNTER = "ticket_number"
 FIRST_TICKET_NUMBER = 1001
@@ -363,13 +364,15 @@ def do_reply(
     """A public reply: stored, then sent by the channel after commit (email through the
     outbound queue, chat live). `status` sets the ticket's status in the same action.
 
-    With an idempotency key (the composer's form token), a double submit returns the first
-    reply instead of sending a second one. `at` dates a reply written into history (imports,
-    the demo store); it defaults to now.
+    An unassigned ticket becomes the author's (`DESK_ASSIGN_ON_REPLY`), through `do_assign`
+    with its timeline and audit entries. With an idempotency key (the composer's form token),
+    a double submit returns the first reply instead of sending a second one. `at` dates a
+    reply written into history (imports, the demo store); it defaults to now.
     """
     text = (text or "").strip()
     if not text:
         raise ValidationError("a reply needs some text")
+    refuse_unfilled(text, html)
     if idempotency_key:
         existing = Message.objects.filter(
             ticket=ticket, headers__idempotency_key=idempotency_key
@@ -431,6 +434,8 @@ def do_reply(
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     if new_status and new_status != ticket.status:
         _set_status(ticket, new_status, author, at=at)
+    if _takes_ownership(ticket, author):
+        do_assign(ticket, actor=author, assignee=author, team=ticket.team, at=at)
     record_audit(
         actor=author,
         action="desk.reply_sent",
@@ -439,6 +444,18 @@ def do_reply(
     )
     record_event("message_sent", ticket_id=ticket.pk, message_id=message.pk)
     return message
+
+
+def _takes_ownership(ticket: Ticket, author) -> bool:
+    """Whoever answers an unassigned ticket owns it from then on, so "Mine" shows the work
+    they have started (`DESK_ASSIGN_ON_REPLY`, on by default; a team sharing one queue turns
+    it off). A ticket someone else owns stays theirs."""
+    return (
+        settings.DESK_ASSIGN_ON_REPLY
+        and ticket.assignee_id is None
+        and getattr(author, "pk", None) is not None
+        and getattr(author, "is_active", False)
+    )
 
 
 @transaction.atomic

@@ -255,6 +255,8 @@ SECURE_PROXY_SSL_HEADER = (
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- The desk. Message-IDs we generate end in this domain (replies thread back by it).
+# Replying to an unassigned ticket assigns it to the replying agent (0: leave it unassigned).
+DESK_ASSIGN_ON_REPLY = env_bool("DESK_ASSIGN_ON_REPLY", True)
 DESK_MESSAGE_ID_DOMAIN = os.environ.get("DESK_MESSAGE_ID_DOMAIN", "storedesk.local")
 # Ticket references read `[#SD-1234]`, unlike order numbers (`#TP17397`); tickets numbered
 # with an earlier prefix still thread by it (see desk/numbering.py).

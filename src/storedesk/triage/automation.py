@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -31,7 +32,10 @@ from storedesk.desk.services import (
     do_set_tags,
 )
 from storedesk.risk.review import do_open_review_for_ticket
+from storedesk.triage.defaults import INTENT_DEPARTMENTS, THREAT_DEPARTMENTS
 from storedesk.triage.facts import facts_for
+from storedesk.triage.intents import Intent
+from storedesk.triage.models import MessageAnalysis
 from storedesk.triage.priority import do_score_priority
 from storedesk.triage.rules import increment_fire_count, matching_rules
 from storedesk.triage.sla import do_acknowledge, do_refresh_sla
@@ -144,7 +148,10 @@ def run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule
             text = rendered.text
         else:
             text = action["text"]
-        sent = do_send_acknowledgement(ticket, text=text, reason=f"rule {rule.pk}")
+        try:
+            sent = do_send_acknowledgement(ticket, text=text, reason=f"rule {rule.pk}")
+        except ValidationError as refused:  # e.g. a `[[carrier]]` left in the text
+            return "not sent: " + " ".join(refused.messages)
         return f"sent message {sent.pk}"
     if kind == "follow_up":
         do_set_follow_up(ticket, timezone.now() + timedelta(hours=action["hours"]), actor=None)
@@ -162,6 +169,42 @@ def run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule
             return "no order to review"
         return "risk review: " + ", ".join(f"{r.number} {r.outcome}" for r in requested)
     return f"unknown action {kind}"
+
+
+def triage_tags(analysis: MessageAnalysis) -> list[str]:
+    """The tags a first message earns: its intent and its threats, e.g. `payment-problem`,
+    `threat-chargeback` (no tag for "other")."""
+    tags = [] if analysis.primary_intent == Intent.OTHER else [analysis.primary_intent]
+    tags += [f"threat-{threat}" for threat in analysis.threats]
+    return [tag.replace("_", "-") for tag in tags]
+
+
+def department_for(analysis: MessageAnalysis) -> str | None:
+    for threat in analysis.threats:
+        if threat in THREAT_DEPARTMENTS:
+            return THREAT_DEPARTMENTS[threat]
+    return INTENT_DEPARTMENTS.get(analysis.primary_intent)
+
+
+@transaction.atomic
+def do_route_first_message(ticket: Ticket, message: Message) -> None:
+    """The same triage for every channel (mail, form, chat, API): a ticket's first message
+    tags it with its intent and threats and, unless a rule chose one, sends it to the intent's
+    department, through the desk's services (timeline and audit entries)."""
+    analysis = MessageAnalysis.objects.filter(message=message).first()
+    if analysis is None or message.is_automatic:
+        return
+    earlier = ticket.messages.filter(kind=Message.Kind.INBOUND, created_at__lt=message.created_at)
+    if earlier.exclude(pk=message.pk).exists():
+        return
+    ticket.refresh_from_db()
+    tags = triage_tags(analysis)
+    if tags:
+        do_set_tags(ticket, [*ticket.tags.values_list("name", flat=True), *tags], actor=None)
+    slug = department_for(analysis)
+    team = Team.objects.filter(slug=slug).first() if slug and ticket.team_id is None else None
+    if team is not None:
+        do_assign(ticket, actor=None, assignee=ticket.assignee, team=team)
 
 
 @transaction.atomic
@@ -208,6 +251,7 @@ def on_message_received(event: DomainEvent) -> None:
     do_score_priority(ticket)
     do_refresh_sla(ticket)  # the policy may depend on the priority just set
     run_rules(ticket, message)
+    do_route_first_message(ticket, message)
     do_refresh_sla(ticket)
     ticket.refresh_from_db()
     already_answered = ticket.messages.filter(

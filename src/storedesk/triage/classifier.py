@@ -3,7 +3,8 @@ into one calibrated logistic regression per intent, so a message can carry two i
 
 Character n-grams make it robust to typos ("tracknig", "refnud"); order numbers and digits are
 normalised before the features so the model learns "order <number>", not the numbers. Each
-prediction is explained by the features that pushed it most (coefficient × tf-idf value).
+prediction is explained by the words and phrases of the message that pushed it most
+(coefficient × tf-idf value, character n-grams credited to the words they are part of).
 """
 
 from __future__ import annotations
@@ -38,6 +39,38 @@ def normalise(text: str) -> str:
     text = _MONEY.sub(" moneyamount ", text.lower())
     text = _ORDER_LIKE.sub(" ordernumber ", text)
     return _DIGITS.sub("0", text)
+
+
+# Words that carry no intent on their own: an explanation of only these tells the agent nothing.
+# Kept short on purpose: "where", "when", "not", "never" do carry intent.
+FILLER_WORDS = frozenset(
+    "a an and are as at be been but by do for from has have i i'm im in is it its me my "
+    "of on or our so that the their them they this to was we were with you your".split()
+)
+_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+_PLACEHOLDER_WORDS = {"ordernumber": "[order number]", "moneyamount": "[amount]"}
+
+
+def _words_by_char_ngram(normalised: str) -> dict[str, list[str]]:
+    """Each character n-gram of the text (as `char_wb` cuts them: words split on whitespace,
+    padded with a space) → the text's words that contain it, without edge punctuation."""
+    index: dict[str, list[str]] = {}
+    for raw in dict.fromkeys(normalised.split()):
+        word = _EDGE_PUNCTUATION.sub("", raw)
+        if len(word) < 2:
+            continue
+        padded = f" {raw} "
+        for size in range(3, 6):
+            for start in range(len(padded) - size + 1):
+                holders = index.setdefault(padded[start : start + size], [])
+                if word not in holders:
+                    holders.append(word)
+    return index
+
+
+def _readable(phrase: str) -> str:
+    """A feature as the agent reads it: the stand-ins for numbers and amounts named."""
+    return " ".join(_PLACEHOLDER_WORDS.get(word, word) for word in phrase.split())
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
@@ -143,25 +176,37 @@ class IntentClassifier:
                 {"intent": self.labels[k], "confidence": round(float(probs[k]), 3)} for k in chosen
             ],
             scores={label: round(float(p), 4) for label, p in zip(self.labels, probs, strict=True)},
-            explanation=self._explain(columns, data, chosen) if explain else {},
+            explanation=self._explain(columns, data, chosen, text) if explain else {},
             truncated=len(text) > MODEL_TEXT_LIMIT,
         )
 
-    def _explain(self, columns, data, chosen) -> dict[str, list[dict]]:
-        """The features that pushed each chosen intent up most: coefficient × tf-idf value.
-        Character n-grams at a word's start and end (" canc", "canc ") read alike to an agent:
-        the same text is listed once, with the larger contribution."""
+    def _explain(self, columns, data, chosen, text: str = "") -> dict[str, list[dict]]:
+        """The words and phrases of the message that pushed each chosen intent up most.
+
+        Word and two-word features are phrases as they stand; a character n-gram ("wher") is
+        credited to the message's words that contain it, shared equally, so the agent reads
+        "where", never fragments. A phrase's weight is the sum of what its features added
+        (coefficient × tf-idf value)."""
+        containing = _words_by_char_ngram(normalise(text[:MODEL_TEXT_LIMIT]))
+        word_features = len(self.words.vocabulary_)
         explained = {}
         for k in chosen:
             contributions = data * self.weights[columns, k]
-            features: list[dict] = []
-            for i in np.argsort(-contributions, kind="stable"):
-                if contributions[i] <= 0 or len(features) == TOP_FEATURES:
-                    break
-                name = str(self.feature_names[columns[i]]).strip()
-                if all(item["feature"] != name for item in features):
-                    features.append({"feature": name, "weight": round(float(contributions[i]), 3)})
-            explained[self.labels[k]] = features
+            credit: dict[str, float] = {}
+            for column, contribution in zip(columns, contributions, strict=True):
+                if contribution <= 0:
+                    continue
+                name = str(self.feature_names[column])
+                phrases = [name] if column < word_features else containing.get(name, [])
+                for phrase in phrases:
+                    credit[phrase] = credit.get(phrase, 0.0) + contribution / len(phrases)
+            for phrase in [p for p in credit if set(p.split()) <= FILLER_WORDS]:
+                del credit[phrase]  # "is", "my", "of the" explain nothing to an agent
+            best = sorted(credit.items(), key=lambda item: (-item[1], item[0]))[:TOP_FEATURES]
+            explained[self.labels[k]] = [
+                {"feature": _readable(phrase), "weight": round(float(weight), 3)}
+                for phrase, weight in best
+            ]
         return explained
 
     def to_bytes(self) -> bytes:

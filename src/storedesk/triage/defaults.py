@@ -3,7 +3,7 @@ playbook per situation. Shared by the data migration and tests; leads edit them 
 
 from django.utils.translation import gettext_noop
 
-from storedesk.triage.intents import Intent
+from storedesk.triage.intents import Intent, Threat
 
 DEPARTMENTS = [
     (gettext_noop("Care"), "care"),
@@ -11,6 +11,29 @@ DEPARTMENTS = [
     (gettext_noop("Fulfillment"), "fulfillment"),
     (gettext_noop("Product quality"), "product-quality"),
 ]
+
+# The department a new ticket goes to by its first message's intent, whatever its channel, when
+# no routing rule chose one (leads override it with rules, which run first). A threatened
+# chargeback goes to Payments whatever the intent.
+INTENT_DEPARTMENTS: dict[str, str] = {
+    Intent.ORDER_STATUS: "care",
+    Intent.TRACKING_STALLED: "fulfillment",
+    Intent.NOT_RECEIVED: "fulfillment",
+    Intent.DELIVERED_NOT_RECEIVED: "fulfillment",
+    Intent.WRONG_ITEM: "fulfillment",
+    Intent.WRONG_SIZE: "care",
+    Intent.DAMAGED: "fulfillment",
+    Intent.RETURN_EXCHANGE: "care",
+    Intent.REFUND_REQUEST: "payments",
+    Intent.CANCEL_CHANGE: "care",
+    Intent.PAYMENT_PROBLEM: "payments",
+    Intent.DISCOUNT_PRICE: "care",
+    Intent.PRODUCT_QUESTION: "care",
+    Intent.WARRANTY: "care",
+    Intent.COMPLIMENT: "care",
+    Intent.OTHER: "care",
+}
+THREAT_DEPARTMENTS: dict[str, str] = {Threat.CHARGEBACK: "payments"}
 
 # Business minutes; a working day is 7.5 hours (08:30–17:30 less the 12:00–13:30 break).
 DAY = 450

@@ -4,8 +4,10 @@ Anger is scored from signals a reader notices first: shouting (capitals), stacke
 "?!", profanity, words of anger and frustration ("ridiculous", "scam", "fed up"), waiting
 ("third time", "still no answer"), each with a weight; a negation right before a word of anger
 ("not upset") cancels it. The sum is squashed into 0…1. Threats are patterns written to survive
-rephrasing ("dispute the charge with my bank", "call my credit card company", "see you in
-small claims court").
+rephrasing ("dispute the charge with my bank", "call my credit card company", "I'll call Visa",
+"opening a PayPal claim", "I'll post about this", "see you in small claims court"); a review
+threat in a sentence of praise or a question ("where do I leave a review?") is not one. They
+are measured on training_data/threats (bench/threat_eval.py), hard negatives included.
 """
 
 import math
@@ -60,15 +62,41 @@ _CALMING = re.compile(
     re.IGNORECASE,
 )
 
+# Who can take a payment back for the customer: their bank, their card (by its brand) and the
+# payment service. "the bank" alone is not one ("going to the bank to pay my card off").
+_MONEY_TAKERS = (
+    r"(?:my bank|my (?:credit |debit )?card(?: company| issuer)?|(?:the )?(?:credit )?card "
+    r"(?:company|issuer)|card issuer|paypal|visa|master ?card|amex|american express|discover|"
+    r"the (?:phone )?number on the back of my card|my credit union|chase|capital one|"
+    r"citi(?:bank)?|wells fargo|bank of america|barclays)"
+)
+# What they do when asked to: take the money back.
+_TAKING_BACK = (
+    r"(?:revers\w*|pull (?:the|my) money|claw\w*|take (?:the|my|this|that) money (?:\w+ )?back|"
+    r"get (?:me )?(?:my|the|this) money (?:\w+ )?back|refund me|sort (?:this|it) out|"
+    r"handle (?:it|this)|deal with (?:you|this|it)|investigat\w*|cover me|side with me)"
+)
 _THREATS = {
     Threat.CHARGEBACK: [
         r"\bcharge\s?-?backs?\b",
-        r"\b(?:dispute|reverse|contest|challenge|report|cancel|block|stop)\w*\b[^.!?\n]{0,60}?"
+        r"\b(?:disput|revers|contest|challeng|report|cancel|block|stop)\w*\b[^.!?\n]{0,60}?"
         r"\b(?:charge|payment|transaction|bank|card|visa|mastercard|amex|paypal)\b",
-        r"\b(?:call|contact|tell|going to|go to|report (?:you )?to)\w*\b[^.!?\n]{0,30}?"
-        r"\b(?:my )?(?:bank|credit card (?:company|issuer)|card issuer|paypal)\b",
-        r"\b(?:open|file|opening|filing)\w*\b[^.!?\n]{0,20}?\b(?:a )?(?:dispute|claim)\b"
-        r"[^.!?\n]{0,30}?\b(?:bank|card|paypal|visa|amex)\b",
+        # "I'll call Visa", "report you to Mastercard", "escalate this to PayPal"
+        # (not "I called my bank and they said…": a past call is news, not a threat)
+        r"\b(?:call|contact|phone|tell|talk(?:ing)? to|speak(?:ing)? to|go(?:ing)? through|"
+        r"report (?:you |this |it )?to|escalat\w* (?:this |it )?to|"
+        r"next (?:step|stop) is)(?:ing|s)?\b"
+        rf"[^.!?\n]{{0,30}}?\b(?!my (?:credit |debit )?card\b(?! company| issuer)){_MONEY_TAKERS}",
+        # "my Amex will reverse this", "I'll have my bank get my money back"
+        rf"\b{_MONEY_TAKERS}\b[^.!?\n]{{0,60}}?\b{_TAKING_BACK}",
+        # "open a case with PayPal", "opening a PayPal claim", "expect a claim through PayPal"
+        r"\b(?:open|file|filing|start|rais|submit|expect)\w*\b[^.!?\n]{0,40}?"
+        r"\b(?:claim|case|dispute)\b[^.!?\n]{0,40}?\b(?:bank|card|paypal|visa|amex|mastercard)\b",
+        r"\b(?:open|file|filing|start|rais|submit)\w*\b[^.!?\n]{0,15}?\b(?:paypal|bank|card)\b"
+        r"[^.!?\n]{0,25}?\b(?:claim|case|dispute)\b",
+        r"\b(?:paypal|my bank|visa|amex|mastercard)\b[^.!?\n]{0,60}?\b(?:open|file|filing|start|"
+        r"rais)\w*\b[^.!?\n]{0,15}?\b(?:claim|case|dispute)\b",
+        r"\b(?:purchase|buyer) protection\b[^.!?\n]{0,30}?\b(?:use it|cover me|claim)\b",
         r"\b(?:bank|paypal|card)\b[^.!?\n]{0,15}?\bdispute\b",
     ],
     Threat.BAD_REVIEW: [
@@ -76,10 +104,38 @@ _THREATS = {
         r"\b(?:review|rate|rating)\w*\b[^.!?\n]{0,40}?\b(?:1|one|zero|0)[- ]stars?\b",
         r"\b(?:leave|write|post|put|share|expose|warn|tell)\w*\b[^.!?\n]{0,50}?"
         r"\b(?:reviews?|yelp|trustpilot|google|facebook|instagram|tiktok|twitter|x\.com|reddit|"
-        r"social media|youtube|everyone|the world|online)\b",
+        r"social media|youtube|everyone|the world|online|others|other (?:people|customers|buyers|"
+        r"shoppers))\b",
         r"\b(?:go(?:ing)? viral|blast (?:you|this))\b",
+        # "everyone will hear about this" (not "everyone wants to know where I got it")
         r"\b(?:everyone|everybody|the whole world|all my friends|my followers)\b[^.!?\n]{0,40}?"
-        r"\b(?:hear|know|see|find out)\b",
+        r"\b(?:will|'ll|is going to|are going to|gonna)\s+(?:\w+\s+){0,2}?(?:hear|know|see|"
+        r"find out)\b",
+        r"\b(?:trash|slam|roast|destroy|bash)\w*\b[^.!?\n]{0,30}?\b(?:reviews?|online|everywhere)\b",
+        r"\bto (?:avoid|stay away from|steer clear of) (?:you|this|your)\b",
+        r"\b(?:share|sharing|spread\w*|tell|telling)\b[^.!?\n]{0,30}?\b(?:far and wide|everywhere|"
+        r"with everyone|all over)\b",
+        r"\breview\b[^.!?\n]{0,40}?\b(?:won'?t|will not|isn'?t going to|is not going to) be "
+        r"(?:pretty|nice|kind|good|positive|flattering)\b",
+        r"\b(?:make sure|so that|so)\s+(?:nobody|no one|no-one)\s+else\b",
+        # With no site named: "I'll post about this", "write about this experience"
+        r"\b(?:post|write|blog|tweet|talk)\w*\s+about\s+(?:this|it|you|my experience|"
+        r"your (?:store|shop|company))\b",
+        r"\b(?:make sure|let|so|until)\s+(?:that\s+)?(?:people|others|everyone|everybody|"
+        r"other (?:people|customers|buyers|shoppers))\s+(?:\w+\s+){0,2}?(?:know|hear|find out)\b",
+        r"\b(?:people|everyone|others|other (?:people|customers|buyers|shoppers))\s+(?:need|needs|"
+        r"have|has|deserve|deserves|ought|should)\s+(?:to\s+)?(?:know|hear|be warned)\b",
+        r"\b(?:you'?ll|you will|everyone will|people will)\s+(?:be\s+)?(?:reading|read|hearing|"
+        r"hear|seeing|see)\s+about\s+(?:this|it|you)\b",
+        r"\bmy (?:review|rating|feedback)\b[^.!?\n]{0,30}?\b(?:brutal|harsh|scathing|honest|"
+        r"reflect\w*|not (?:be )?(?:kind|nice|pretty|good))\b",
+        r"\b(?:leave|write|give|post)\w*\b[^.!?\n]{0,20}?\b(?:feedback|review|rating)\b"
+        r"[^.!?\n]{0,40}?\b(?:reflect\w*|mess|deserve\w*|accordingly)\b",
+        r"\b(?:prepare|get ready|brace)\w*\b[^.!?\n]{0,20}?\b(?:the|my|a)\s+(?:\w+\s+){0,2}?"
+        r"review\b",
+        r"\b(?:tell|telling|warn|warning|advis)\w*\b[^.!?\n]{0,40}?\b(?:stay away|steer clear|"
+        r"avoid (?:this|you|your)|not to (?:buy|order|shop))\b",
+        r"\b(?:go(?:ing)? public|make (?:this|it) (?:go )?public)\b",
     ],
     Threat.LEGAL: [
         r"\b(?:bbb|better business bureau)\b",
@@ -138,9 +194,7 @@ def read_mood(text: str) -> MoodReading:
             signals.append(m.group(0).lower().strip())
     if _CALMING.search(text) and score < 1.0:
         score -= 0.2
-    threats = [
-        threat.value for threat, patterns in _THREAT_PATTERNS.items() if _any(patterns, text)
-    ]
+    threats = [threat.value for threat in _THREAT_PATTERNS if _threatens(threat, text)]
     if threats:
         score += 0.55  # a threat is at least frustration
     anger = round(max(0.0, math.tanh(max(score, 0.0) / 1.6)), 3)
@@ -156,3 +210,39 @@ def read_mood(text: str) -> MoodReading:
 
 def _any(patterns, text: str) -> bool:
     return any(pattern.search(text) for pattern in patterns)
+
+
+# Praise in the same sentence turns "I'll leave a review" or "I'll tell everyone" into a
+# promise, not a threat, unless the sentence also says the review will be bad.
+_PRAISE = re.compile(
+    r"\b(?:love\w*|great|gorgeous|beautiful|amazing|perfect|happy|wonderful|recommend\w*|"
+    r"(?:5|five)[- ]stars?|thank\w*|can'?t wait|excited)\b",
+    re.IGNORECASE,
+)
+_BAD_REVIEW_WORDS = re.compile(
+    r"\b(?:(?:1|one|zero|0)[- ]?stars?|bad|negative|terrible|awful|warn\w*|stay away|scam\w*)\b",
+    re.IGNORECASE,
+)
+# "I won't post the review" takes the threat back.
+_WITHDRAWN = re.compile(
+    r"\b(?:won'?t|will not|not going to|no longer|no need to)\s+(?:\w+\s+){0,2}?"
+    r"(?:post|leave|write|share|publish)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+
+
+def _threatens(threat: Threat, text: str) -> bool:
+    patterns = _THREAT_PATTERNS[threat]
+    if threat != Threat.BAD_REVIEW:
+        return _any(patterns, text)
+    # A question ("where do I leave a review?") asks; it does not threaten.
+    return any(
+        _any(patterns, sentence)
+        and not _WITHDRAWN.search(sentence)
+        and (
+            not (_PRAISE.search(sentence) or sentence.rstrip().endswith("?"))
+            or _BAD_REVIEW_WORDS.search(sentence)
+        )
+        for sentence in _SENTENCE.findall(text)
+    )

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from storedesk.accounts.models import Team
 from storedesk.audit.services import record_audit
 from storedesk.desk.models import ReplyTemplate, Ticket
+from storedesk.desk.replies import unfilled_placeholders
 from storedesk.risk.evaluation import evaluate
 from storedesk.risk.language import Rule, RuleError, check, parse_rule
 from storedesk.triage.facts import ATTRIBUTES, facts_for_tickets
@@ -138,6 +139,11 @@ def parse_action(line: str) -> dict:
     if name == "auto_reply":
         if len(args) != 1 or not args[0].strip():
             raise ValueError(_('auto_reply "the text" (in quotes)'))
+        if unfilled_placeholders(args[0]):
+            raise ValueError(
+                _("auto_reply text is sent as written: remove %(names)s")
+                % {"names": ", ".join(f"[[{n}]]" for n in unfilled_placeholders(args[0]))}
+            )
         return {"action": "auto_reply", "text": args[0]}
     if name == "follow_up":
         if len(args) != 1:

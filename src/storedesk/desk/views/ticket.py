@@ -141,7 +141,9 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
         ),
         "previous_tickets": queries.previous_tickets(ticket),
         "reply_templates": (
-            queries.reply_template_groups() if user.has_perm("desk.view_replytemplate") else []
+            queries.reply_template_groups(replies.facts_present(ticket))
+            if user.has_perm("desk.view_replytemplate")
+            else []
         ),
         "chosen_template": str(composer["template"].value()),
         "statuses": Ticket.Status,
