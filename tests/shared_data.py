@@ -1,11 +1,15 @@
 """The one way tests read ../shared (third-party fixtures and benchmarks); skips when absent."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+# Beside the checkout; STOREDESK_SHARED_DIR points elsewhere (a git worktree one level deeper).
+SHARED_DIR = Path(
+    os.environ.get("STOREDESK_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
 
 
 def shared_path(relative: str) -> Path:

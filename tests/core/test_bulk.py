@@ -115,3 +115,9 @@ def test_json_columns_read_back_as_the_values_written():
 
     stored = list(DomainEvent.objects.order_by("name").values_list("payload", flat=True))
     assert stored == payloads
+
+
+def test_a_text_column_left_out_is_stored_empty_not_null():
+    bulk_insert(DomainEvent, [{"name": "no-text", "created_at": datetime(2026, 3, 1, tzinfo=UTC)}])
+
+    assert DomainEvent.objects.values_list("correlation_id", "last_error").get() == ("", "")

@@ -69,3 +69,16 @@ def test_failed_handler_is_retried_by_the_sweep(monkeypatch):
     event.refresh_from_db()
     assert event.handled_at is not None
     assert calls == [event.pk, event.pk]
+
+
+@pytest.mark.django_db
+def test_an_event_counts_as_lost_after_the_configured_time(settings, monkeypatch):
+    monkeypatch.setitem(events._handlers, "test_lost", [])
+    event = events.record_event("test_lost")  # its task never runs: no commit in this test
+    DomainEvent.objects.filter(pk=event.pk).update(
+        created_at=timezone.now() - timedelta(seconds=40)
+    )
+
+    assert events.redispatch_stale_events() == 0  # two minutes by default
+    settings.TASK_LOST_AFTER = timedelta(seconds=30)
+    assert events.redispatch_stale_events() == 1

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from storedesk.audit.models import AuditEntry
 from storedesk.core.models import DomainEvent
@@ -20,6 +21,7 @@ from storedesk.desk.services import (
     do_split,
     is_our_message_id,
 )
+from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +113,20 @@ def test_double_submitted_reply_is_sent_once(agent):
     first = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
     second = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
     assert first.pk == second.pk
+    assert Message.objects.filter(kind="outbound").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
+    ticket = open_ticket()
+
+    outcomes = run_at_once(
+        *[lambda: do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1").pk] * 4
+    )
+
+    assert len(set(outcomes)) == 1, outcomes
     assert Message.objects.filter(kind="outbound").count() == 1
 
 

@@ -50,8 +50,8 @@ class _InsertPlan:
 
     @staticmethod
     def _default(field):
-        if not field.has_default():
-            return lambda: None
+        # Django's own default for a missing value: '' for a text column that is not nullable
+        # (NULL there fails on PostgreSQL), None for the rest.
         return field.get_default
 
     @staticmethod

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -73,8 +74,11 @@ def dispatch_event(event_id: int) -> str:
     return "handled"
 
 
-def redispatch_stale_events(older_than: timedelta = timedelta(minutes=2)) -> int:
-    """Re-enqueue pending events whose dispatch was lost or failed, with backoff by attempts."""
+def redispatch_stale_events(older_than: timedelta | None = None) -> int:
+    """Re-enqueue pending events whose dispatch was lost or failed, with backoff by attempts;
+    an event counts as lost after `settings.TASK_LOST_AFTER` (two minutes by default)."""
+    if older_than is None:
+        older_than = settings.TASK_LOST_AFTER
     now = timezone.now()
     count = 0
     pending = DomainEvent.objects.filter(

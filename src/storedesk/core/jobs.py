@@ -6,6 +6,7 @@ from django.tasks import task
 
 from storedesk.core.events import redispatch_stale_events
 from storedesk.core.scheduler import periodic, prune_runs
+from storedesk.core.services import do_mark_abandoned_tasks
 
 
 @periodic("outbox-sweep", every=timedelta(minutes=1))
@@ -18,3 +19,10 @@ def sweep_outbox() -> int:
 @task()
 def prune_scheduled_runs() -> int:
     return prune_runs()
+
+
+@periodic("abandoned-task-sweep", every=timedelta(minutes=1))
+@task()
+def mark_abandoned_tasks() -> int:
+    """Task rows left RUNNING by a killed worker are marked FAILED, with the reason."""
+    return do_mark_abandoned_tasks()

@@ -99,3 +99,20 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running task worker: who and where it is, and when it last said so.
+
+    A task row left RUNNING by a worker whose heartbeat stopped (or whose process is gone from
+    this host) was abandoned mid-task; the abandoned-task sweep marks it failed with a reason.
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.hostname}:{self.pid})"

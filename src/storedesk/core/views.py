@@ -1,10 +1,17 @@
-"""Error pages: a clear message for people, JSON for API callers, never a stack trace."""
+"""Error pages (a clear message for people, JSON for API callers, never a stack trace), and
+the admins' page of stuck background tasks."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from storedesk.core.permissions import permission_required
+from storedesk.core.queries import abandoned_tasks, find_stuck_tasks
 
 
 def _error(request, status: int, code: str, message: str, details=None):
@@ -52,4 +59,22 @@ def page_not_found(request, exception=None):
 def server_error(request):
     return _error(
         request, 500, "server_error", _("Something went wrong on our side. It has been logged.")
+    )
+
+
+STUCK_TASKS_SHOWN_FOR = timedelta(days=7)
+
+
+@permission_required("django_tasks_database.view_dbtaskresult")
+def stuck_tasks(request):
+    """Admins' view of background tasks left behind by a worker that is gone."""
+    now = timezone.now()
+    return render(
+        request,
+        "core/stuck_tasks.html",
+        {
+            "stuck": find_stuck_tasks(now),
+            "abandoned": abandoned_tasks(now - STUCK_TASKS_SHOWN_FOR),
+            "days": STUCK_TASKS_SHOWN_FOR.days,
+        },
     )

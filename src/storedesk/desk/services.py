@@ -373,13 +373,15 @@ def do_reply(
     if not text:
         raise ValidationError("a reply needs some text")
     refuse_unfilled(text, html)
+    # The key is looked up under the ticket's row lock: two submits of one reply at the same
+    # moment (a retry to another web process) would otherwise both find nothing and both send.
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if idempotency_key:
         existing = Message.objects.filter(
             ticket=ticket, headers__idempotency_key=idempotency_key
         ).first()
         if existing is not None:
             return existing
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     previous = list(
         ticket.messages.exclude(message_id="")
         .exclude(kind=Message.Kind.NOTE)

@@ -142,7 +142,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Several desks (or a staging copy) sharing one Redis keep their keys apart.
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", ""),
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -154,6 +159,9 @@ TASKS = {
         "QUEUES": ["default", "mail", "webhooks"],
     }
 }
+# Work whose task vanished (its worker was killed, a queue was lost) is queued again by the
+# sweeps (domain events, Stripe events) once it has waited this long without being done.
+TASK_LOST_AFTER = timedelta(seconds=int(os.environ.get("TASK_LOST_AFTER_SECONDS", "120")))
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,8 +31,6 @@ ACTOR = "stripe-webhook"  # who the audit trail names for what Stripe's events c
 MAX_ATTEMPTS = 12  # about a day of retries: long enough for a late order import
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
-# A received event whose task was lost (worker restarted) is picked up by the sweep after this.
-LOST_TASK_AFTER = timedelta(minutes=2)
 DUE_BATCH = 200
 
 Status = StripeEvent.Status
@@ -66,7 +65,8 @@ def do_receive_event(event: Mapping[str, Any]) -> ReceivedEvent:
                 payload=dict(event),
                 received_at=now,
                 correlation_id=get_correlation_id(),
-                next_attempt_at=now + LOST_TASK_AFTER,
+                # picked up by the sweep if its task is lost (a worker killed mid-way)
+                next_attempt_at=now + settings.TASK_LOST_AFTER,
             )
     except IntegrityError:  # delivered before, or twice at the same moment: the other one won
         return ReceivedEvent(StripeEvent.objects.get(event_id=event_id), created=False)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from storedesk.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("tasks/stuck/", views.stuck_tasks, name="stuck_tasks"),
+]
