@@ -11,7 +11,7 @@ from storedesk.accounts.roles import Role
 from storedesk.commerce.models import Order
 from storedesk.commerce.queries import search_orders
 from tests.factories import BASE_TIME, CustomerFactory, OrderFactory, ShipmentFactory
-from tests.pages.conftest import add_order_rows
+from tests.pages.conftest import add_order_rows, add_tickets
 
 
 @pytest.mark.parametrize("typed", ["#TP20001", "TP20001", "tp20001", "#tp20001", " 20001 "])
@@ -156,7 +156,7 @@ def test_order_page_shows_everything(agent_client, full_order):
     html = response.text
     assert "Order #TP20001" in html
     assert f'href="/customers/{full_order.customer_id}/"' in html
-    assert '<span class="badge vip">VIP</span>' in html
+    assert '<span class="badge vip" title="marked VIP by the store">VIP</span>' in html
     assert "412.50 USD" in html
     assert "Moonstone Ring" in html
     assert "Size 7" in html
@@ -209,8 +209,8 @@ def _warm_caches():
 
 
 # session, user, permissions (2), order+store+customer+risk, items, payments, refunds, shipments,
-# events, open order tasks, policies, audit history
-ORDER_PAGE_QUERIES = 13
+# events, open order tasks, policies, audit history, tickets about the order, customer's tickets
+ORDER_PAGE_QUERIES = 15
 
 
 @pytest.mark.parametrize("extra", [0, 4])
@@ -218,6 +218,8 @@ def test_order_page_query_count_is_fixed(
     agent_client, full_order, django_assert_num_queries, extra
 ):
     add_order_rows(full_order, count=extra)
+    for ticket in add_tickets(full_order.customer, extra * 4):
+        ticket.orders.add(full_order)
     _warm_caches()
     with django_assert_num_queries(ORDER_PAGE_QUERIES):
         assert agent_client.get(f"/orders/{full_order.pk}/").status_code == 200
@@ -232,3 +234,22 @@ def test_order_page_for_payments_adds_one_query_for_disputes(
     _warm_caches()
     with django_assert_num_queries(ORDER_PAGE_QUERIES + 1):
         assert client.get(f"/orders/{full_order.pk}/").status_code == 200
+
+
+def test_order_page_lists_tickets_about_it_and_the_customers_other_tickets(
+    agent_client, full_order
+):
+    about, other, unrelated = add_tickets(full_order.customer, 3)
+    about.orders.add(full_order)
+    unrelated.customer = CustomerFactory(store=full_order.store)
+    unrelated.save()
+
+    response = agent_client.get(f"/orders/{full_order.pk}/")
+
+    assert [t.number for t in response.context["order_tickets"]] == [about.number]
+    assert [t.number for t in response.context["other_tickets"]] == [other.number]
+    html = response.text
+    assert f'href="/desk/tickets/{about.number}/">#{about.number} Question 0</a>' in html
+    assert f'href="/desk/tickets/{other.number}/">#{other.number} Question 1</a>' in html
+    assert f"#{unrelated.number} " not in html
+    assert f'href="/desk/?view=customer:{full_order.customer_id}"' in html
