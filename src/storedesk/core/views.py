@@ -1,8 +1,12 @@
-"""Error pages: a clear message for people, JSON for API callers, never a stack trace."""
+"""Error pages (a clear message for people, JSON for API callers, never a stack trace) and the
+Settings index."""
 
+from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from storedesk.core.navigation import settings_areas_for
 
 
 def _error(request, status: int, code: str, message: str):
@@ -32,3 +36,10 @@ def server_error(request):
     return _error(
         request, 500, "server_error", _("Something went wrong on our side. It has been logged.")
     )
+
+
+@login_required
+def settings_index(request):
+    """Every configuration page the signed-in person's role may open, grouped by area."""
+    areas = settings_areas_for(request.user)
+    return render(request, "core/settings.html", {"areas": areas})
