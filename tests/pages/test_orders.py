@@ -8,9 +8,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from storedesk.accounts.roles import Role
-from storedesk.commerce.models import Order
+from storedesk.commerce.models import Order, Payment
 from storedesk.commerce.queries import search_orders
-from tests.factories import BASE_TIME, CustomerFactory, OrderFactory, ShipmentFactory
+from tests.factories import (
+    BASE_TIME,
+    CustomerFactory,
+    OrderFactory,
+    PaymentFactory,
+    ShipmentFactory,
+)
 from tests.pages.conftest import add_order_rows, add_tickets
 
 
@@ -253,3 +259,27 @@ def test_order_page_lists_tickets_about_it_and_the_customers_other_tickets(
     assert f'href="/desk/tickets/{other.number}/">#{other.number} Question 1</a>' in html
     assert f"#{unrelated.number} " not in html
     assert f'href="/desk/?view=customer:{full_order.customer_id}"' in html
+
+
+def test_failed_attempts_beyond_the_latest_three_fold_and_a_success_always_shows(
+    agent_client, full_order
+):
+    first_success = full_order.payments.get()
+    declined = [
+        PaymentFactory(
+            order=full_order,
+            status=Payment.Status.FAILED,
+            failure_code="card_declined",
+            created_at=BASE_TIME + timedelta(minutes=n),
+        )
+        for n in range(25)
+    ]
+
+    response = agent_client.get(f"/orders/{full_order.pk}/")
+
+    shown = response.context["payments"]
+    assert shown == sorted([first_success, *declined[-3:]], key=lambda p: (p.created_at, p.pk))
+    assert response.context["folded_payments"] == declined[:-3]
+    folded = response.text.split('data-testid="folded-payments"')[1].split("</details>")[0]
+    assert "22 earlier failed attempts" in folded
+    assert folded.count('<article class="payment">') == 22

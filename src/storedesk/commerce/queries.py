@@ -374,3 +374,21 @@ def refunds_of_orders(order_ids: list[int]) -> dict[int, list[Refund]]:
         for refund in refunds.order_by("created_at", "pk"):
             by_order[refund.order_id].append(refund)
     return by_order
+
+
+FAILED_ATTEMPTS_SHOWN = 3
+
+
+def fold_failed_attempts(
+    payments: list[Payment], shown: int = FAILED_ATTEMPTS_SHOWN
+) -> tuple[list[Payment], list[Payment]]:
+    """Split an order's payments, oldest first, into those shown at once and those folded away:
+    every payment that did not fail, and the latest `shown` failed attempts, stay in view; the
+    earlier failed attempts fold (a card-testing order brings dozens of declines, which made the
+    page some 8,000 px tall)."""
+    failed = [payment for payment in payments if payment.status == Payment.Status.FAILED]
+    folded_ids = {payment.pk for payment in failed[: max(len(failed) - shown, 0)]}
+    return (
+        [payment for payment in payments if payment.pk not in folded_ids],
+        [payment for payment in payments if payment.pk in folded_ids],
+    )

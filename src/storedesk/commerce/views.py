@@ -72,6 +72,9 @@ def order_detail(request, pk: int):
         "history_limit": ORDER_HISTORY_SHOWN,
         "standing": queries.customer_standing(order.customer) if order.customer else None,
     }
+    context["payments"], context["folded_payments"] = queries.fold_failed_attempts(
+        list(order.payments.all())
+    )
     if user.has_perm("desk.view_ticket"):
         context.update(_order_tickets(order))
     return render(request, "commerce/order_detail.html", context)
