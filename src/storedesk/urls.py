@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("risk/", include("storedesk.risk.urls")),
-    path("system/", include("storedesk.core.urls")),
+    path("", include("storedesk.core.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("triage/analysis/", include("storedesk.triage.analysis_urls")),
     path("triage/", include("storedesk.triage.urls")),

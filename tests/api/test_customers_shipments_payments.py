@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 
-from storedesk.commerce.models import Payment, Shipment
+from storedesk.commerce.models import Customer, Payment, Shipment
 from tests.factories import (
     BASE_TIME,
     CustomerFactory,
@@ -214,3 +215,22 @@ def test_a_stored_non_http_link_is_served_empty(agent_api, shipments):
     shipment = agent_api.get(f"/api/v1/shipments/{usps.id}").json()
 
     assert (shipment["tracking_url"], shipment["proof_of_delivery_url"]) == ("", "")
+
+
+@override_settings(VIP_LIFETIME_VALUE="1000.00", VIP_ORDER_COUNT=5)
+def test_customer_detail_has_lifetime_value_order_count_and_vip_by_rule(agent_api, customers):
+    ava, bea = customers[0], customers[1]
+    Customer.objects.filter(pk=ava.pk).update(is_vip=False, orders_count=2)
+    Customer.objects.filter(pk=bea.pk).update(total_spent="12.00", orders_count=1)
+
+    big_spender = agent_api.get(f"/api/v1/customers/{ava.id}").json()
+    newcomer = agent_api.get(f"/api/v1/customers/{bea.id}").json()
+
+    assert big_spender["lifetime_value"] == {"amount": "1250.50", "currency": "USD"}
+    assert big_spender["orders_count"] == 2
+    assert (big_spender["vip"], big_spender["vip_reason"]) == (
+        True,
+        "lifetime value of 1000.00 USD or more",
+    )
+    assert (newcomer["vip"], newcomer["vip_reason"]) == (False, "")
+    assert newcomer["lifetime_value"] == {"amount": "12.00", "currency": "USD"}

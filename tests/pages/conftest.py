@@ -10,6 +10,7 @@ from django.utils.translation import trans_real
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Payment, Policy, Refund, Shipment
+from storedesk.desk.models import Ticket
 from tests.factories import (
     BASE_TIME,
     CustomerFactory,
@@ -68,6 +69,24 @@ def add_order_rows(order, *, count: int = 1) -> None:
                 happened_at=shipment.shipped_at + timedelta(days=day + 1),
             )
         record_audit(actor=None, action="order.updated", obj=order, changes={"note": "x"})
+
+
+def add_tickets(customer, count: int, *, start: int = 7000) -> list[Ticket]:
+    """`count` tickets of the customer, one hour apart, the last one newest."""
+    return [
+        Ticket.objects.create(
+            number=start + n,
+            store=customer.store,
+            customer=customer,
+            requester_email=customer.email,
+            subject=f"Question {n}",
+            channel="email",
+            created_at=BASE_TIME + timedelta(hours=n),
+            updated_at=BASE_TIME + timedelta(hours=n),
+            last_message_at=BASE_TIME + timedelta(hours=n),
+        )
+        for n in range(count)
+    ]
 
 
 @pytest.fixture

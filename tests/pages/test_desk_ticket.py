@@ -25,6 +25,7 @@ from tests.factories import (
     LineItemFactory,
     OrderFactory,
     PaymentFactory,
+    RefundFactory,
     ShipmentEventFactory,
     ShipmentFactory,
     StoreFactory,
@@ -147,10 +148,10 @@ def test_side_panel_shows_a_stored_non_http_tracking_link_as_plain_text(
 
 # session, user, permissions (2), ticket, tags, orders, messages, attachments, events,
 # agents, teams, the customer's latest order ids, orders with risk, payments, shipments,
-# tracking events, previous tickets, reply templates, and the facts that decide which templates
-# are offered (the ticket's latest order, its items, its latest shipment, its scans); presence
-# lives in the cache
-TICKET_QUERIES = 23
+# tracking events, refunds, previous tickets, reply templates, and the facts that decide which
+# templates are offered (the ticket's latest order, its items, its latest shipment, its scans);
+# presence lives in the cache
+TICKET_QUERIES = 24
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -161,13 +162,83 @@ def test_ticket_page_query_count_is_fixed(
     for n in range(count // 5):
         do_add_note(ticket, author=agent, text=f"note {n}")
         order = OrderFactory(store=store, customer=customer)
-        PaymentFactory(order=order)
+        RefundFactory(order=order)
         ShipmentEventFactory(shipment=ShipmentFactory(order=order))
         ticket.orders.add(order)
         make_ticket(subject=f"older {n}")
     with django_assert_num_queries(TICKET_QUERIES):
         response = agent_client.get(page_url(ticket))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("role", "extra"), [(Role.AGENT, 0), (Role.PAYMENTS, 1)])
+@pytest.mark.parametrize("count", [1, 4])
+def test_refunds_and_disputes_in_the_side_panel_cost_one_query_each(
+    client, make_user, store, customer, django_assert_num_queries, role, extra, count
+):
+    ticket = make_ticket()
+    for _ in range(count):
+        order = OrderFactory(store=store, customer=customer)
+        refund = RefundFactory(order=order)
+        ShipmentEventFactory(shipment=ShipmentFactory(order=order))
+        _dispute(order, refund.payment, provider_id=f"dp_{order.pk}")
+        ticket.orders.add(order)
+    client.force_login(make_user(role, username="viewer"))
+    with django_assert_num_queries(TICKET_QUERIES + extra):
+        response = client.get(page_url(ticket))
+    assert response.text.count('data-testid="side-disputes"') == (count if extra else 0)
+
+
+def _dispute(order, payment, **fields):
+    from storedesk.disputes.models import Dispute
+
+    values = {
+        "order": order,
+        "payment": payment,
+        "gateway": "stripe",
+        "provider_id": "dp_1Side",
+        "reason": "product_not_received",
+        "status": "needs_response",
+        "amount": "178.00",
+        "currency": "USD",
+        "opened_at": BASE_TIME + timedelta(days=20),
+        "evidence_due_by": BASE_TIME + timedelta(days=27),
+    }
+    return Dispute.objects.create(**(values | fields))
+
+
+def test_side_panel_shows_the_orders_refunds_and_disputes_with_links(
+    client, make_user, store, customer
+):
+    order = OrderFactory(store=store, customer=customer, number="#TP30002", number_key="TP30002")
+    refund = RefundFactory(order=order, amount="35.00")
+    _dispute(order, refund.payment)
+    ticket = make_ticket(subject="Refund?")
+    ticket.orders.add(order)
+    client.force_login(make_user(Role.PAYMENTS, username="payments"))
+
+    html = client.get(page_url(ticket)).text
+
+    refunds = html.split('data-testid="side-refunds"')[1].split("</ul>")[0]
+    assert f'href="/orders/{order.pk}/#refunds"' in refunds
+    assert "35.00 USD" in refunds
+    assert "Succeeded" in refunds
+    disputes = html.split('data-testid="side-disputes"')[1].split("</ul>")[0]
+    assert f'href="/orders/{order.pk}/#disputes">Chargeback</a>' in disputes
+    assert "178.00 USD" in disputes
+    assert "needs_response" in disputes
+    assert "evidence due 2026-03-29 22:00" in disputes  # the viewer's zone, Ho Chi Minh City
+
+
+def test_an_agent_sees_refunds_but_not_disputes_in_the_side_panel(agent_client, store, customer):
+    order = OrderFactory(store=store, customer=customer)
+    refund = RefundFactory(order=order)
+    _dispute(order, refund.payment)
+    ticket = make_ticket()
+    ticket.orders.add(order)
+    html = agent_client.get(page_url(ticket)).text
+    assert 'data-testid="side-refunds"' in html
+    assert 'data-testid="side-disputes"' not in html
 
 
 def test_send_and_set_status_in_one_action(agent_client, agent, store):

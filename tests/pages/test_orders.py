@@ -8,10 +8,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from storedesk.accounts.roles import Role
-from storedesk.commerce.models import Order
+from storedesk.commerce.models import Order, Payment
 from storedesk.commerce.queries import search_orders
-from tests.factories import BASE_TIME, CustomerFactory, OrderFactory, ShipmentFactory
-from tests.pages.conftest import add_order_rows
+from tests.factories import (
+    BASE_TIME,
+    CustomerFactory,
+    OrderFactory,
+    PaymentFactory,
+    ShipmentFactory,
+)
+from tests.pages.conftest import add_order_rows, add_tickets
 
 
 @pytest.mark.parametrize("typed", ["#TP20001", "TP20001", "tp20001", "#tp20001", " 20001 "])
@@ -156,7 +162,7 @@ def test_order_page_shows_everything(agent_client, full_order):
     html = response.text
     assert "Order #TP20001" in html
     assert f'href="/customers/{full_order.customer_id}/"' in html
-    assert '<span class="badge vip">VIP</span>' in html
+    assert '<span class="badge vip" title="marked VIP by the store">VIP</span>' in html
     assert "412.50 USD" in html
     assert "Moonstone Ring" in html
     assert "Size 7" in html
@@ -210,8 +216,8 @@ def _warm_caches():
 
 
 # session, user, permissions (2), order+store+customer+risk, items, payments, refunds, shipments,
-# events, open order tasks, policies, audit history
-ORDER_PAGE_QUERIES = 13
+# events, open order tasks, policies, audit history, tickets about the order, customer's tickets
+ORDER_PAGE_QUERIES = 15
 
 
 @pytest.mark.parametrize("extra", [0, 4])
@@ -219,6 +225,8 @@ def test_order_page_query_count_is_fixed(
     agent_client, full_order, django_assert_num_queries, extra
 ):
     add_order_rows(full_order, count=extra)
+    for ticket in add_tickets(full_order.customer, extra * 4):
+        ticket.orders.add(full_order)
     _warm_caches()
     with django_assert_num_queries(ORDER_PAGE_QUERIES):
         assert agent_client.get(f"/orders/{full_order.pk}/").status_code == 200
@@ -251,3 +259,46 @@ def test_order_page_never_links_a_stored_non_http_tracking_or_proof_url(agent_cl
     assert '<span class="mono">LX888VN</span>' in text
     assert "alert(" not in text
     assert "Proof of delivery" not in text
+
+
+def test_order_page_lists_tickets_about_it_and_the_customers_other_tickets(
+    agent_client, full_order
+):
+    about, other, unrelated = add_tickets(full_order.customer, 3)
+    about.orders.add(full_order)
+    unrelated.customer = CustomerFactory(store=full_order.store)
+    unrelated.save()
+
+    response = agent_client.get(f"/orders/{full_order.pk}/")
+
+    assert [t.number for t in response.context["order_tickets"]] == [about.number]
+    assert [t.number for t in response.context["other_tickets"]] == [other.number]
+    html = response.text
+    assert f'href="/desk/tickets/{about.number}/">#{about.number} Question 0</a>' in html
+    assert f'href="/desk/tickets/{other.number}/">#{other.number} Question 1</a>' in html
+    assert f"#{unrelated.number} " not in html
+    assert f'href="/desk/?view=customer:{full_order.customer_id}"' in html
+
+
+def test_failed_attempts_beyond_the_latest_three_fold_and_a_success_always_shows(
+    agent_client, full_order
+):
+    first_success = full_order.payments.get()
+    declined = [
+        PaymentFactory(
+            order=full_order,
+            status=Payment.Status.FAILED,
+            failure_code="card_declined",
+            created_at=BASE_TIME + timedelta(minutes=n),
+        )
+        for n in range(25)
+    ]
+
+    response = agent_client.get(f"/orders/{full_order.pk}/")
+
+    shown = response.context["payments"]
+    assert shown == sorted([first_success, *declined[-3:]], key=lambda p: (p.created_at, p.pk))
+    assert response.context["folded_payments"] == declined[:-3]
+    folded = response.text.split('data-testid="folded-payments"')[1].split("</details>")[0]
+    assert "22 earlier failed attempts" in folded
+    assert folded.count('<article class="payment">') == 22

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from storedesk.commerce import api_queries
 from storedesk.commerce.models import Order, Payment, Shipment
+from storedesk.commerce.queries import customer_standing
 from storedesk.core.api import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -344,6 +345,24 @@ class CustomerDetail(CustomerOut):
     recent_orders: list[OrderSummary] = Field(
         description=f"The newest {api_queries.RECENT_ORDERS_PER_CUSTOMER} orders."
     )
+    lifetime_value: Money = Field(
+        description="Paid orders (cancelled ones left out) less their succeeded refunds."
+    )
+    vip: bool = Field(
+        description="Marked VIP by the store, or lifetime value or order count at or over "
+        "the desk's VIP_LIFETIME_VALUE / VIP_ORDER_COUNT settings."
+    )
+    vip_reason: str = Field(description="Why `vip` is true; empty when it is not.")
+
+    resolve_lifetime_value = money_resolver("total_spent")
+
+    @staticmethod
+    def resolve_vip(obj: Any) -> bool:
+        return customer_standing(obj).is_vip
+
+    @staticmethod
+    def resolve_vip_reason(obj: Any) -> str:
+        return customer_standing(obj).vip_reason
 
 
 class OrderPage(Schema):

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import (
     Customer,
@@ -339,3 +341,89 @@ def tasks_for_list(store: Store, *, kind: str = "", status: str = "") -> QuerySe
     if kind:
         tasks = tasks.filter(kind=kind)
     return tasks.select_related("order", "done_by").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class CustomerStanding:
+    """What a customer is worth to the store, read from the aggregates the commerce services
+    keep on the customer row (`refresh_customer_aggregates`), so it costs no query.
+
+    `lifetime_value` is the sum over the customer's paid orders (paid, partially paid,
+    partially or fully refunded; cancelled ones left out) of the order total less its
+    succeeded refunds, in `currency`. `vip_reason` says why the VIP mark shows, or is empty.
+    """
+
+    lifetime_value: Decimal
+    currency: str
+    orders_count: int
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    vip_reason: str
+
+    @property
+    def is_vip(self) -> bool:
+        return bool(self.vip_reason)
+
+
+def vip_thresholds() -> tuple[Decimal, int]:
+    """The lifetime value and order count from which a customer counts as VIP (settings)."""
+    return Decimal(str(settings.VIP_LIFETIME_VALUE)), int(settings.VIP_ORDER_COUNT)
+
+
+def customer_standing(customer: Customer) -> CustomerStanding:
+    """The customer's lifetime value, order count, first and last order and VIP mark.
+
+    The VIP rule: the store marked the customer VIP, or their lifetime value reaches
+    `VIP_LIFETIME_VALUE`, or their order count reaches `VIP_ORDER_COUNT`.
+    """
+    value = customer.total_spent or Decimal("0")
+    min_value, min_orders = vip_thresholds()
+    if customer.is_vip:
+        reason = _("marked VIP by the store")
+    elif value >= min_value:
+        reason = _("lifetime value of %(value)s %(currency)s or more") % {
+            "value": min_value,
+            "currency": customer.currency,
+        }
+    elif customer.orders_count >= min_orders:
+        reason = _("%(count)s orders or more") % {"count": min_orders}
+    else:
+        reason = ""
+    return CustomerStanding(
+        lifetime_value=value,
+        currency=customer.currency,
+        orders_count=customer.orders_count,
+        first_order_at=customer.first_order_at,
+        last_order_at=customer.last_order_at,
+        vip_reason=str(reason),
+    )
+
+
+def refunds_of_orders(order_ids: list[int]) -> dict[int, list[Refund]]:
+    """Each order's refunds, oldest first, in one query (for panels that show several orders)."""
+    by_order: dict[int, list[Refund]] = {pk: [] for pk in order_ids}
+    if order_ids:
+        refunds = Refund.objects.filter(order_id__in=order_ids).only(
+            "order", "amount", "currency", "status", "reason", "created_at"
+        )
+        for refund in refunds.order_by("created_at", "pk"):
+            by_order[refund.order_id].append(refund)
+    return by_order
+
+
+FAILED_ATTEMPTS_SHOWN = 3
+
+
+def fold_failed_attempts(
+    payments: list[Payment], shown: int = FAILED_ATTEMPTS_SHOWN
+) -> tuple[list[Payment], list[Payment]]:
+    """Split an order's payments, oldest first, into those shown at once and those folded away:
+    every payment that did not fail, and the latest `shown` failed attempts, stay in view; the
+    earlier failed attempts fold (a card-testing order brings dozens of declines, which made the
+    page some 8,000 px tall)."""
+    failed = [payment for payment in payments if payment.status == Payment.Status.FAILED]
+    folded_ids = {payment.pk for payment in failed[: max(len(failed) - shown, 0)]}
+    return (
+        [payment for payment in payments if payment.pk not in folded_ids],
+        [payment for payment in payments if payment.pk in folded_ids],
+    )

@@ -125,8 +125,28 @@ def order_detail(request, pk: int):
             else []
         ),
         "history_limit": ORDER_HISTORY_SHOWN,
+        "standing": queries.customer_standing(order.customer) if order.customer else None,
     }
+    context["payments"], context["folded_payments"] = queries.fold_failed_attempts(
+        list(order.payments.all())
+    )
+    if user.has_perm("desk.view_ticket"):
+        context.update(_order_tickets(order))
     return render(request, "commerce/order_detail.html", context)
+
+
+def _order_tickets(order: Order) -> dict:
+    """The tickets about the order and the customer's other tickets (two indexed queries)."""
+    limit = desk_queries.CUSTOMER_TICKETS
+    about = desk_queries.tickets_about_order(order, limit)
+    others = desk_queries.tickets_of_customer(order.customer_id, limit) if order.customer_id else []
+    about_pks = {ticket.pk for ticket in about}
+    return {
+        "order_tickets": about[:limit],
+        "more_order_tickets": len(about) > limit,
+        "other_tickets": [ticket for ticket in others[:limit] if ticket.pk not in about_pks],
+        "more_other_tickets": len(others) > limit,
+    }
 
 
 @permission_required("commerce.view_customer")
@@ -144,14 +164,21 @@ def customer_list(request):
 
 @permission_required("commerce.view_customer")
 def customer_detail(request, pk: int):
-    """One customer: details, addresses, tags and their orders, newest first."""
+    """One customer: what they are worth (lifetime value, orders, VIP mark), details,
+    addresses, tags, their latest tickets and their orders, newest first."""
     try:
         customer = queries.customer_for_page(pk)
     except Customer.DoesNotExist as missing:
         raise Http404 from missing
     page = _page(request, queries.orders_of_customer(customer))
-    return render(
-        request,
-        "commerce/customer_detail.html",
-        {"store": customer.store, "customer": customer, "page": page},
-    )
+    context = {
+        "store": customer.store,
+        "customer": customer,
+        "standing": queries.customer_standing(customer),
+        "page": page,
+    }
+    if request.user.has_perm("desk.view_ticket"):
+        tickets = desk_queries.tickets_of_customer(customer.pk)
+        context["tickets"] = tickets[: desk_queries.CUSTOMER_TICKETS]
+        context["more_tickets"] = len(tickets) > desk_queries.CUSTOMER_TICKETS
+    return render(request, "commerce/customer_detail.html", context)

@@ -4,5 +4,6 @@ from storedesk.core import views
 
 app_name = "core"
 urlpatterns = [
-    path("tasks/stuck/", views.stuck_tasks, name="stuck_tasks"),
+    path("settings/", views.settings_index, name="settings"),
+    path("system/tasks/stuck/", views.stuck_tasks, name="stuck_tasks"),
 ]

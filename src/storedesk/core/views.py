@@ -1,15 +1,17 @@
-"""Error pages (a clear message for people, JSON for API callers, never a stack trace), and
-the admins' page of stuck background tasks."""
+"""Error pages (a clear message for people, JSON for API callers, never a stack trace), the
+Settings index and the admins' page of stuck background tasks."""
 
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from storedesk.core.navigation import settings_areas_for
 from storedesk.core.permissions import permission_required
 from storedesk.core.queries import abandoned_tasks, find_stuck_tasks
 
@@ -78,3 +80,10 @@ def stuck_tasks(request):
             "days": STUCK_TASKS_SHOWN_FOR.days,
         },
     )
+
+
+@login_required
+def settings_index(request):
+    """Every configuration page the signed-in person's role may open, grouped by area."""
+    areas = settings_areas_for(request.user)
+    return render(request, "core/settings.html", {"areas": areas})

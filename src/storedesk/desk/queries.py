@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Payment, Shipment, ShipmentEvent
+from storedesk.commerce.queries import refunds_of_orders
 from storedesk.desk.models import (
     Attachment,
     Channel,
@@ -40,6 +41,7 @@ from storedesk.desk.models import (
 )
 from storedesk.desk.numbering import typed_ticket_number
 from storedesk.desk.replies import is_offered
+from storedesk.disputes.queries import disputes_of_orders
 
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
@@ -54,6 +56,7 @@ TIMELINE_MESSAGES = 100
 LIVE_MESSAGES = 50  # appended at once; more means the page reloads to catch up
 SIDE_PANEL_ORDERS = 5
 PREVIOUS_TICKETS = 10
+CUSTOMER_TICKETS = 10
 OPEN = list(Ticket.OPEN_STATUSES)
 LIVE = [*OPEN, Ticket.Status.SOLVED.value]  # the order of ticket_live_counts_idx's condition
 
@@ -330,10 +333,13 @@ def _keep_team_queues(now: datetime) -> dict:
 
 def view_for_key(key: str, views: list[InboxView]) -> InboxView | None:
     """The view a URL names; a tag view works for any tag, listed or not (its condition is
-    built here, for the one view shown, not for every tag in the sidebar)."""
+    built here, for the one view shown, not for every tag in the sidebar), and
+    `customer:<id>` lists every ticket of one customer, whatever its status."""
     for view in views:
         if view.key == key and view.condition is not None:
             return view
+    if key.startswith("customer:") and key[9:].isdigit() and len(key) <= 18:
+        return InboxView(key, _("This customer's tickets"), Q(customer_id=int(key[9:])), "customer")
     if key.startswith("tag:") and key[4:]:
         name = key[4:]
         count = next((view.count for view in views if view.key == key), None)
@@ -546,6 +552,7 @@ TICKET_PAGE_FIELDS = (
     "customer__total_spent",
     "customer__currency",
     "customer__first_order_at",
+    "customer__last_order_at",
 )
 
 
@@ -711,11 +718,17 @@ SIDE_PANEL_PAYMENT_FIELDS = (
 SIDE_PANEL_SHIPMENT_FIELDS = ("order", "carrier", "tracking_number", "tracking_url", "status")
 
 
-def side_panel_orders(ticket: Ticket, limit: int = SIDE_PANEL_ORDERS) -> list[Order]:
+def side_panel_orders(
+    ticket: Ticket,
+    limit: int = SIDE_PANEL_ORDERS,
+    *,
+    with_refunds: bool = False,
+    with_disputes: bool = False,
+) -> list[Order]:
     """The linked orders and the customer's latest ones, with payments, shipments and their
     tracking events (`payment_list`, `shipment_list`, `event_list`: lists, not a queryset
     built per order and per shipment), and the risk assessment: 4 queries for any number of
-    orders."""
+    orders; their refunds (`refund_list`) and disputes (`dispute_list`) one more each."""
     linked = [order.pk for order in ticket.linked_orders]
     condition = Q(pk__in=linked)
     if ticket.customer_id:
@@ -757,8 +770,13 @@ def side_panel_orders(ticket: Ticket, limit: int = SIDE_PANEL_ORDERS) -> list[Or
         )
         .order_by("-created_at", "-pk")
     )
+    ids = [order.pk for order in orders]
+    refunds = refunds_of_orders(ids) if with_refunds else {}
+    disputes = disputes_of_orders(ids) if with_disputes else {}
     for order in orders:
         order.is_linked = order.pk in linked
+        order.refund_list = refunds.get(order.pk, [])
+        order.dispute_list = disputes.get(order.pk, [])
     orders.sort(key=lambda order: not order.is_linked)  # stable: linked first, newest first
     return orders
 
@@ -808,3 +826,26 @@ def reply_template_groups(
             templates, key=lambda template: labels.get(template.category, template.category)
         )
     ]
+
+
+# What a ticket list on a customer or order page shows of each ticket.
+TICKET_ROW_FIELDS = ("pk", "number", "subject", "status", "channel", "created_at")
+
+
+def tickets_of_customer(customer_id: int, limit: int = CUSTOMER_TICKETS) -> list[Ticket]:
+    """The customer's latest tickets, newest first, along `ticket_customer_idx` (one query;
+    `limit + 1` rows are read, so the page knows whether there are more than it shows)."""
+    return list(
+        Ticket.objects.filter(customer_id=customer_id)
+        .only(*TICKET_ROW_FIELDS)
+        .order_by("-created_at", "-pk")[: limit + 1]
+    )
+
+
+def tickets_about_order(order: Order, limit: int = CUSTOMER_TICKETS) -> list[Ticket]:
+    """The tickets linked to the order, newest first (one query through the link table)."""
+    return list(
+        Ticket.objects.filter(orders=order.pk)
+        .only(*TICKET_ROW_FIELDS)
+        .order_by("-created_at", "-pk")[: limit + 1]
+    )

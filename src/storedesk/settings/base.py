@@ -204,6 +204,10 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 STORE_TIMEZONE = os.environ.get("STORE_TIMEZONE", "America/New_York")
 TEAM_TIMEZONE = os.environ.get("TEAM_TIMEZONE", "Asia/Ho_Chi_Minh")
+# A customer is shown as VIP when the store marked them so, or when their lifetime value (paid
+# orders less refunds, in the store's currency) or their number of orders reaches these.
+VIP_LIFETIME_VALUE = os.environ.get("VIP_LIFETIME_VALUE", "1000.00")
+VIP_ORDER_COUNT = int(os.environ.get("VIP_ORDER_COUNT", "5"))
 # Answer each new email with the time the team will reply by (SLA), in the customer's zone.
 TRIAGE_SEND_ACKNOWLEDGEMENT = os.environ.get("TRIAGE_SEND_ACKNOWLEDGEMENT", "1") == "1"
 RISK_DIGEST_TIME = os.environ.get("RISK_DIGEST_TIME", "08:00")  # team time, daily digest email

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from storedesk.commerce.models import Order, Payment, Shipment
-from storedesk.commerce.queries import current_store, number_keys
+from storedesk.commerce.queries import current_store, customer_standing, number_keys
 from storedesk.core.permissions import permission_required
 from storedesk.desk import mail_out, presence, queries, replies, services
 from storedesk.desk.agent_services import do_unlink_order
@@ -135,10 +135,17 @@ def render_ticket(request, ticket: Ticket, *, composer=None, collision=(), statu
         "merge_form": MergeForm(),
         "viewers": presence.viewers(ticket.pk, exclude_user_id=user.pk),
         "orders": (
-            shown_orders(queries.side_panel_orders(ticket))
+            shown_orders(
+                queries.side_panel_orders(
+                    ticket,
+                    with_refunds=user.has_perm("commerce.view_refund"),
+                    with_disputes=user.has_perm("disputes.view_dispute"),
+                )
+            )
             if user.has_perm("commerce.view_order")
             else []
         ),
+        "standing": customer_standing(ticket.customer) if ticket.customer else None,
         "previous_tickets": queries.previous_tickets(ticket),
         "reply_templates": (
             queries.reply_template_groups(replies.facts_present(ticket))
