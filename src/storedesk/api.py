@@ -5,6 +5,7 @@ in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja 
 our own static files with no inline script, so it works offline under the strict CSP.
 """
 
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 
 from storedesk.commerce.api import router as commerce_router
@@ -27,6 +28,8 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     auth=api_auth,
     docs=Swagger(settings={"persistAuthorization": False, "tryItOutEnabled": False}),
+    # The schema and its docs page are read, never written: other methods get the JSON 405.
+    docs_decorator=require_safe,
     openapi_url="/openapi.json",
     docs_url="/docs",
 )

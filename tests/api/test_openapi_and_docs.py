@@ -176,3 +176,13 @@ def test_docs_page_points_swagger_at_our_openapi_document(db):
     content = Client().get("/api/v1/docs").content.decode()
 
     assert '"url": "/api/v1/openapi.json"' in content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/openapi.json", "/api/v1/docs"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_schema_and_docs_refuse_writing_methods_in_json(db, path, method):
+    response = Client().generic(method, path, b"{}", content_type="application/json")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
