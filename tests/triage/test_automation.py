@@ -10,8 +10,8 @@ from storedesk.core.models import DomainEvent
 from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_open_ticket, do_receive_message
 from storedesk.triage.automation import least_loaded, next_round_robin, on_message_received
+from storedesk.triage.models import RuleFiring, TicketSla
 from storedesk.triage.rules import do_save_rule
-from storedesk.triage.workflow_models import RuleFiring, TicketSla
 from tests.desk.builders import inbound
 from tests.triage.workflow_helpers import analyse
 

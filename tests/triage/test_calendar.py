@@ -12,7 +12,7 @@ from storedesk.triage.calendar import (
     do_save_calendar,
     validate_calendar_fields,
 )
-from storedesk.triage.workflow_models import BusinessCalendar
+from storedesk.triage.models import BusinessCalendar
 from tests.triage.workflow_helpers import hanoi
 
 HANOI = Calendar()  # defaults: Asia/Ho_Chi_Minh (UTC+7), Mon–Sat, 08:30–12:00 + 13:30–17:30

@@ -14,6 +14,7 @@ from storedesk.desk.services import do_merge, do_set_priority
 from storedesk.disputes.models import Dispute
 from storedesk.disputes.services import EarlyFraudWarningIn, do_record_early_fraud_warning
 from storedesk.triage.facts import facts_for
+from storedesk.triage.models import PriorityWeights, TicketPriority, TicketSla
 from storedesk.triage.priority import (
     DEFAULT_WEIGHTS,
     SCALAR_WEIGHTS,
@@ -26,7 +27,6 @@ from storedesk.triage.priority import (
     weights,
 )
 from storedesk.triage.sla import do_refresh_sla
-from storedesk.triage.workflow_models import PriorityWeights, TicketPriority, TicketSla
 from tests.concurrency import run_at_once
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory

@@ -133,7 +133,7 @@ def test_the_ticket_page_says_a_review_was_asked_for(lead, order, agent_client):
 
 
 def _reasons(ticket) -> list[str]:
-    from storedesk.triage.workflow_models import TicketPriority
+    from storedesk.triage.models import TicketPriority
 
     return [item["reason"] for item in TicketPriority.objects.get(ticket=ticket).reasons]
 

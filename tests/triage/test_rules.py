@@ -8,6 +8,7 @@ from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.triage.facts import facts_for
+from storedesk.triage.models import RoutingRule
 from storedesk.triage.rules import (
     RuleSyntaxError,
     do_move_rule,
@@ -16,7 +17,6 @@ from storedesk.triage.rules import (
     parse_actions,
     try_condition,
 )
-from storedesk.triage.workflow_models import RoutingRule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory
 from tests.triage.workflow_helpers import analyse

@@ -6,6 +6,7 @@ import pytest
 
 from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_change_status, do_reply
+from storedesk.triage.models import TicketSla
 from storedesk.triage.sla import (
     acknowledgement_text,
     customer_time,
@@ -13,7 +14,6 @@ from storedesk.triage.sla import (
     do_refresh_sla,
     sweep_sla,
 )
-from storedesk.triage.workflow_models import TicketSla
 from tests.desk.builders import make_ticket
 from tests.factories import CustomerFactory
 from tests.triage.workflow_helpers import hanoi

@@ -10,9 +10,9 @@ import pytest
 
 from storedesk.accounts.roles import Role
 from storedesk.desk.models import Ticket
+from storedesk.triage.models import TicketSla
 from storedesk.triage.queries import _at_ranks, report_range, sla_report
 from storedesk.triage.sla import do_backfill_resolution_times, do_refresh_sla, sweep_sla
-from storedesk.triage.workflow_models import TicketSla
 from tests.desk.builders import make_ticket
 from tests.triage.workflow_helpers import hanoi
 

@@ -128,14 +128,14 @@ class InboxView:
 
 def sla_at_risk_ids(now: datetime):
     """Tickets within their SLA warning window or past due: a range scan of triage's index."""
-    from storedesk.triage.workflow_models import TicketSla
+    from storedesk.triage.models import TicketSla
 
     return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False).values("ticket_id")
 
 
 def sla_overdue_ids(now: datetime):
     """Tickets past their next SLA due time: a range scan of triage's next-due index."""
-    from storedesk.triage.workflow_models import TicketSla
+    from storedesk.triage.models import TicketSla
 
     return TicketSla.objects.filter(next_due_at__lte=now).values("ticket_id")
 

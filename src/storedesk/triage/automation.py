@@ -35,12 +35,11 @@ from storedesk.risk.review import do_open_review_for_ticket
 from storedesk.triage.defaults import INTENT_DEPARTMENTS, THREAT_DEPARTMENTS
 from storedesk.triage.facts import facts_for
 from storedesk.triage.intents import Intent
-from storedesk.triage.models import MessageAnalysis
+from storedesk.triage.models import AssignmentCursor, MessageAnalysis, RoutingRule, RuleFiring
 from storedesk.triage.priority import do_score_priority
 from storedesk.triage.rules import increment_fire_count, matching_rules
 from storedesk.triage.sla import do_acknowledge, do_refresh_sla
 from storedesk.triage.wismo import SIGNATURE, do_answer_wismo
-from storedesk.triage.workflow_models import AssignmentCursor, RoutingRule, RuleFiring
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from storedesk.audit.services import record_audit
-from storedesk.triage.workflow_models import BusinessCalendar
+from storedesk.triage.models import BusinessCalendar
 
 MAX_DAYS_AHEAD = 800  # a target never reaches further; guards a calendar with no open day
 

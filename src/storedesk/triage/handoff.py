@@ -15,7 +15,7 @@ from storedesk.commerce.models import Shipment
 from storedesk.core.events import record_event
 from storedesk.desk.models import Attachment, Message, Ticket
 from storedesk.desk.services import _timeline, do_add_note, do_assign
-from storedesk.triage.workflow_models import Handoff
+from storedesk.triage.models import Handoff
 
 MAX_SUMMARY = 4000
 

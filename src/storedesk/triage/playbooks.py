@@ -16,8 +16,7 @@ from storedesk.audit.services import record_audit
 from storedesk.desk.models import Ticket
 from storedesk.desk.services import _timeline
 from storedesk.triage.intents import Intent
-from storedesk.triage.models import MessageAnalysis
-from storedesk.triage.workflow_models import Playbook, PlaybookStep
+from storedesk.triage.models import MessageAnalysis, Playbook, PlaybookStep
 
 MAX_STEPS = 20
 

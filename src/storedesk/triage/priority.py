@@ -30,7 +30,7 @@ from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_set_priority
 from storedesk.triage.facts import facts_for, facts_for_tickets, tickets_for_facts
 from storedesk.triage.intents import Intent, Mood, Threat
-from storedesk.triage.workflow_models import PriorityWeights, TicketPriority
+from storedesk.triage.models import PriorityWeights, TicketPriority
 
 DEFAULT_WEIGHTS: dict = {
     "intent": {

@@ -41,7 +41,7 @@ from storedesk.desk.replies import unfilled_placeholders
 from storedesk.risk.evaluation import evaluate
 from storedesk.risk.language import Rule, RuleError, check, parse_rule
 from storedesk.triage.facts import ATTRIBUTES, facts_for_tickets
-from storedesk.triage.workflow_models import RoutingRule
+from storedesk.triage.models import RoutingRule
 
 _PREFIX = "review if "
 ASSIGN_STRATEGIES = ("round_robin", "least_loaded", "team_only")

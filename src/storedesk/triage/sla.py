@@ -24,7 +24,7 @@ from storedesk.audit.services import record_audit
 from storedesk.core.scheduler import periodic
 from storedesk.desk.models import Channel, Ticket, TicketEvent
 from storedesk.triage.calendar import Calendar, calendar_of
-from storedesk.triage.workflow_models import SlaPolicy, TicketSla
+from storedesk.triage.models import SlaPolicy, TicketSla
 
 Target = TicketSla.Target
 DEFAULT_CUSTOMER_ZONE = "America/New_York"

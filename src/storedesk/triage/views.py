@@ -27,6 +27,16 @@ from storedesk.triage.facts import ATTRIBUTES
 from storedesk.triage.handoff import department_queue, do_hand_off, do_return_handoff
 from storedesk.triage.intents import Intent, Mood, Threat
 from storedesk.triage.jobs import rescore_open_tickets
+from storedesk.triage.models import (
+    BusinessCalendar,
+    Handoff,
+    Playbook,
+    PriorityWeights,
+    RoutingRule,
+    SlaPolicy,
+    TicketPriority,
+    TicketSla,
+)
 from storedesk.triage.playbooks import checklist, do_save_playbook, do_set_step, steps_text
 from storedesk.triage.priority import (
     LEVEL_KEYS,
@@ -54,16 +64,6 @@ from storedesk.triage.rules import (
     try_condition,
 )
 from storedesk.triage.sla import do_save_policy
-from storedesk.triage.workflow_models import (
-    BusinessCalendar,
-    Handoff,
-    Playbook,
-    PriorityWeights,
-    RoutingRule,
-    SlaPolicy,
-    TicketPriority,
-    TicketSla,
-)
 
 PER_PAGE = 50
 WEEKDAY_NAMES = [
