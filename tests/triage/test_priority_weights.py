@@ -19,14 +19,16 @@ from storedesk.triage.priority import (
     DEFAULT_WEIGHTS,
     SCALAR_WEIGHTS,
     WeightsError,
-    do_rescore_open_tickets,
-    do_save_priority_weights,
-    do_score_priority,
     score_facts,
     validate_weights,
     weights,
 )
-from storedesk.triage.sla import do_refresh_sla
+from storedesk.triage.services import (
+    do_refresh_sla,
+    do_rescore_open_tickets,
+    do_save_priority_weights,
+    do_score_priority,
+)
 from tests.concurrency import run_at_once
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_http_methods
 
 from storedesk.core.permissions import permission_required
 from storedesk.desk.models import Ticket
-from storedesk.triage.analysis import do_label_message
 from storedesk.triage.intents import Intent, Mood, Threat
 from storedesk.triage.models import IntentLabel, MessageAnalysis
+from storedesk.triage.services import do_label_message
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,7 +8,7 @@ class TriageConfig(AppConfig):
     verbose_name = _("Triage")
 
     def ready(self) -> None:
-        # Registers the message handlers (analysis first: SLA clocks, priority and rules read
+        # Registers the event handlers (analysis first: SLA clocks, priority and rules read
         # it), re-scoring on disputes and early fraud warnings, the SLA sweep and the model
         # retraining.
-        from storedesk.triage import analysis, automation, jobs, priority, sla  # noqa: F401
+        from storedesk.triage import tasks  # noqa: F401

@@ -24,9 +24,8 @@ from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.models import Channel, Ticket
 from storedesk.triage import calendar as calendars
 from storedesk.triage.facts import ATTRIBUTES
-from storedesk.triage.handoff import department_queue, do_hand_off, do_return_handoff
+from storedesk.triage.handoff import department_queue
 from storedesk.triage.intents import Intent, Mood, Threat
-from storedesk.triage.jobs import rescore_open_tickets
 from storedesk.triage.models import (
     BusinessCalendar,
     Handoff,
@@ -37,12 +36,11 @@ from storedesk.triage.models import (
     TicketPriority,
     TicketSla,
 )
-from storedesk.triage.playbooks import checklist, do_save_playbook, do_set_step, steps_text
+from storedesk.triage.playbooks import checklist, steps_text
 from storedesk.triage.priority import (
     LEVEL_KEYS,
     WeightsError,
     bands_text,
-    do_save_priority_weights,
     latest_weights,
     level_thresholds,
     weights_from_form,
@@ -55,15 +53,20 @@ from storedesk.triage.queries import (
     sla_report,
     team_zone,
 )
-from storedesk.triage.rules import (
-    ACTION_NAMES,
-    RuleSyntaxError,
+from storedesk.triage.rules import ACTION_NAMES, RuleSyntaxError, try_condition
+from storedesk.triage.services import (
     do_delete_rule,
+    do_hand_off,
     do_move_rule,
+    do_return_handoff,
+    do_save_calendar,
+    do_save_playbook,
+    do_save_policy,
+    do_save_priority_weights,
     do_save_rule,
-    try_condition,
+    do_set_step,
 )
-from storedesk.triage.sla import do_save_policy
+from storedesk.triage.tasks import rescore_open_tickets
 
 PER_PAGE = 50
 WEEKDAY_NAMES = [
@@ -269,7 +272,7 @@ def calendar_edit(request, pk: int | None = None):
             "closed_days": request.POST.get("closed_days", ""),
         }
         try:
-            saved = calendars.do_save_calendar(
+            saved = do_save_calendar(
                 calendar,
                 actor=request.user,
                 name=data["name"],
