@@ -17,11 +17,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.queries import not_merged
 from storedesk.triage.calendar import calendar_of, default_calendar_record
+from storedesk.triage.models import TicketSla
 
 GROUP_FIELDS = {
     "policy": "sla__policy__name",
@@ -259,3 +261,29 @@ def report_ticket_rows(period: ReportRange) -> QuerySet[Ticket]:
         )
         .order_by("created_at", "pk")
     )
+
+
+# --- SLA clocks ------------------------------------------------------------------------------
+
+
+def sla_at_risk(now: datetime | None = None) -> QuerySet[TicketSla]:
+    """Clocks whose next due time is within its warning window or past: the index on
+    `warn_at` makes this a range scan."""
+    now = now or timezone.now()
+    return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False)
+
+
+def sla_overdue(now: datetime | None = None) -> QuerySet[TicketSla]:
+    """Clocks past their next due time: a range scan of the next-due index."""
+    now = now or timezone.now()
+    return TicketSla.objects.filter(next_due_at__lte=now)
+
+
+def sla_at_risk_ticket_ids(now: datetime) -> QuerySet:
+    """The desk inbox's "SLA at risk" view (registered with the desk at start-up)."""
+    return sla_at_risk(now).values("ticket_id")
+
+
+def sla_overdue_ticket_ids(now: datetime) -> QuerySet:
+    """The desk inbox's "Overdue" view (registered with the desk at start-up)."""
+    return sla_overdue(now).values("ticket_id")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import batched
@@ -26,20 +25,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storedesk.accounts.models import Team
-from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
+from storedesk.audit.services import record_audit
 from storedesk.core.events import record_event
 from storedesk.core.models import Counter
 from storedesk.desk.mail_out import do_send_acknowledgement
-from storedesk.desk.models import Channel, Message, ReplyTemplate, Ticket, TicketEvent
+from storedesk.desk.models import Channel, Message, ReplyTemplate, Ticket
 from storedesk.desk.replies import render_reply
 from storedesk.desk.services import (
-    _timeline,
     do_add_note,
+    do_add_timeline_event,
+    do_add_timeline_events,
     do_assign,
     do_change_status,
     do_link_orders,
     do_set_follow_up,
     do_set_priority,
+    do_set_scored_priorities,
     do_set_tags,
 )
 from storedesk.risk.review import do_open_review_for_ticket
@@ -438,7 +439,7 @@ def fire_rule(rule: RoutingRule, ticket: Ticket, message: Message) -> RuleFiring
     firing.results = results
     firing.save(update_fields=["results"])
     increment_fire_count(rule)
-    _timeline(ticket, "rule_fired", None, rule=rule.name, rule_id=rule.pk, results=results)
+    do_add_timeline_event(ticket, "rule_fired", rule=rule.name, rule_id=rule.pk, results=results)
     return firing
 
 
@@ -608,15 +609,16 @@ def do_sweep_sla(now: datetime | None = None) -> dict[str, int]:
             if not rows:
                 counts[kind] = 0
                 continue
-            TicketEvent.objects.bulk_create(
-                TicketEvent(
-                    ticket_id=row["ticket_id"],
-                    kind=kind,
-                    actor_label="system",
-                    data={"target": row["next_target"], "due": row["next_due_at"].isoformat()},
-                    created_at=now,
-                )
-                for row in rows
+            do_add_timeline_events(
+                kind,
+                {
+                    row["ticket_id"]: {
+                        "target": row["next_target"],
+                        "due": row["next_due_at"].isoformat(),
+                    }
+                    for row in rows
+                },
+                at=now,
             )
             updates = {mark_field: F("next_due_at")}
             if kind == "sla_breached":
@@ -773,49 +775,18 @@ def _rescore_batch(
         unique_fields=["ticket"],
         update_fields=["score", "level", "reasons", "weights_version", "computed_at"],
     )
-    by_hand = set(
-        TicketEvent.objects.filter(ticket_id__in=ids, kind="priority", actor__isnull=False)
-        .values_list("ticket_id", flat=True)
-        .distinct()
+    # Set through the desk (locks, timeline, audit, and the event the SLA clocks follow).
+    moves = do_set_scored_priorities(
+        {
+            pk: (score.level, f"re-scored with weights v{version or 0}: score {score.score}")
+            for pk, score in scores.items()
+        },
+        at=now,
     )
-    changed = [
-        ticket
-        for ticket in tickets
-        if ticket.pk not in by_hand and ticket.priority != scores[ticket.pk].level
-    ]
-    by_level: dict[int, list[int]] = defaultdict(list)
-    for ticket in changed:
-        by_level[scores[ticket.pk].level].append(ticket.pk)
-    for level, pks in by_level.items():
-        Ticket.objects.filter(pk__in=pks).update(priority=level, updated_at=now)
-        result.levels[level] = result.levels.get(level, 0) + len(pks)
-    TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket_id=ticket.pk,
-            kind="priority",
-            actor_label=SYSTEM_ACTOR,
-            data={
-                "old": ticket.priority,
-                "new": scores[ticket.pk].level,
-                "reason": f"re-scored with weights v{version or 0}: score "
-                f"{scores[ticket.pk].score}",
-            },
-            created_at=now,
-        )
-        for ticket in changed
-    )
-    if changed:
-        new_levels = {ticket.pk: scores[ticket.pk].level for ticket in changed}
-        record_audit_bulk(
-            actor_label=SYSTEM_ACTOR,
-            action="desk.priority_changed",
-            objects=changed,
-            changes_for=lambda ticket: {"old": ticket.priority, "new": new_levels[ticket.pk]},
-        )
-        # SLA policies go by priority: the clocks of these tickets follow after commit.
-        record_event("ticket_priority_changed", ticket_ids=[ticket.pk for ticket in changed])
+    for _old, level in moves.values():
+        result.levels[level] = result.levels.get(level, 0) + 1
     result.scored += len(tickets)
-    result.changed += len(changed)
+    result.changed += len(moves)
 
 
 def _rescore(ids, *, now: datetime | None, batch_size: int) -> RescoreResult:
@@ -914,7 +885,9 @@ def do_set_step(
             "done_at": timezone.now() if done else None,
         },
     )
-    _timeline(ticket, "playbook_step", actor, playbook=playbook.title, step=step_key, status=status)
+    do_add_timeline_event(
+        ticket, "playbook_step", actor=actor, playbook=playbook.title, step=step_key, status=status
+    )
     record_audit(
         actor=actor,
         action="triage.playbook_step",
@@ -949,7 +922,7 @@ def do_hand_off(ticket: Ticket, *, to_team: Team, summary: str, actor) -> Handof
     )
     do_assign(ticket, actor=actor, assignee=None, team=to_team)
     do_add_note(ticket, author=actor, text=f"Handed off to {to_team.name}: {summary}")
-    _timeline(ticket, "handoff", actor, team=to_team.name, handoff=handoff.pk)
+    do_add_timeline_event(ticket, "handoff", actor=actor, team=to_team.name, handoff=handoff.pk)
     record_audit(
         actor=actor,
         action="triage.handed_off",
@@ -979,7 +952,9 @@ def do_return_handoff(handoff: Handoff, *, outcome: str, actor) -> Handoff:
         owner = None  # the owner has left: back to their team's queue, not to nobody's inbox
     do_assign(ticket, actor=actor, assignee=owner, team=handoff.from_team)
     do_add_note(ticket, author=actor, text=f"Back from {handoff.to_team.name}: {outcome}")
-    _timeline(ticket, "handoff_returned", actor, team=handoff.to_team.name, handoff=handoff.pk)
+    do_add_timeline_event(
+        ticket, "handoff_returned", actor=actor, team=handoff.to_team.name, handoff=handoff.pk
+    )
     record_audit(
         actor=actor,
         action="triage.handoff_returned",

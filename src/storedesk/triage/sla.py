@@ -13,7 +13,6 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 from storedesk.desk.models import Ticket
 from storedesk.triage.calendar import Calendar
@@ -108,13 +107,6 @@ def compute_clocks(sla: TicketSla, ticket: Ticket, calendar: Calendar, now: date
 
 
 # --- reads -----------------------------------------------------------------------------------
-
-
-def at_risk(now: datetime | None = None):
-    """Open tickets whose next due time is within its warning window or past: the index on
-    `warn_at` makes this a range scan."""
-    now = now or timezone.now()
-    return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False)
 
 
 def customer_zone(ticket: Ticket) -> str:
