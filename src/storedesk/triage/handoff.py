@@ -4,10 +4,8 @@ the facts they need (order, shipment, photos), and comes back to its owner when 
 
 from __future__ import annotations
 
-from storedesk.accounts.models import Team
 from storedesk.commerce.models import Shipment
 from storedesk.desk.models import Attachment, Message, Ticket
-from storedesk.triage.models import Handoff
 
 MAX_SUMMARY = 4000
 
@@ -41,12 +39,3 @@ def handoff_facts(ticket: Ticket) -> dict:
         ),
         "photos": [{"id": a.pk, "filename": a.filename} for a in photos],
     }
-
-
-def department_queue(team: Team):
-    """A department's open hand-offs, newest first (index: to_team, status, -created_at)."""
-    return (
-        Handoff.objects.filter(to_team=team, status=Handoff.Status.OPEN)
-        .select_related("ticket", "created_by")
-        .order_by("-created_at")
-    )

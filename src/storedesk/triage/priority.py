@@ -207,40 +207,6 @@ def bands_text(bands) -> str:
     return ", ".join(f"{threshold}:{points}" for threshold, points in bands)
 
 
-def _bands_from_text(text: str, name: str) -> list[list[str]]:
-    bands = []
-    for part in (text or "").replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        threshold, colon, points = part.partition(":")
-        if not colon:
-            raise WeightsError(
-                _("%(field)s: write each band as amount:points, e.g. 500:15, 200:8.")
-                % {"field": name},
-                name,
-            )
-        bands.append([threshold.strip(), points.strip()])
-    return bands
-
-
-def weights_from_form(data) -> dict:
-    """The weights page's fields (`intent.refund_request`, `order_value` as `500:15, 200:8`,
-    `levels.urgent` …) as the dict `validate_weights` checks. An empty field is 0 points."""
-
-    def value(name: str):
-        return (data.get(name) or "").strip() or "0"
-
-    return {
-        "intent": {intent: value(f"intent.{intent}") for intent in Intent.values},
-        "mood": {mood: value(f"mood.{mood}") for mood in Mood.values},
-        "threat": {threat: value(f"threat.{threat}") for threat in Threat.values},
-        "order_value": _bands_from_text(data.get("order_value", ""), "order_value"),
-        "lifetime_spend": _bands_from_text(data.get("lifetime_spend", ""), "lifetime_spend"),
-        "levels": {key: value(f"levels.{key}") for key in LEVEL_KEYS},
-        **{name: value(name) for name in SCALAR_WEIGHTS},
-    }
-
-
 def level_thresholds(w: dict) -> dict[str, int]:
     by_level = {level: threshold for threshold, level in w["levels"]}
     return {key: by_level.get(level) for key, level in LEVEL_KEYS.items()}
