@@ -3,8 +3,10 @@ each, with its audit entry and events. Feature modules (`analysis`, `rules`, `sl
 `calendar`, `playbooks`, `handoff`, `wismo`, `training`) hold the pure parts these use: parsing,
 validating, computing. Desk rows change only through `desk.services`.
 
-Sections: messages (analysis, labels, the intent model) · routing rules and automation ·
-where-is-my-order answers · calendars and SLA clocks · priority · playbooks · hand-offs.
+Sections, in this order: messages (analysis, labels, the intent model) · routing rules and
+what they do · where-is-my-order answers · calendars and SLA clocks · priority · playbooks ·
+hand-offs. One module rather than a package: each section is short, and most of them call
+each other (a rule's actions answer where-is-my-order questions and set priorities).
 """
 
 from __future__ import annotations
@@ -102,6 +104,9 @@ from storedesk.triage.training import TrainingReport, agent_examples, build_trai
 from storedesk.triage.wismo import SIGNATURE, wismo_order, wismo_template
 
 logger = logging.getLogger(__name__)
+
+
+# --- messages: analysis, agents' labels, the intent model ------------------------------------
 
 
 def do_analyse_message(message):
@@ -222,6 +227,9 @@ def do_train_intent_model(*, actor=None, evaluate: bool = True) -> TrainingRepor
     return TrainingReport(intent_model, time.perf_counter() - started, len(labelled))
 
 
+# --- routing rules and what they do ----------------------------------------------------------
+
+
 @transaction.atomic
 def do_save_rule(
     rule: RoutingRule | None,
@@ -298,12 +306,12 @@ def do_move_rule(rule: RoutingRule, *, actor, direction: int) -> None:
     )
 
 
-def increment_fire_count(rule: RoutingRule) -> None:
+def _count_firing(rule: RoutingRule) -> None:
     RoutingRule.objects.filter(pk=rule.pk).update(fire_count=F("fire_count") + 1)
 
 
 @transaction.atomic
-def next_round_robin(team: Team):
+def do_take_round_robin_turn(team: Team):
     """The member after the last one given a ticket (row-locked cursor: fair under load). The
     turn passes in member order even when the last one has left the team or was deactivated,
     so nobody's turn is skipped because of someone else's absence."""
@@ -340,7 +348,7 @@ def _notify(team: Team, ticket: Ticket, rule: RoutingRule) -> str:
     return f"notified {team.email}"
 
 
-def run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule) -> str:
+def _run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule) -> str:
     """Carry out one parsed action through the desk's services; returns what happened."""
     kind = action["action"]
     ticket.refresh_from_db()
@@ -348,7 +356,7 @@ def run_action(action: dict, ticket: Ticket, message: Message, rule: RoutingRule
         team = Team.objects.get(slug=action["team"])
         agent = None
         if action["strategy"] == "round_robin":
-            agent = next_round_robin(team)
+            agent = do_take_round_robin_turn(team)
         elif action["strategy"] == "least_loaded":
             agent = least_loaded(team)
         do_assign(ticket, actor=None, assignee=agent, team=team)
@@ -426,7 +434,7 @@ def do_route_first_message(ticket: Ticket, message: Message) -> None:
 
 
 @transaction.atomic
-def fire_rule(rule: RoutingRule, ticket: Ticket, message: Message) -> RuleFiring | None:
+def do_fire_rule(rule: RoutingRule, ticket: Ticket, message: Message) -> RuleFiring | None:
     """Run a rule's actions once for this message and record the firing on the timeline."""
     try:
         with transaction.atomic():
@@ -435,28 +443,31 @@ def fire_rule(rule: RoutingRule, ticket: Ticket, message: Message) -> RuleFiring
             )
     except IntegrityError:
         return None  # already fired for this message
-    results = [run_action(action, ticket, message, rule) for action in rule.parsed_actions]
+    results = [_run_action(action, ticket, message, rule) for action in rule.parsed_actions]
     firing.results = results
     firing.save(update_fields=["results"])
-    increment_fire_count(rule)
+    _count_firing(rule)
     do_add_timeline_event(ticket, "rule_fired", rule=rule.name, rule_id=rule.pk, results=results)
     return firing
 
 
-def run_rules(ticket: Ticket, message: Message) -> list[RuleFiring]:
+def do_run_rules(ticket: Ticket, message: Message) -> list[RuleFiring]:
     rules = list(RoutingRule.objects.filter(is_active=True).order_by("position", "pk"))
     if not rules:
         return []
     fired = []
     for rule in matching_rules(facts_for(ticket), rules):
         try:
-            firing = fire_rule(rule, ticket, message)
+            firing = do_fire_rule(rule, ticket, message)
         except Exception:  # one broken rule must not stop the others or the message
             logger.exception("Rule %s failed on message %s", rule.pk, message.pk)
             continue
         if firing is not None:
             fired.append(firing)
     return fired
+
+
+# --- where-is-my-order answers ---------------------------------------------------------------
 
 
 @transaction.atomic
@@ -484,6 +495,9 @@ def do_answer_wismo(ticket: Ticket, message: Message) -> str:
     do_send_acknowledgement(ticket, text=rendered.text, reason="wismo")
     do_change_status(ticket, Ticket.Status.PENDING, actor=None)
     return "sent"
+
+
+# --- business calendars and SLA clocks -------------------------------------------------------
 
 
 @transaction.atomic
@@ -686,6 +700,9 @@ def do_save_policy(
     return policy
 
 
+# --- priority: weights, scores, re-scoring ---------------------------------------------------
+
+
 WEIGHTS_LOCK = "triage.priority_weights"
 
 
@@ -840,6 +857,9 @@ def do_rescore_tickets_of_orders(order_ids, *, now: datetime | None = None) -> R
     return _rescore(ids, now=now, batch_size=RESCORE_BATCH)
 
 
+# --- playbooks -------------------------------------------------------------------------------
+
+
 @transaction.atomic
 def do_save_playbook(
     playbook: Playbook | None, *, intent: str, title: str, steps: str, actor
@@ -895,6 +915,9 @@ def do_set_step(
         changes={"playbook": playbook.pk, "step": step_key, "status": status},
     )
     return row
+
+
+# --- hand-offs to departments ----------------------------------------------------------------
 
 
 @transaction.atomic
