@@ -43,7 +43,7 @@ from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.chat import visitor_is_connected
 from storedesk.desk.models import Channel, Mailbox, Message, Ticket
 from storedesk.desk.replies import refuse_unfilled
-from storedesk.desk.services import new_message_id, text_to_html
+from storedesk.desk.services import lock_ticket, new_message_id, text_to_html
 
 logger = logging.getLogger(__name__)
 
@@ -379,7 +379,7 @@ def do_send_acknowledgement(ticket: Ticket, *, text: str, reason: str) -> Messag
     """An automatic answer (e.g. 'we got your message'): emailed with Auto-Submitted, shown on
     the timeline, and not counted as the team's first response."""
     refuse_unfilled(text)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if not ticket.requester_email:
         raise ValidationError("the ticket has no email address to answer")
     now = timezone.now()

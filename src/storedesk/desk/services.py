@@ -133,6 +133,24 @@ def is_our_message_id(message_id: str) -> bool:
     return message_id.strip().lower().endswith(f"@{settings.DESK_MESSAGE_ID_DOMAIN}>")
 
 
+def lock_ticket(ticket_id: int) -> Ticket:
+    """The one way to lock a ticket row (inside a transaction): what changes one ticket is
+    serialised by it. Only the ticket's own row is locked, never rows a query joins."""
+    return Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+
+
+def lock_tickets(*ticket_ids: int) -> dict[int, Ticket]:
+    """Lock several tickets, always in primary-key order, so two actions over the same tickets
+    named in opposite orders (a merge of A into B and of B into A) wait instead of
+    deadlocking. Tickets that do not exist are simply absent from the answer."""
+    return {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ticket_ids)
+        .order_by("pk")
+    }
+
+
 def message_by_id(message_id: str) -> Message | None:
     """The message with this Message-ID. The unique index is partial (non-empty ids), and
     SQLite only uses it when the query repeats that condition: without it, a full scan."""
@@ -309,7 +327,7 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
         existing = message_by_id(message.message_id)
         if existing is not None:
             return existing
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if ticket.status == Ticket.Status.CLOSED:
         ticket = do_open_ticket(
             channel=message.channel,
@@ -322,7 +340,7 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
             orders=list(ticket.orders.all()),
             follow_up_of=ticket,
         )
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket = lock_ticket(ticket.pk)
     received_at = message.received_at or timezone.now()
     stored = inbound_message_row(message, ticket, received_at)
     stored.save(force_insert=True)
@@ -375,7 +393,7 @@ def do_reply(
     refuse_unfilled(text, html)
     # The key is looked up under the ticket's row lock: two submits of one reply at the same
     # moment (a retry to another web process) would otherwise both find nothing and both send.
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if idempotency_key:
         existing = Message.objects.filter(
             ticket=ticket, headers__idempotency_key=idempotency_key
@@ -511,7 +529,7 @@ def _set_status(ticket: Ticket, status: str, actor, *, at: datetime | None = Non
 @transaction.atomic
 def do_change_status(ticket: Ticket, status: str, *, actor, at: datetime | None = None) -> Ticket:
     """`at` dates a change written into history (imports, the demo); it defaults to now."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if ticket.status != status:
         _set_status(ticket, status, actor, at=at)
     return ticket
@@ -522,7 +540,7 @@ def do_assign(
     ticket: Ticket, *, actor, assignee=None, team=None, at: datetime | None = None
 ) -> Ticket:
     """Assign to an agent and/or a team; None clears it. `at` dates it into history."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     old = {"assignee": ticket.assignee_id, "team": ticket.team_id}
     ticket.assignee, ticket.team = assignee, team
     new = {"assignee": ticket.assignee_id, "team": ticket.team_id}
@@ -548,7 +566,7 @@ def do_assign(
 def do_set_priority(ticket: Ticket, priority: int, *, actor, reason: str = "") -> Ticket:
     if priority not in Ticket.Priority.values:
         raise ValidationError(f"unknown priority: {priority}")
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     old = ticket.priority
     if old == priority:
         return ticket
@@ -602,7 +620,7 @@ def do_link_orders(
 
 @transaction.atomic
 def do_set_follow_up(ticket: Ticket, when: datetime | None, *, actor) -> Ticket:
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     ticket.follow_up_at = when
     if when is not None and ticket.status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
         ticket.stage = Ticket.Stage.FOLLOW_UP
@@ -619,12 +637,12 @@ def do_merge(source: Ticket, target: Ticket, *, actor) -> Ticket:
     No message is lost: they change ticket, keeping their ids and Message-IDs."""
     if source.pk == target.pk:
         raise ValidationError("a ticket cannot be merged into itself")
-    locked = {
-        t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
-    }
+    locked = lock_tickets(source.pk, target.pk)
     source, target = locked[source.pk], locked[target.pk]
     if source.merged_into_id:
         raise ValidationError(f"ticket {source.number} was already merged")
+    if target.merged_into_id:  # a merge the other way round got there first
+        raise ValidationError(f"ticket {target.number} was merged into another ticket")
     moved = Message.objects.filter(ticket=source).update(ticket=target)
     for participant in source.participants.all():
         Participant.objects.get_or_create(
@@ -666,7 +684,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor) -> Ticket:
 @transaction.atomic
 def do_split(ticket: Ticket, message_ids: Sequence[int], *, actor, subject: str = "") -> Ticket:
     """Move the chosen messages to a new ticket for the same requester."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     chosen = list(ticket.messages.filter(pk__in=message_ids).order_by("created_at"))
     if not chosen or len(chosen) != len(set(message_ids)):
         raise ValidationError("choose messages of this ticket to split off")
