@@ -2,11 +2,12 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from storedesk.audit.models import AuditEntry
 from storedesk.core.models import DomainEvent
+from storedesk.desk import services
 from storedesk.desk.models import Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     AttachmentIn,
@@ -119,7 +120,7 @@ def test_double_submitted_reply_is_sent_once(agent):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent):
+def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent, mailoutbox):
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     ticket = open_ticket()
@@ -130,6 +131,45 @@ def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent):
 
     assert len(set(outcomes)) == 1, outcomes
     assert Message.objects.filter(kind="outbound").count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_an_idempotency_key_is_unique_within_its_ticket(agent):
+    ticket, other = open_ticket(), open_ticket()
+    first = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+    do_reply(other, author=agent, text="Hello", idempotency_key="form-1")  # another ticket
+    do_reply(ticket, author=agent, text="No key")
+    do_reply(ticket, author=agent, text="No key either")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.create(
+            ticket=ticket,
+            kind="outbound",
+            channel="email",
+            headers={"idempotency_key": "form-1"},
+            created_at=first.created_at,
+        )
+
+
+def test_a_submission_the_look_up_missed_is_answered_with_the_stored_reply(agent, monkeypatch):
+    """What the unique constraint catches when the look-up is not enough (the same submission
+    not yet visible to it): the insert is refused and the first reply is returned, unsent twice."""
+    ticket = open_ticket()
+    first = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+    look_ups = []
+    look_up = services.reply_with_key
+
+    def misses_once(ticket, key):
+        look_ups.append(key)
+        return None if len(look_ups) == 1 else look_up(ticket, key)
+
+    monkeypatch.setattr(services, "reply_with_key", misses_once)
+    again = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+
+    assert again.pk == first.pk
+    assert look_ups == ["form-1", "form-1"]
+    assert Message.objects.filter(ticket=ticket, kind="outbound").count() == 1
+    assert AuditEntry.objects.filter(action="desk.reply_sent").count() == 1
 
 
 def test_reply_escapes_html_typed_by_the_agent(agent):

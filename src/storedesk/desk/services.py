@@ -18,7 +18,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
@@ -365,6 +365,11 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
     return stored
 
 
+def reply_with_key(ticket: Ticket, idempotency_key: str) -> Message | None:
+    """The reply already sent on this ticket with this idempotency key, if any."""
+    return Message.objects.filter(ticket=ticket, headers__idempotency_key=idempotency_key).first()
+
+
 @transaction.atomic
 def do_reply(
     ticket: Ticket,
@@ -393,11 +398,10 @@ def do_reply(
     refuse_unfilled(text, html)
     # The key is looked up under the ticket's row lock: two submits of one reply at the same
     # moment (a retry to another web process) would otherwise both find nothing and both send.
+    # The unique constraint on (ticket, key) stands behind the lock.
     ticket = lock_ticket(ticket.pk)
     if idempotency_key:
-        existing = Message.objects.filter(
-            ticket=ticket, headers__idempotency_key=idempotency_key
-        ).first()
+        existing = reply_with_key(ticket, idempotency_key)
         if existing is not None:
             return existing
     previous = list(
@@ -415,28 +419,35 @@ def do_reply(
     if ticket.token not in subject:
         subject = f"Re: {subject} {ticket.token}" if previous else f"{subject} {ticket.token}"
     is_email = ticket.channel in (Channel.EMAIL, Channel.FORM, Channel.API)
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.OUTBOUND,
-        channel=ticket.channel,
-        author=author,
-        from_email=ticket.mailbox.address if ticket.mailbox_id else "",
-        from_name=getattr(author, "display_name", ""),
-        to=[ticket.requester_email] if ticket.requester_email else [],
-        cc=list(cc),
-        subject=subject[:250],
-        text=text,
-        html=html or text_to_html(text),
-        new_text=text,
-        message_id=new_message_id(),
-        in_reply_to=in_reply_to,
-        references=references,
-        headers={"idempotency_key": idempotency_key} if idempotency_key else {},
-        template=template,
-        delivery=Message.Delivery.QUEUED if is_email else Message.Delivery.SENT,
-        sent_at=None if is_email else now,
-        created_at=now,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert leaves the transaction usable
+            message = Message.objects.create(
+                ticket=ticket,
+                kind=Message.Kind.OUTBOUND,
+                channel=ticket.channel,
+                author=author,
+                from_email=ticket.mailbox.address if ticket.mailbox_id else "",
+                from_name=getattr(author, "display_name", ""),
+                to=[ticket.requester_email] if ticket.requester_email else [],
+                cc=list(cc),
+                subject=subject[:250],
+                text=text,
+                html=html or text_to_html(text),
+                new_text=text,
+                message_id=new_message_id(),
+                in_reply_to=in_reply_to,
+                references=references,
+                headers={"idempotency_key": idempotency_key} if idempotency_key else {},
+                template=template,
+                delivery=Message.Delivery.QUEUED if is_email else Message.Delivery.SENT,
+                sent_at=None if is_email else now,
+                created_at=now,
+            )
+    except IntegrityError:
+        existing = reply_with_key(ticket, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing  # the same submission, stored by another process a moment ago
     _store_attachments(message, attachments)
     if template is not None:
         ReplyTemplate.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
