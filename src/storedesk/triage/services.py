@@ -44,6 +44,7 @@ from storedesk.desk.services import (
     do_set_priority,
     do_set_scored_priorities,
     do_set_tags,
+    lock_ticket,
 )
 from storedesk.risk.review import do_open_review_for_ticket
 from storedesk.triage.analysis import (
@@ -928,7 +929,7 @@ def do_hand_off(ticket: Ticket, *, to_team: Team, summary: str, actor) -> Handof
         raise ValidationError(_("Write a summary for the department."))
     if len(summary) > MAX_SUMMARY:
         raise ValidationError(_("The summary is too long."))
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if Handoff.objects.filter(ticket=ticket, status=Handoff.Status.OPEN).exists():
         raise ValidationError(_("This ticket is already with another department."))
     if ticket.team_id == to_team.pk:
