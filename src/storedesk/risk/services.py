@@ -26,9 +26,8 @@ from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.models import Order
-from storedesk.commerce.services import record_events_bulk
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.events import handles
+from storedesk.core.events import handles, record_events_bulk
 from storedesk.risk import assessor
 from storedesk.risk.facts import address_key, among, facts_for_orders, store_amounts
 from storedesk.risk.language import Action, Rule, RuleError, ValueType, check, parse_rule
