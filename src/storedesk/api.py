@@ -8,9 +8,9 @@ our own static files with no inline script, so it works offline under the strict
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 
+from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
-from storedesk.core.api_auth import api_auth
 from storedesk.desk.api import router as desk_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router

@@ -7,6 +7,7 @@ B-tree index on SQLite and on PostgreSQL whatever the collation, where `LIKE 'em
 
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -250,8 +251,9 @@ def search_customers(store: Store, q: str) -> QuerySet[Customer]:
     )
 
 
-def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
-    """One order with everything its page shows, in a fixed number of queries.
+def order_for_page(pk: int, *, extra_prefetches: Sequence[Prefetch] = ()) -> Order:
+    """One order with everything its page shows, in a fixed number of queries; the apps above
+    commerce add theirs as `extra_prefetches` (see `commerce.extensions.order_prefetches`).
 
     Raises Order.DoesNotExist for an unknown id.
     """
@@ -269,15 +271,7 @@ def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
             ),
         ),
     ]
-    if with_disputes:
-        from storedesk.disputes.models import Dispute
-
-        prefetches.append(
-            Prefetch(
-                "disputes",
-                queryset=Dispute.objects.select_related("payment").order_by("opened_at", "id"),
-            )
-        )
+    prefetches.extend(extra_prefetches)
     prefetches.append(  # the risk panel's "refund needed" tasks
         Prefetch(
             "tasks",

@@ -156,6 +156,14 @@ def _timeline(ticket: Ticket, kind: str, actor=None, *, moment=None, **data) -> 
     )
 
 
+def do_record_timeline_event(
+    ticket: Ticket, kind: str, actor=None, *, moment=None, **data
+) -> TicketEvent:
+    """Put on the ticket's timeline what another app did about it (a risk review opened for
+    it, say): the desk writes its own rows."""
+    return _timeline(ticket, kind, actor, moment=moment, **data)
+
+
 def find_customer(email: str, store: Store | None = None) -> Customer | None:
     email = (email or "").strip().lower()
     if not email:

@@ -2,10 +2,10 @@
 
 Connectors, the API and the demo all call these functions with the dataclasses of
 `storedesk.commerce.ingest`. One module per feature: `catalog` (stores, products), `orders`
-(bulk ingest), `refunds`, `fulfilment` (shipments, voids, cancellations) and `policies`;
-`common` holds the errors and results they share. Import from this package: the names below
-are its public surface. Every change is audited and announced as a domain event in its
-transaction.
+(bulk ingest), `refunds`, `fulfilment` (shipments, voids, cancellations), `order_tasks` (work
+owed on an order) and `policies`; `common` holds the errors and results they share. Import
+from this package: the names below are its public surface. Every change is audited and
+announced as a domain event in its transaction.
 """
 
 from storedesk.commerce.services.catalog import do_create_store, do_upsert_catalog
@@ -36,6 +36,11 @@ from storedesk.commerce.services.fulfilment import (
     do_record_void,
     shipped_at_by_order,
 )
+from storedesk.commerce.services.order_tasks import (
+    do_complete_order_task,
+    do_open_refund_task,
+    do_set_cancel_reason,
+)
 from storedesk.commerce.services.orders import do_ingest_orders, refresh_customer_aggregates
 from storedesk.commerce.services.policies import do_publish_policy
 from storedesk.commerce.services.refunds import do_ingest_refunds, do_record_refund, lock_order
@@ -64,13 +69,16 @@ __all__ = [
     "actor_label",
     "cancel_check",
     "do_cancel_order",
+    "do_complete_order_task",
     "do_create_store",
     "do_ingest_orders",
     "do_ingest_refunds",
+    "do_open_refund_task",
     "do_publish_policy",
     "do_record_refund",
     "do_record_shipment",
     "do_record_void",
+    "do_set_cancel_reason",
     "do_upsert_catalog",
     "lock_order",
     "record_events_bulk",

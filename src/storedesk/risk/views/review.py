@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from storedesk.commerce import extensions
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order, OrderTask
 from storedesk.commerce.services import cancel_check
@@ -127,7 +128,7 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
     user = request.user
     try:
         order = commerce_queries.order_for_page(
-            order_pk, with_disputes=user.has_perm("disputes.view_dispute")
+            order_pk, extra_prefetches=extensions.order_prefetches(user)
         )
     except Order.DoesNotExist as missing:
         raise Http404 from missing
