@@ -286,11 +286,30 @@ def order_for_page(pk: int, *, extra_prefetches: Sequence[Prefetch] = ()) -> Ord
     )
 
 
+def policies_in_force(store: Store | int, at: datetime) -> dict[str, Policy]:
+    """Each kind's newest version whose effective date is at or before `at` (what a buyer was
+    shown then: evidence packs and refund decisions need that, not today's text), in one query.
+
+    A later version with the same effective date wins (a same-day correction).
+    """
+    in_force = Policy.objects.filter(store=store, effective_from__lte=at)
+    latest = in_force.filter(kind=OuterRef("kind")).order_by("-effective_from", "-version")
+    chosen = in_force.filter(pk=Subquery(latest.values("pk")[:1])).order_by("kind")
+    return {policy.kind: policy for policy in chosen}
+
+
+def policy_in_force(store: Store | int, kind: str, at: datetime) -> Policy | None:
+    """The one version of `kind` in force at `at`, or None before the first was published."""
+    return (
+        Policy.objects.filter(store=store, kind=kind, effective_from__lte=at)
+        .order_by("-effective_from", "-version")
+        .first()
+    )
+
+
 def policies_at(order: Order) -> list[Policy]:
     """The latest version of each policy in force when the order was placed, in one query."""
-    in_force = Policy.objects.filter(store_id=order.store_id, effective_from__lte=order.created_at)
-    latest = in_force.filter(kind=OuterRef("kind")).order_by("-effective_from", "-version")
-    return list(in_force.filter(pk=Subquery(latest.values("pk")[:1])).order_by("kind"))
+    return list(policies_in_force(order.store_id, order.created_at).values())
 
 
 def customer_for_page(pk: int) -> Customer:

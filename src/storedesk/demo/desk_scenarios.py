@@ -33,7 +33,7 @@ from django.db import transaction
 from storedesk.accounts.models import Team, User
 from storedesk.commerce.models import Customer, Order
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
 from storedesk.demo import desk_text
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
 from storedesk.desk.mail_in import do_ingest_batch, do_save_mailbox
@@ -372,7 +372,9 @@ class DeskScenario(Scenario):
             queryset._raw_delete(queryset.db)
         # Numbering starts again after the tickets that remain, so a reloaded demo is the same.
         last = Ticket.objects.order_by("-number").values_list("number", flat=True).first()
-        Counter.objects.filter(name=TICKET_COUNTER).update(value=last or FIRST_TICKET_NUMBER - 1)
+        NamedSequence.objects.filter(name=TICKET_COUNTER).update(
+            value=last or FIRST_TICKET_NUMBER - 1
+        )
 
 
 def _wait(rng: random.Random) -> timedelta:
@@ -480,7 +482,7 @@ def _message_id(plan: TicketPlan, index: int, ours: bool) -> str:
 
 def _take_numbers(count: int) -> int:
     """Reserve `count` ticket numbers at once; the first one."""
-    counter, _ = Counter.objects.select_for_update().get_or_create(
+    counter, _ = NamedSequence.objects.select_for_update().get_or_create(
         name=TICKET_COUNTER, defaults={"value": FIRST_TICKET_NUMBER - 1}
     )
     first = counter.value + 1

@@ -28,7 +28,7 @@ from storedesk.core.api import (
     permission_required,
 )
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
-from storedesk.risk import review, review_queries
+from storedesk.risk import queries, review
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
 
@@ -60,7 +60,7 @@ def _visible(values: dict, context: dict) -> dict:
     """Signal values the caller may read: payment details only for those allowed."""
     if has_permission(context, PAYMENT_DETAILS):
         return values
-    return {k: v for k, v in values.items() if k not in review_queries.PAYMENT_DETAIL_SIGNALS}
+    return {k: v for k, v in values.items() if k not in queries.PAYMENT_DETAIL_SIGNALS}
 
 
 # --- Schemas
@@ -122,7 +122,7 @@ class ReviewSummary(Schema):
 
     @staticmethod
     def resolve_top_reasons(obj: OrderRisk) -> list[dict]:
-        return review_queries.top_reasons(obj)
+        return queries.top_reasons(obj)
 
     @staticmethod
     def resolve_decided_by_rule(obj: OrderRisk) -> str | None:
@@ -274,7 +274,7 @@ def _review(order_id: int) -> OrderRisk:
 @permission_required(VIEW)
 def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]):
     """Needs risk.view_orderrisk. Pages with `next_cursor`; filters combine with AND."""
-    queue = review_queries.review_queue(
+    queue = queries.review_queue(
         stage=filters.stage, action=filters.action, min_score=filters.min_score
     )
     return paginate(queue, REVIEW_KEYSET, filters)

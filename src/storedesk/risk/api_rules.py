@@ -24,7 +24,7 @@ from storedesk.core.api import (
     permission_required,
 )
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
-from storedesk.risk import rule_queries
+from storedesk.risk import queries
 from storedesk.risk.backtest import (
     BROAD_MATCH_WARNING,
     MAX_BACKTEST_DAYS,
@@ -183,7 +183,7 @@ def _rule_detail(rule_id: int) -> RiskRule:
     rule = RiskRule.objects.filter(pk=rule_id).first()
     if rule is None:
         raise ApiError(404, "not_found", f"No risk rule has the id {rule_id}.")
-    rule.versions_shown = list(rule_queries.versions_of(rule)[:VERSIONS_SHOWN])
+    rule.versions_shown = list(queries.versions_of(rule)[:VERSIONS_SHOWN])
     return rule
 
 

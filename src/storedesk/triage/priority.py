@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.core.events import handles, record_event
-from storedesk.core.models import Counter, DomainEvent
+from storedesk.core.models import DomainEvent, NamedSequence
 from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_set_priority
 from storedesk.triage.facts import facts_for, facts_for_tickets, tickets_for_facts
@@ -282,7 +282,7 @@ def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWe
     checked = validate_weights(data)
     # One lock row, there even before the first version: concurrent saves queue up behind it
     # (locking the newest version left two first saves both writing version 1).
-    Counter.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
+    NamedSequence.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
     current = PriorityWeights.objects.order_by("-version").first()
     before = validate_weights(weights_of(current))
     if current is not None and checked == before:

@@ -1,5 +1,5 @@
 """Risk review pages: the queue of orders in review and one order's review, where a reviewer
-decides. Views validate and call `risk.review` services; reads come from `review_queries`."""
+decides. Views validate and call `risk.review` services; reads come from `risk.queries`."""
 
 from django import forms
 from django.contrib import messages
@@ -16,7 +16,7 @@ from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order, OrderTask
 from storedesk.commerce.services import cancel_check
 from storedesk.core.permissions import permission_required
-from storedesk.risk import review, review_queries
+from storedesk.risk import queries, review
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.reference import ip_source_label
@@ -44,7 +44,7 @@ class QueueFilters(forms.Form):
 
 def _stage_tabs() -> list[tuple[str, str, int]]:
     """The review stages an order can wait in, with how many orders wait there."""
-    counts = review_queries.queue_stage_counts()
+    counts = queries.queue_stage_counts()
     return [
         (value, label, counts.get(value, 0))
         for value, label in OrderRisk.Stage.choices
@@ -57,7 +57,7 @@ def review_queue(request):
     """Orders in review, riskiest and largest first; filters never 500 on bad input."""
     filters = QueueFilters(request.GET)
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    queue = review_queries.review_queue(
+    queue = queries.review_queue(
         stage=chosen.get("stage") or None,
         action=chosen.get("action") or None,
         min_score=chosen.get("min_score"),
@@ -119,7 +119,7 @@ def _decision_fields(form: DecisionForm) -> dict:
 
 def _order_risk(order_pk: int) -> OrderRisk:
     try:
-        return review_queries.order_risk_of(order_pk)
+        return queries.order_risk_of(order_pk)
     except OrderRisk.DoesNotExist as missing:
         raise Http404 from missing
 
@@ -140,26 +140,24 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
     if template_key not in review.VERIFICATION_TEMPLATES:
         template_key = "billing_address"
     subject, body = review.render_verification(order, template_key)
-    decisions = review_queries.decisions_of(order_risk)
+    decisions = queries.decisions_of(order_risk)
     in_review = order_risk.status == OrderRisk.Status.IN_REVIEW
     return {
         "store": order.store,
         "order": order,
         "risk": order_risk,
         "reasons": [r for r in order_risk.score_reasons or [] if r["points"]],
-        "signal_groups": review_queries.grouped_signals(order_risk, payment_details=details),
-        "velocity": review_queries.velocity_rows(order_risk),
+        "signal_groups": queries.grouped_signals(order_risk, payment_details=details),
+        "velocity": queries.velocity_rows(order_risk),
         "ip_source": ip_source_label(),
-        "windows": list(review_queries.VELOCITY_WINDOWS),
-        "rules": review_queries.rule_rows(order_risk, payment_details=details),
-        "history": review_queries.customer_history(order),
-        "warnings": review_queries.early_fraud_warnings(order),
-        "tickets": review_queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
+        "windows": list(queries.VELOCITY_WINDOWS),
+        "rules": queries.rule_rows(order_risk, payment_details=details),
+        "history": queries.customer_history(order),
+        "warnings": queries.early_fraud_warnings(order),
+        "tickets": queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
         "decisions": decisions,
         "answers": (
-            review_queries.verification_answers(decisions)
-            if user.has_perm("desk.view_ticket")
-            else []
+            queries.verification_answers(decisions) if user.has_perm("desk.view_ticket") else []
         ),
         "cancel_check": cancel_check(order) if in_review else None,
         "stages": OrderRisk.Stage.choices,

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from storedesk.core.permissions import permission_required
-from storedesk.risk import rule_queries
+from storedesk.risk import queries
 from storedesk.risk.backtest import BacktestResult, backtest_rule
 from storedesk.risk.language import Action, RuleError, parse_rule, rule_text
 from storedesk.risk.models import RiskList, RiskRule
@@ -93,7 +93,7 @@ def check_rule(source: str, days: int) -> RuleCheck:
         check.failure = _("The backtest could not run on this rule; the error has been logged.")
         return check
     check.canonical = rule_text(parse_rule(source))
-    check.examples = rule_queries.orders_by_id(check.result.examples)
+    check.examples = queries.orders_by_id(check.result.examples)
     return check
 
 
@@ -113,10 +113,8 @@ def rule_check(request):
 
 @permission_required("risk.view_riskrule")
 def rule_list(request):
-    page = Paginator(rule_queries.rules_in_order(), RULES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    rule_queries.mark_broken(rule_queries.with_fire_counts(list(page.object_list)))
+    page = Paginator(queries.rules_in_order(), RULES_PER_PAGE).get_page(request.GET.get("page"))
+    queries.mark_broken(queries.with_fire_counts(list(page.object_list)))
     return render(
         request,
         "risk/rule_list.html",
@@ -216,10 +214,10 @@ def rule_edit(request, pk: int | None = None):
             check = check_rule(rule.source, DEFAULT_BACKTEST_DAYS)
     versions = None
     if rule is not None:
-        versions = Paginator(rule_queries.versions_of(rule), VERSIONS_PER_PAGE).get_page(
+        versions = Paginator(queries.versions_of(rule), VERSIONS_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        rule_queries.with_diffs(list(versions.object_list), rule)
+        queries.with_diffs(list(versions.object_list), rule)
     return render(
         request,
         "risk/rule_form.html",
@@ -229,8 +227,8 @@ def rule_edit(request, pk: int | None = None):
             "check": check,
             "can_save": can_save,
             "versions": versions,
-            "attributes": rule_queries.attribute_docs(),
-            "lists": rule_queries.lists_with_counts(),
+            "attributes": queries.attribute_docs(),
+            "lists": queries.lists_with_counts(),
         },
     )
 
@@ -240,7 +238,7 @@ def rule_edit(request, pk: int | None = None):
 
 @permission_required("risk.view_risklist")
 def list_index(request):
-    return render(request, "risk/list_index.html", {"lists": rule_queries.lists_with_counts()})
+    return render(request, "risk/list_index.html", {"lists": queries.lists_with_counts()})
 
 
 @permission_required("risk.view_risklist")
@@ -270,7 +268,7 @@ def list_detail(request, name: str):
             messages.success(request, message)
             return redirect("risk:list", name=risk_list.name)
     q = request.GET.get("q", "").strip()[:254]
-    page = Paginator(rule_queries.entries_of(risk_list, q), ENTRIES_PER_PAGE).get_page(
+    page = Paginator(queries.entries_of(risk_list, q), ENTRIES_PER_PAGE).get_page(
         request.GET.get("page")
     )
     template = "risk/list_detail.html#entries" if request.htmx else "risk/list_detail.html"
