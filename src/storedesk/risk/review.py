@@ -173,7 +173,7 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
     whose customer threatens a chargeback. Each order's review timeline, the audit log and
     the ticket's timeline say so; asking again for the same ticket changes nothing. A review
     opened this way stays open when a re-score finds nothing: a person asked for it."""
-    from storedesk.desk.services import do_record_timeline_event
+    from storedesk.desk.services import do_add_timeline_event
     from storedesk.risk.services import do_score_orders
 
     reason = (reason or "").strip()[:REASON_MAX_LENGTH]
@@ -224,10 +224,10 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
             )
         results.append(ReviewRequested(order_id, number, outcome, decision))
     if any(result.outcome != "already_requested" for result in results):
-        do_record_timeline_event(
+        do_add_timeline_event(
             ticket,
             "risk_review_opened",
-            actor,
+            actor=actor,
             reason=reason,
             reviews=[{"order": r.number, "outcome": r.outcome} for r in results],
         )

@@ -23,8 +23,8 @@ from storedesk.integrations.stripe.models import StripeEvent
 from storedesk.integrations.stripe.processing import (  # noqa: F401  (the old path)
     ACTOR,
     MAX_ATTEMPTS,
+    RETRY,
     Status,
-    backoff,
     do_process_event,
 )
 from storedesk.integrations.stripe.tasks import enqueue_due_events, process_stripe_event  # noqa: F401
