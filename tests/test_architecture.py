@@ -6,7 +6,22 @@ something it records an outbox event (`core.events`) or calls a small registry t
 app fills in its `AppConfig.ready()` (`commerce.extensions`, `core.webhooks.register_subject`).
 """
 
-from tests.import_graph import app_graph, cycles, module_graph
+from tests.import_graph import app_graph, app_of, cycles, module_graph
+
+# The apps from the bottom layer up (docs/architecture.md): each imports only apps before it.
+LAYERS = [
+    "core",
+    "audit",
+    "accounts",
+    "commerce",
+    "disputes",
+    "desk",
+    "risk",
+    "triage",
+    "integrations.mail",
+    "integrations.stripe",
+    "demo",
+]
 
 # Known edges that still close a cycle, each to be removed with the work that fixes it (as
 # ("app", "imported app")); an allowance that no longer matches the code fails the test below,
@@ -33,6 +48,21 @@ def test_no_import_cycle_between_apps():
     assert not found, "import cycles between apps:\n" + "\n".join(
         _describe(graph, component) for component in found
     )
+
+
+def test_every_app_imports_only_the_layers_below_it():
+    graph = app_graph()
+    apps = {app_of(module) for module in module_graph()} - {None}
+    unplaced = sorted(apps - set(LAYERS))
+    assert not unplaced, f"place these apps in LAYERS (docs/architecture.md): {unplaced}"
+    upward = [
+        line
+        for source, targets in graph.items()
+        for target, lines in targets.items()
+        if (source, target) not in ALLOWED_APP_EDGES and LAYERS.index(target) > LAYERS.index(source)
+        for line in lines
+    ]
+    assert not upward, "imports pointing up a layer:\n" + "\n".join(upward)
 
 
 def test_every_allowed_edge_still_exists():

@@ -1,8 +1,9 @@
 """API v1: one NinjaAPI; each app adds its router in its own api.py.
 
-Every endpoint needs a bearer token or a signed-in session (see accounts.api_auth) and answers errors
-in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships, served from
-our own static files with no inline script, so it works offline under the strict CSP.
+Every endpoint needs a bearer token or a signed-in session (see accounts.api_auth) and answers
+errors in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships,
+served from our own static files with no inline script, so it works offline under the strict
+CSP.
 """
 
 from django.views.decorators.http import require_safe

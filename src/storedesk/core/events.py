@@ -18,8 +18,8 @@ from django.utils import timezone
 from storedesk.core.bulk import bulk_insert
 from storedesk.core.context import get_correlation_id, set_correlation_id
 from storedesk.core.models import DomainEvent
+from storedesk.core.queueing import enqueue_on_commit
 from storedesk.core.retry import RetryPolicy
-from storedesk.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

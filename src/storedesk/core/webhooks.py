@@ -42,9 +42,9 @@ from django.utils import timezone
 
 from storedesk.core.events import handles
 from storedesk.core.models import DomainEvent, WebhookDelivery, WebhookEndpoint
+from storedesk.core.queueing import enqueue_on_commit
 from storedesk.core.retry import RetryPolicy
 from storedesk.core.scheduler import periodic
-from storedesk.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,13 @@ class DeskConfig(AppConfig):
     verbose_name = _("Desk")
 
     def ready(self) -> None:
-        from storedesk.desk import commerce_pages, mail_out, services, webhook_subjects  # noqa: F401  (registers event handlers)
-        from storedesk.desk import jobs as desk_jobs  # noqa: F401  (the inbox counts)
+        from storedesk.desk import (  # noqa: F401  (registers event handlers)
+            commerce_pages,
+            mail_out,
+            services,
+            tasks,  # noqa: F401  (the inbox counts)
+            webhook_subjects,
+        )
         from storedesk.desk.replies import install_defaults_on_fresh_install
 
         commerce_pages.register()

@@ -31,9 +31,9 @@ from storedesk.risk.backtest import (
     BacktestResult,
     backtest_rule,
 )
+from storedesk.risk.forms import DEFAULT_BACKTEST_DAYS, RULE_MAX_LENGTH
 from storedesk.risk.language import Action, RuleError, parse_rule
 from storedesk.risk.models import RiskRule
-from storedesk.risk.rule_forms import DEFAULT_BACKTEST_DAYS, RULE_MAX_LENGTH
 from storedesk.risk.services import do_save_rule, next_rule_priority
 
 VIEW = "risk.view_riskrule"

@@ -1,7 +1,6 @@
 """Risk review pages: the queue of orders in review and one order's review, where a reviewer
 decides. Views validate and call `risk.review` services; reads come from `risk.queries`."""
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +16,7 @@ from storedesk.commerce.services import cancel_check
 from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.risk import queries, review
-from storedesk.risk.language import Action
+from storedesk.risk.forms import DecisionForm, QueueFilters, TaskDoneForm
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.reference import ip_source_label
 
@@ -26,20 +25,6 @@ VIEW = "risk.view_orderrisk"
 DECIDE = "risk.review_order"
 PAYMENT_DETAILS = "commerce.view_payment_details"
 Kind = RiskDecision.Kind
-
-
-class QueueFilters(forms.Form):
-    stage = forms.ChoiceField(
-        label=_("Stage"), required=False, choices=[("", _("Any stage")), *OrderRisk.Stage.choices]
-    )
-    action = forms.ChoiceField(
-        label=_("Rule action"),
-        required=False,
-        choices=[("", _("Any action"))] + [(a.value, a.value) for a in Action],
-    )
-    min_score = forms.IntegerField(
-        label=_("Score at least"), required=False, min_value=0, max_value=100
-    )
 
 
 def _stage_tabs() -> list[tuple[str, str, int]]:
@@ -75,27 +60,6 @@ def review_queue(request):
             "query": query.urlencode(),
             "stage_tabs": _stage_tabs(),
         },
-    )
-
-
-class DecisionForm(forms.Form):
-    """One form for every action on the review page; the services say what each one needs."""
-
-    kind = forms.ChoiceField(choices=Kind.choices)
-    reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=review.REASON_MAX_LENGTH, strip=True
-    )
-    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=OrderRisk.Stage.choices)
-    template = forms.ChoiceField(
-        label=_("Template"),
-        required=False,
-        choices=[(t.key, t.label) for t in review.VERIFICATION_TEMPLATES.values()],
-    )
-    message = forms.CharField(
-        label=_("Message to the customer"),
-        required=False,
-        max_length=review.MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea,
     )
 
 
@@ -226,9 +190,11 @@ def verification_preview(request, order_pk: int):
 def complete_task(request, pk: int):
     """Mark an order task done (e.g. the refund was made at the gateway), then go back."""
     task = get_object_or_404(OrderTask, pk=pk)
-    review.do_complete_task(task, request.user, request.POST.get("note", ""))
+    form = TaskDoneForm(request.POST)
+    form.is_valid()  # every field is optional: nothing to refuse
+    review.do_complete_task(task, request.user, form.cleaned_data.get("note", ""))
     messages.success(request, _("%(task)s: marked done.") % {"task": task.get_kind_display()})
-    back = request.POST.get("next", "")
+    back = form.cleaned_data.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)
     return redirect("commerce:order", pk=task.order_id)

@@ -20,9 +20,9 @@ from storedesk.core.pagination import paginate, render_list
 from storedesk.core.permissions import permission_required
 from storedesk.risk import queries
 from storedesk.risk.backtest import BacktestResult, backtest_rule
+from storedesk.risk.forms import DEFAULT_BACKTEST_DAYS, BacktestForm, ListAddForm, RuleForm
 from storedesk.risk.language import Action, RuleError, parse_rule, rule_text
 from storedesk.risk.models import RiskList, RiskRule
-from storedesk.risk.rule_forms import DEFAULT_BACKTEST_DAYS, BacktestForm, ListAddForm, RuleForm
 from storedesk.risk.services import (
     do_add_to_list,
     do_remove_from_list,
