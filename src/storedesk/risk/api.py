@@ -9,12 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
-from storedesk.commerce.models import OrderTask
 from storedesk.core.api import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -241,24 +239,7 @@ class DecisionResult(Schema):
 
 def _review(order_id: int) -> OrderRisk:
     """One order's assessment with everything the detail shows (one query per collection)."""
-    risk = (
-        OrderRisk.objects.select_related("order__customer", "decided_by_rule")
-        .prefetch_related(
-            Prefetch(
-                "decisions",
-                queryset=RiskDecision.objects.select_related("actor").order_by("created_at", "pk"),
-            ),
-            Prefetch(
-                "order__tasks",
-                queryset=OrderTask.objects.filter(status=OrderTask.Status.OPEN).order_by(
-                    "created_at"
-                ),
-                to_attr="open_tasks",
-            ),
-        )
-        .filter(order_id=order_id)
-        .first()
-    )
+    risk = queries.review_for_api(order_id)
     if risk is None:
         raise ApiError(
             404, "not_found", f"No risk assessment for order {order_id}: unknown or not scored."

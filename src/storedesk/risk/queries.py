@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from storedesk.commerce.models import Order
+from storedesk.commerce.models import Order, OrderTask
 from storedesk.risk.fraud_signals import SIGNALS, VELOCITY_COUNTS, VELOCITY_WINDOWS, signal_types
 from storedesk.risk.language import Rule, RuleError, ValueType, check, parse_rule
 from storedesk.risk.models import (
@@ -580,3 +580,44 @@ def list_values() -> dict[str, frozenset]:
     for name, value in RiskListEntry.objects.values_list("risk_list__name", "value"):
         values[name].add(value)
     return {name: frozenset(members) for name, members in values.items()}
+
+
+# --- Single rows for the views and the API ---------------------------------------------------
+
+
+def rule_ids_in_order() -> list[int]:
+    """Every rule's id in the order of evaluation (priority, then id)."""
+    return list(RiskRule.objects.order_by("priority", "pk").values_list("pk", flat=True))
+
+
+def order_for_verification(order_pk: int) -> Order | None:
+    """The order a verification message is written for, with what the message names."""
+    return (
+        Order.objects.select_related("store", "customer")
+        .prefetch_related("payments")
+        .filter(pk=order_pk)
+        .first()
+    )
+
+
+def review_for_api(order_id: int) -> OrderRisk | None:
+    """One order's assessment with everything the API's detail shows (one query per
+    collection), or None when the order is unknown or not scored."""
+    return (
+        OrderRisk.objects.select_related("order__customer", "decided_by_rule")
+        .prefetch_related(
+            Prefetch(
+                "decisions",
+                queryset=RiskDecision.objects.select_related("actor").order_by("created_at", "pk"),
+            ),
+            Prefetch(
+                "order__tasks",
+                queryset=OrderTask.objects.filter(status=OrderTask.Status.OPEN).order_by(
+                    "created_at"
+                ),
+                to_attr="open_tasks",
+            ),
+        )
+        .filter(order_id=order_id)
+        .first()
+    )

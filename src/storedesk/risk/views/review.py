@@ -170,10 +170,9 @@ def decide(request, order_pk: int):
 @permission_required(VIEW)
 def verification_preview(request, order_pk: int):
     """The message a verification template makes for this order (htmx swaps it in)."""
-    order = get_object_or_404(
-        Order.objects.select_related("store", "customer").prefetch_related("payments"),
-        pk=order_pk,
-    )
+    order = queries.order_for_verification(order_pk)
+    if order is None:
+        raise Http404
     key = request.GET.get("template", "")
     if key not in review.VERIFICATION_TEMPLATES:
         key = "billing_address"

@@ -145,7 +145,7 @@ def rule_set_enabled(request, pk: int):
 @require_POST
 def rule_move(request, pk: int):
     """One place up or down in the order of evaluation."""
-    order = list(RiskRule.objects.order_by("priority", "pk").values_list("pk", flat=True))
+    order = queries.rule_ids_in_order()
     if pk not in order:
         raise Http404
     index = order.index(pk)
