@@ -1,9 +1,12 @@
-"""What the desk adds to commerce's pages: Home's queues and the tickets of an order or a
-customer. Registered with `commerce.extensions` by `DeskConfig.ready()`, so commerce (below the
-desk) never imports it."""
+"""What the desk adds to the layers below it, which cannot import the desk: commerce's pages
+(Home's queues, the tickets of an order or a customer, via `commerce.extensions`) and the
+ticket in outgoing webhook bodies (via `core.webhooks.register_subject`). `DeskConfig.ready()`
+calls `register()`."""
 
 from storedesk.commerce import extensions
+from storedesk.core.webhooks import register_subject
 from storedesk.desk import queries
+from storedesk.desk.models import Ticket
 
 VIEW_TICKETS = "desk.view_ticket"
 HOME_VIEWS = ("mine", "unassigned", "open", "urgent", "pending", "on_hold")
@@ -51,7 +54,32 @@ def customer_tickets(*, user, customer) -> dict:
     }
 
 
+def ticket_for_webhook(ticket_id: int) -> dict | None:
+    """The ticket's public fields in one query (None once it is gone)."""
+    ticket = (
+        Ticket.objects.filter(pk=ticket_id)
+        .values(
+            "number",
+            "subject",
+            "status",
+            "priority",
+            "channel",
+            "requester_email",
+            "assignee__username",
+            "team__name",
+            "updated_at",
+        )
+        .first()
+    )
+    if ticket is not None:
+        ticket["updated_at"] = ticket["updated_at"].isoformat()
+        ticket["assignee"] = ticket.pop("assignee__username")
+        ticket["team"] = ticket.pop("team__name")
+    return ticket
+
+
 def register() -> None:
     extensions.register_page_section("home", "desk_queues", VIEW_TICKETS, home_queues)
     extensions.register_page_section("order", "desk_tickets", VIEW_TICKETS, order_tickets)
     extensions.register_page_section("customer", "desk_tickets", VIEW_TICKETS, customer_tickets)
+    register_subject("ticket_id", "ticket", ticket_for_webhook)
