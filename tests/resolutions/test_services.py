@@ -70,7 +70,8 @@ def test_a_refund_within_the_agents_limit_goes_through_stripe_and_is_recorded_on
     steps = [e.data["step"] for e in TicketEvent.objects.filter(ticket=ticket, kind="resolution")]
     assert steps == ["resolution_started", "resolution_done"]
     message = Message.objects.get(ticket=ticket, kind="outbound")
-    assert "$25.00" in message.text and order.number in message.text
+    assert "$25.00" in message.text
+    assert order.number in message.text
 
     again = ask(people["agent"], order, amount="25.00", ticket=ticket)
     assert again.pk == resolution.pk
@@ -263,6 +264,7 @@ def test_reship_coupon_and_store_credit_on_the_demo_store(people):
     assert reship.cost == Decimal("35.00") + Decimal("7.50")  # goods at 35% + postage
     assert coupon.platform_reference.startswith("SORRY-")
     assert coupon.cost == Decimal("9.00")
-    assert refund.gateway == "demo" and refund.gateway_reference.startswith("demo_re_")
+    assert refund.gateway == "demo"
+    assert refund.gateway_reference.startswith("demo_re_")
     second = ask(people["agent"], order, kind="reship", amount=None, key="r2", reason="damaged")
     assert second.status == "pending_approval"  # agents reship once per order
