@@ -169,7 +169,7 @@ def test_approve_lower_decline_and_list(api_as, stripe_server, django_assert_num
     assert declined.json()["status"] == "declined"
     assert declined.json()["approval"]["decline_reason"] == "too generous"
 
-    for n in range(3):
+    for _n in range(3):
         post(api_as("agent"), paid_order(store=order.store), {"kind": "coupon", "amount": "40.00"})
     lead = api_as("lead")
     lead.get("/api/v1/approvals")  # warm up the content-type cache
