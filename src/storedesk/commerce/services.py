@@ -29,7 +29,6 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -226,19 +225,6 @@ def _email(value: str) -> str:
 
 def _money_expression(expression):
     return ExpressionWrapper(expression, output_field=DecimalField(**MONEY))
-
-
-def _bare(model, **values):
-    """A model instance carrying only `values`, for audit entries and events of bulk rows.
-
-    `Model.__init__` walks every field; for 50-field orders by the million that is the
-    slowest part of a load, and the audit only needs the id, the class and a few values.
-    """
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    instance._state = ModelState()
-    instance._state.adding = False
-    return instance
 
 
 # --- Stores and catalog ------------------------------------------------------------------------
