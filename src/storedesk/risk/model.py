@@ -79,11 +79,11 @@ class TrainingOptions:
     @classmethod
     def from_settings(cls, **overrides) -> TrainingOptions:
         values = {
-            "maturity_days": getattr(settings, "RISK_MODEL_MATURITY_DAYS", cls.maturity_days),
-            "holdout_days": getattr(settings, "RISK_MODEL_HOLDOUT_DAYS", cls.holdout_days),
-            "history_days": getattr(settings, "RISK_MODEL_HISTORY_DAYS", cls.history_days),
-            "min_fraud": getattr(settings, "RISK_MODEL_MIN_FRAUD", cls.min_fraud),
-            "min_good": getattr(settings, "RISK_MODEL_MIN_GOOD", cls.min_good),
+            "maturity_days": settings.RISK_MODEL_MATURITY_DAYS,
+            "holdout_days": settings.RISK_MODEL_HOLDOUT_DAYS,
+            "history_days": settings.RISK_MODEL_HISTORY_DAYS,
+            "min_fraud": settings.RISK_MODEL_MIN_FRAUD,
+            "min_good": settings.RISK_MODEL_MIN_GOOD,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         if values["holdout_days"] < 1 or values["maturity_days"] < 0:
