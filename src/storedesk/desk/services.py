@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
-from storedesk.audit.services import record_audit
+from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.commerce.models import Customer, Order, Store
 from storedesk.core.events import record_event
 from storedesk.core.models import Counter
@@ -172,6 +173,25 @@ def _timeline(ticket: Ticket, kind: str, actor=None, *, moment=None, **data) -> 
         data=data,
         created_at=moment or timezone.now(),
     )
+
+
+def do_add_timeline_event(ticket: Ticket, kind: str, *, actor=None, **data) -> TicketEvent:
+    """A line on the ticket's timeline for something another app did to it (a rule fired, a
+    playbook step, a hand-off): the desk owns the timeline, so other apps write it here. One
+    insert, so it needs no transaction of its own; call it inside the caller's."""
+    return _timeline(ticket, kind, actor, **data)
+
+
+def do_add_timeline_events(kind: str, data_by_ticket: Mapping[int, dict], *, at: datetime) -> int:
+    """The same kind of system line on many tickets' timelines in one insert (e.g. the SLA
+    sweep's warnings and breaches): set-based, whatever the number of tickets."""
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=ticket_id, kind=kind, actor_label=SYSTEM_ACTOR, data=data, created_at=at
+        )
+        for ticket_id, data in data_by_ticket.items()
+    )
+    return len(data_by_ticket)
 
 
 def find_customer(email: str, store: Store | None = None) -> Customer | None:
@@ -592,6 +612,56 @@ def do_set_priority(ticket: Ticket, priority: int, *, actor, reason: str = "") -
     )
     record_event("ticket_priority_changed", ticket_ids=[ticket.pk], old=old, new=priority)
     return ticket
+
+
+@transaction.atomic
+def do_set_scored_priorities(
+    levels: Mapping[int, tuple[int, str]], *, at: datetime | None = None
+) -> dict[int, tuple[int, int]]:
+    """Set many tickets' priority from a computed score, `{ticket_id: (level, reason)}`,
+    set-based: the tickets are locked in primary-key order, a priority a person set is kept,
+    and each change gets its timeline line and audit entry; one `ticket_priority_changed`
+    event names them all (SLA policies go by priority). Returns `{ticket_id: (old, new)}`."""
+    at = at or timezone.now()
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",)).filter(pk__in=list(levels)).order_by("pk")
+    )
+    by_hand = set(
+        TicketEvent.objects.filter(ticket_id__in=list(levels), kind="priority", actor__isnull=False)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    changed = [
+        ticket
+        for ticket in tickets
+        if ticket.pk not in by_hand and ticket.priority != levels[ticket.pk][0]
+    ]
+    if not changed:
+        return {}
+    moves = {ticket.pk: (ticket.priority, levels[ticket.pk][0]) for ticket in changed}
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for pk, (_old, new) in moves.items():
+        by_level[new].append(pk)
+    for level, pks in by_level.items():
+        Ticket.objects.filter(pk__in=pks).update(priority=level, updated_at=at)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=pk,
+            kind="priority",
+            actor_label=SYSTEM_ACTOR,
+            data={"old": old, "new": new, "reason": levels[pk][1]},
+            created_at=at,
+        )
+        for pk, (old, new) in moves.items()
+    )
+    record_audit_bulk(
+        actor_label=SYSTEM_ACTOR,
+        action="desk.priority_changed",
+        objects=changed,
+        changes_for=lambda ticket: dict(zip(("old", "new"), moves[ticket.pk], strict=True)),
+    )
+    record_event("ticket_priority_changed", ticket_ids=list(moves))
+    return moves
 
 
 def normalise_tag(name: str) -> str:
