@@ -31,6 +31,7 @@ from storedesk.commerce.services import (
 )
 from storedesk.core.events import handles, record_event
 from storedesk.core.money import quantize
+from storedesk.risk.extensions import refund_starter
 from storedesk.risk.facts import address_key
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskList
 from storedesk.risk.services import DEFAULT_LISTS, do_add_to_list
@@ -346,28 +347,21 @@ def do_cancel(
 def _refund_through_gateway(
     order_risk: OrderRisk, order: Order, due: Decimal, actor, reason: str, fraud: bool
 ) -> dict:
-    """Start the refund of what is due as a resolution (carried out after commit); what the
-    decision records about it."""
+    """Start the refund of what is due (carried out after commit by resolutions, when it is
+    installed; otherwise a "refund needed" task); what the decision records about it."""
     if due <= 0:
         return {}
-    from storedesk.resolutions.services import ResolutionError, do_start_resolution
-
-    try:
-        resolution = do_start_resolution(
-            actor=actor,
-            order=order,
-            kind="refund",
-            reason="fraud" if fraud else "cancellation",
-            note=reason,
-            idempotency_key=f"risk-review-{order_risk.pk}-refund",
-        )
-    except ResolutionError as refused:
-        return {"refund_refused": refused.message}
-    return {
-        "resolution_id": resolution.pk,
-        "refund_status": resolution.status,
-        "gateway": resolution.gateway,
-    }
+    starter = refund_starter()
+    if starter is None:
+        task = do_open_refund_task(order, due, actor=actor, reason=reason)
+        return {"refund_task_id": task.pk}
+    return starter(
+        order=order,
+        actor=actor,
+        reason=reason,
+        fraud=fraud,
+        idempotency_key=f"risk-review-{order_risk.pk}-refund",
+    )
 
 
 def _report_later(order_risk: OrderRisk, order: Order, actor, reason: str) -> RiskDecision:

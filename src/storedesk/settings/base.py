@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "storedesk.risk",
     "storedesk.resolutions",
     "storedesk.integrations.stripe",
+    "storedesk.integrations.paypal",
     "storedesk.integrations.mail",
     "storedesk.demo",
 ]
