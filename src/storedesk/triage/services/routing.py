@@ -149,7 +149,7 @@ def _send_quietly(email: EmailMessage) -> None:
     """A department notice is a courtesy: a mail server failure must not undo the routing."""
     try:
         email.send()
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("Could not notify %s", email.to, exc_info=True)
 
 

@@ -176,7 +176,7 @@ def do_sweep_sla(now: datetime | None = None) -> dict[str, int]:
 
 def do_acknowledge(ticket: Ticket, *, now: datetime | None = None):
     """The automatic acknowledgement with an honest reply time, once per ticket."""
-    if not getattr(settings, "TRIAGE_SEND_ACKNOWLEDGEMENT", True):
+    if not settings.TRIAGE_SEND_ACKNOWLEDGEMENT:
         return None
     if ticket.channel not in (Channel.EMAIL, Channel.FORM) or not ticket.requester_email:
         return None
