@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 DOMAIN = "bench-pearl.myshopify.com"
-SECRET = "shpss_bench_9c1f"
-TOKEN = "shpat_bench_42"
+SECRET = "shpss_bench_9c1f"  # noqa: S105 - a made-up secret of the benchmark's own shop
+TOKEN = "shpat_bench_42"  # noqa: S105 - made up too
 PATH = "/webhooks/shopify/"
 
 
@@ -225,6 +225,21 @@ def _connect_shop(**config):
     )
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of another process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 1)}
+
+
 # --- intake ------------------------------------------------------------------------------------
 
 
@@ -242,6 +257,7 @@ def run_intake(args) -> dict:
     )
     try:
         _wait_for_port(port, server)
+        cpu_before = _process_cpu_seconds(server.pid)
         poster = subprocess.run(  # noqa: S603
             [sys.executable, __file__, "--run", "post", *_forwarded(args), f"--port={port}"],
             capture_output=True,
@@ -249,6 +265,7 @@ def run_intake(args) -> dict:
             check=True,
         )
         sent = json.loads(poster.stdout.strip().splitlines()[-1])
+        server_cpu = _process_cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -256,7 +273,14 @@ def run_intake(args) -> dict:
 
     stored = InboundDelivery.objects.count()
     distinct = InboundDelivery.objects.values("delivery_id").distinct().count()
-    return {**sent, "stored": stored, "distinct_ids": distinct}
+    posted = sent["deliveries"] + sent["replayed"]
+    return {
+        **sent,
+        "stored": stored,
+        "distinct_ids": distinct,
+        "server_cpu_seconds": round(server_cpu, 1),
+        "per_server_cpu_second": round(posted / server_cpu) if server_cpu else None,
+    }
 
 
 def _wait_for_port(port: int, server) -> None:
@@ -405,9 +429,11 @@ def run_backfill(args) -> dict:
     from storedesk.integrations.shopify.sync import backfill
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     result = backfill(connection, sleep=lambda seconds: None)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
     server.shutdown()
     return {
         "orders": Order.objects.count(),
@@ -418,6 +444,7 @@ def run_backfill(args) -> dict:
         "generate_seconds": round(generated, 1),
         "seconds": round(seconds, 1),
         "orders_per_second": round(result.orders_created / seconds),
+        "cpu_seconds": round(cpu, 1),
         "max_rss_mb_before": round(before / 1024),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -460,14 +487,17 @@ def run_apply(args) -> dict:
             object_key=f"order:{newer['id']}",
         )
         ids.append(received.delivery.pk)
-    timings, outcomes = [], {}
+    timings, cpu_timings, outcomes = [], [], {}
     for pk in ids:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         outcome = do_apply_delivery(pk)
         timings.append((time.perf_counter() - started) * 1000)
+        cpu_timings.append((time.process_time() - cpu_started) * 1000)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     timings.sort()
+    cpu_timings.sort()
     return {
+        "cpu_p95_ms": round(cpu_timings[int(len(cpu_timings) * 0.95) - 1], 2),
         "updates": len(timings),
         "outcomes": outcomes,
         "p50_ms": round(statistics.median(timings), 2),
@@ -502,7 +532,7 @@ def main() -> None:
     for part in parts:
         with tempfile.TemporaryDirectory(prefix=f"bench-{part}-") as var_dir:
             figures = child(part, var_dir, args)
-        print(f"{part}: {json.dumps(figures)}")
+        print(f"{part}: {json.dumps(figures | {'machine': machine()})}")
         if part == "intake":
             lost = figures["deliveries"] - figures["distinct_ids"]
             twice = figures["stored"] - figures["distinct_ids"]
