@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "storedesk.integrations.stripe",
     "storedesk.integrations.connections",
     "storedesk.integrations.shopify",
+    "storedesk.integrations.mail",
     "storedesk.demo",
 ]
 
