@@ -19,6 +19,11 @@ temporary var dir, and prints its figures:
 - apply: `--updates` orders/updated deliveries (a newer updated_at, a new address, a new
   payment) applied one by one through the delivery task's own function. Figures: p50/p95/max
   milliseconds. Target: p95 under 20 ms.
+
+`--via-webhooks http://127.0.0.1:8000 --domain SHOP --secret S` instead posts `--count` signed
+orders/create deliveries and fulfillments/create for half of them to a running desk whose store
+is connected to that shop (`storedesk connect shopify …`): the demo's way in through the front
+door. Run `storedesk worker` too, so the deliveries are applied.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -124,8 +130,8 @@ def rest_order(number: int, *, updated: str = "2026-01-05T10:00:00-05:00") -> di
     }
 
 
-def hmac_header(body: bytes) -> str:
-    return base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+def hmac_header(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def bulk_rows(number: int) -> str:
@@ -295,28 +301,37 @@ def _wait_for_port(port: int, server) -> None:
     raise SystemExit("the web server did not start")
 
 
-def _send_all(port: int, items: list[tuple[str, bytes]], senders: int) -> tuple[float, dict]:
-    """POST every (webhook id, body) from `senders` keep-alive connections; (seconds, codes)."""
+def _send_all(
+    port: int,
+    items: list[tuple],
+    senders: int,
+    *,
+    host: str = "127.0.0.1",
+    domain: str = DOMAIN,
+    secret: str = SECRET,
+) -> tuple[float, dict]:
+    """POST every (webhook id, body[, topic]) from `senders` keep-alive connections;
+    (seconds, answers by status)."""
     codes: dict[int, int] = {}
     lock = threading.Lock()
     chunks = [items[index::senders] for index in range(senders)]
     barrier = threading.Barrier(senders + 1)
 
     def send(chunk):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection = http.client.HTTPConnection(host, port, timeout=30)
         mine: dict[int, int] = {}
         barrier.wait()
-        for webhook_id, body in chunk:
+        for webhook_id, body, *topic in chunk:
             connection.request(
                 "POST",
                 PATH,
                 body=body,
                 headers={
                     "Content-Type": "application/json",
-                    "X-Shopify-Topic": "orders/create",
-                    "X-Shopify-Shop-Domain": DOMAIN,
+                    "X-Shopify-Topic": topic[0] if topic else "orders/create",
+                    "X-Shopify-Shop-Domain": domain,
                     "X-Shopify-Webhook-Id": webhook_id,
-                    "X-Shopify-Hmac-Sha256": hmac_header(body),
+                    "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
                     "X-Shopify-Triggered-At": "2026-01-05T15:00:00Z",
                 },
             )
@@ -506,6 +521,62 @@ def run_apply(args) -> dict:
     }
 
 
+# --- through the front door ----------------------------------------------------------------
+
+
+def post_to_running_desk(args) -> dict:
+    """Signed Shopify orders/create deliveries and, for half of them, fulfillments/create
+    (with a tracking number), posted to a desk that is running (`make run`), whose store is
+    connected with the same shop domain and webhook secret (`storedesk connect shopify`)."""
+    target = urllib.parse.urlsplit(args.via_webhooks)
+    items = []
+    for number in range(args.count):
+        order = rest_order(number)
+        order["name"] = f"#WH{number}"
+        items.append((f"front-door-order-{number}", json.dumps(order).encode(), "orders/create"))
+    for number in range(0, args.count, 2):
+        fulfillment = {
+            "id": 255858046 + number,
+            "order_id": 450789469 + number,
+            "status": "success",
+            "shipment_status": "in_transit",
+            "tracking_company": "UPS",
+            "tracking_number": f"1Z999AA1{number:010d}",
+            "tracking_url": f"https://www.ups.com/track?tracknum=1Z999AA1{number:010d}",
+            "created_at": "2026-01-05T09:00:00-05:00",
+            "updated_at": "2026-01-05T09:00:00-05:00",
+        }
+        items.append(
+            (
+                f"front-door-fulfillment-{number}",
+                json.dumps(fulfillment).encode(),
+                "fulfillments/create",
+            )
+        )
+    seconds, codes = _send_all(
+        target.port or 80,
+        items[: args.count],
+        args.senders,
+        host=target.hostname,
+        domain=args.domain,
+        secret=args.secret,
+    )
+    later, more = _send_all(
+        target.port or 80,
+        items[args.count :],
+        args.senders,
+        host=target.hostname,
+        domain=args.domain,
+        secret=args.secret,
+    )
+    return {
+        "posted": len(items),
+        "seconds": round(seconds + later, 2),
+        "codes": codes,
+        "fulfillment_codes": more,
+    }
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -516,6 +587,14 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100000)
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--only", choices=["intake", "backfill", "apply"])
+    parser.add_argument(
+        "--via-webhooks",
+        metavar="URL",
+        help="post signed orders and fulfilments to a running desk (e.g. http://127.0.0.1:8000)",
+    )
+    parser.add_argument("--count", type=int, default=200, help="orders to post (--via-webhooks)")
+    parser.add_argument("--domain", default=DOMAIN, help="the connected shop (--via-webhooks)")
+    parser.add_argument("--secret", default=SECRET, help="its webhook secret (--via-webhooks)")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -527,6 +606,9 @@ def main() -> None:
             "apply": run_apply,
         }[args.run]
         print(json.dumps(runner(args)))
+        return
+    if args.via_webhooks:
+        print(json.dumps(post_to_running_desk(args)))
         return
     parts = [args.only] if args.only else ["intake", "backfill", "apply"]
     for part in parts:
