@@ -33,6 +33,7 @@ from django.utils import timezone
 from storedesk.audit.services import record_audit
 from storedesk.core.context import get_correlation_id, set_correlation_id
 from storedesk.core.events import record_event
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.integrations.connections.models import Connection, InboundDelivery
 from storedesk.integrations.connections.secrets import (
@@ -44,9 +45,16 @@ from storedesk.integrations.connections.systems import SYSTEMS, SystemSpec
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12  # failures (not parking): about a day of retries, then a person looks
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=1)  # a parked delivery is tried at least hourly, forever
+MAX_ATTEMPTS = 12  # failures (not parking): about half a day of retries, then a person looks
+# A failure: 30 s, 1 min, 2 min … capped at an hour, MAX_ATTEMPTS in all.
+FAILED_RETRIES = RetryPolicy(
+    base=timedelta(seconds=30), cap=timedelta(hours=1), max_attempts=MAX_ATTEMPTS, jitter=0.1
+)
+# A parked delivery waits for its object as long as it takes: the same waits, never given up
+# (the policy's attempt limit is beyond any count a delivery can reach).
+PARKED_RETRIES = RetryPolicy(
+    base=timedelta(seconds=30), cap=timedelta(hours=1), max_attempts=2**31, jitter=0.1
+)
 DUE_BATCH = 500
 
 Status = InboundDelivery.Status
@@ -433,11 +441,6 @@ def do_apply_received(*, batch: int = DRAIN_BATCH, for_seconds: float = DRAIN_FO
             return applied
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … capped at an hour, after the n-th unsuccessful attempt."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
-
-
 def _is_due(delivery: InboundDelivery, now: datetime) -> bool:
     if delivery.status == Status.RECEIVED:
         return True
@@ -480,7 +483,7 @@ def do_apply_delivery(delivery_id: int, *, now: datetime | None = None) -> str:
             delivery.last_error = str(parked)[:2000]
             if parked.waiting_for:
                 delivery.object_key = parked.waiting_for[:120]
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            delivery.next_attempt_at = PARKED_RETRIES.next_attempt_at(delivery.attempts, now)
         except DeliveryFailed as error:
             _failed(delivery, str(error), retry=error.retryable, now=now)
         except Exception as error:  # a bug or an outage: kept and retried, never lost
@@ -511,10 +514,10 @@ def do_apply_delivery(delivery_id: int, *, now: datetime | None = None) -> str:
 def _failed(delivery: InboundDelivery, reason: str, *, retry: bool, now: datetime) -> None:
     delivery.status, delivery.outcome = Status.FAILED, "failed"
     delivery.last_error = reason[:2000]
-    if retry and delivery.attempts < MAX_ATTEMPTS:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
-    else:
-        delivery.next_attempt_at = None
+    delivery.next_attempt_at = (
+        FAILED_RETRIES.next_attempt_at(delivery.attempts, now) if retry else None
+    )
+    if delivery.next_attempt_at is None:
         logger.error("Delivery %s (%s) needs a person: %s", delivery.pk, delivery.topic, reason)
 
 
