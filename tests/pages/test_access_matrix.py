@@ -327,8 +327,6 @@ def small_store(store, full_order, make_user):
         secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
     )
     do_mark_broken(connection, "token revoked")
-    return {
-        "connection": connection,
     over_the_limit = do_request_resolution(
         actor=make_user(Role.AGENT, username="store-agent"),
         order=full_order,
@@ -339,6 +337,7 @@ def small_store(store, full_order, make_user):
         idempotency_key="matrix-approval",
     )
     return {
+        "connection": connection,
         "approval": over_the_limit.approval,
         "lead": lead,
         "order": full_order,
