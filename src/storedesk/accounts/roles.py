@@ -84,6 +84,8 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "desk.view_quarantinedmail",
         "desk.change_quarantinedmail",
         *_TRIAGE_SETUP,
+        "order_files.add_orderimport",
+        "order_files.view_orderimport",
     ],
     Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK],
     Role.ADMIN: "__all__",

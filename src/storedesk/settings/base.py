@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "storedesk.disputes",
     "storedesk.risk",
     "storedesk.integrations.stripe",
+    "storedesk.integrations.order_files",
     "storedesk.demo",
 ]
 
