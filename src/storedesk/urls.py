@@ -14,6 +14,7 @@ urlpatterns = [
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
+    path("imports/orders/", include("storedesk.integrations.order_files.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("triage/analysis/", include("storedesk.triage.analysis_urls")),
     path("triage/", include("storedesk.triage.urls")),

@@ -150,6 +150,8 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    # Order files: leads and admins load orders from a file.
+    "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),

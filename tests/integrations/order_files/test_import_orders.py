@@ -6,10 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
+from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.commerce.models import Customer, LineItem, Order, Payment, Shipment
+from storedesk.integrations.order_files.models import OrderImport
 from storedesk.integrations.order_files.reader import OrderFileError
 from storedesk.integrations.order_files.services import do_import_orders
 from tests.factories import StoreFactory
@@ -399,3 +403,60 @@ def test_command_needs_a_known_store(tmp_path):
     path.write_bytes(b"order_number\n")
     with pytest.raises(CommandError, match="no store yet"):
         call_command("import-orders", str(path))
+
+
+def test_upload_page_dry_run_lists_bad_lines_then_imports(client, make_user):
+    store = StoreFactory()
+    client.force_login(make_user(Role.LEAD))
+    data = csv_bytes(
+        SHOPIFY_HEADER, [first_row("#1001"), first_row("#1002", **{"Currency": "XYZ"})]
+    )
+
+    dry = client.post(
+        reverse("order_files:import"),
+        {"store": store.pk, "dry_run": "on", "file": SimpleUploadedFile("orders_export.csv", data)},
+    )
+
+    assert dry.status_code == 200
+    assert "line 3: currency “XYZ” is not an ISO 4217 code" in dry.content.decode()
+    assert not Order.objects.exists()
+    done = client.post(
+        reverse("order_files:import"),
+        {"store": store.pk, "file": SimpleUploadedFile("orders_export.csv", data)},
+    )
+    assert done.status_code == 200
+    assert list(Order.objects.values_list("number", flat=True)) == ["#1001"]
+    assert OrderImport.objects.filter(dry_run=False, orders_created=1, rows_refused=1).exists()
+
+
+def test_upload_page_refuses_an_unreadable_file_with_a_message(client, make_user):
+    store = StoreFactory()
+    client.force_login(make_user(Role.ADMIN))
+
+    response = client.post(
+        reverse("order_files:import"),
+        {"store": store.pk, "file": SimpleUploadedFile("orders.pdf", b"%PDF-1.7")},
+    )
+
+    assert response.status_code == 400
+    assert "Only .csv and .xlsx files can be imported" in response.content.decode()
+
+
+def test_upload_page_history_query_count(client, make_user, django_assert_num_queries):
+    store = StoreFactory()
+    user = make_user(Role.LEAD)
+    for n in range(3):
+        do_import_orders(
+            store, io.BytesIO(csv_bytes(SHOPIFY_HEADER, [first_row(f"#{n}")])), "a.csv", actor=user
+        )
+    client.force_login(user)
+    client.get(reverse("order_files:import"))  # warm the session and permission caches
+
+    with django_assert_num_queries(8):
+        response = client.get(reverse("order_files:import"))
+
+    assert response.content.decode().count("a.csv") == 3
+
+
+def test_agents_may_not_import(agent_client):
+    assert agent_client.get(reverse("order_files:import")).status_code == 403
