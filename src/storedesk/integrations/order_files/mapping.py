@@ -34,8 +34,8 @@ from storedesk.commerce.ingest import (
     number_key,
 )
 from storedesk.commerce.models import Order, Payment
+from storedesk.core.currencies import ISO_4217
 from storedesk.core.money import currency_exponent
-from storedesk.integrations.order_files.currencies import ISO_4217
 from storedesk.integrations.order_files.reader import OrderFileError, Row
 
 SHOPIFY = "shopify_export"
