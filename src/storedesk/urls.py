@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("storedesk.core.urls")),
     path("imports/orders/", include("storedesk.integrations.order_files.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
+    path("webhooks/shopify/", include("storedesk.integrations.shopify.urls")),
+    path("settings/connections/", include("storedesk.integrations.connections.urls")),
     path("triage/analysis/", include("storedesk.triage.analysis_urls")),
     path("triage/", include("storedesk.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

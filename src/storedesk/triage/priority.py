@@ -553,3 +553,9 @@ def rescore_after_risk_review_changed(event: DomainEvent) -> None:
     """A review decided, closed or (re)opened: "payment in risk review" must follow it on
     the tickets about that order."""
     do_rescore_tickets_of_orders([event.payload.get("order_id")])
+
+
+@handles("order_facts_changed")
+def rescore_after_order_update(event: DomainEvent) -> None:
+    """Paid, refunded, shipped or cancelled: the tickets about the order weigh differently."""
+    do_rescore_tickets_of_orders([event.payload.get("order_id")])
