@@ -152,6 +152,7 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    "paypal:webhook": Rule(post=WEBHOOK),
     # Order files: leads and admins load orders from a file.
     "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules

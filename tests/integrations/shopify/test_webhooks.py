@@ -37,7 +37,11 @@ def test_a_signed_delivery_is_stored_once_with_its_topic_and_raw_body(client, sh
     assert first.status_code == 200 and first.json()["duplicate"] is False
     assert again.status_code == 200 and again.json()["duplicate"] is True
     delivery = InboundDelivery.objects.get()
-    assert (delivery.system, delivery.delivery_id, delivery.topic) == ("shopify", "w-1", "orders/create")
+    assert (delivery.system, delivery.delivery_id, delivery.topic) == (
+        "shopify",
+        "w-1",
+        "orders/create",
+    )
     assert delivery.object_key == "order:450789469"
     assert delivery.occurred_at is not None
 
