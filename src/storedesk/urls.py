@@ -15,6 +15,7 @@ urlpatterns = [
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
     path("imports/orders/", include("storedesk.integrations.order_files.urls")),
+    path("webhooks/easypost/", include("storedesk.integrations.carriers.urls")),
     path("webhooks/paypal/", include("storedesk.integrations.paypal.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("webhooks/shopify/", include("storedesk.integrations.shopify.urls")),

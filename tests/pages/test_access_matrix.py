@@ -153,6 +153,7 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
+    "easypost:webhook": Rule(post=WEBHOOK),
     # Order files: leads and admins load orders from a file.
     "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules

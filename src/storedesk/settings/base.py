@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "storedesk.integrations.connections",
     "storedesk.integrations.shopify",
     "storedesk.integrations.paypal",
+    "storedesk.integrations.carriers",
     "storedesk.demo",
 ]
 
