@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import Order, Shipment
+from storedesk.commerce.tracking import tracking_states
 from storedesk.desk.mail_out import do_send_acknowledgement
 from storedesk.desk.models import Message, ReplyTemplate, Ticket
 from storedesk.desk.replies import render_reply
@@ -47,6 +48,22 @@ def _own_order(ticket: Ticket, analysis: MessageAnalysis) -> Order | None:
     return linked[0] if len(linked) == 1 else None
 
 
+def _needs_a_person(order: Order) -> str:
+    """Why the automatic "on its way" answer would be wrong for this parcel ('' if it fits):
+    stuck, delivered (the customer is asking about a parcel the carrier says arrived), or
+    in trouble at the carrier."""
+    state = tracking_states([order.pk]).get(order.pk)
+    if state is None:
+        return ""
+    if state.stuck:
+        return _("the parcel is stuck (no carrier scan for days): left to a person")
+    if state.delivered:
+        return _("the carrier says delivered: left to a person")
+    if state.exception or state.returned:
+        return _("the carrier reports a problem: left to a person")
+    return ""
+
+
 def _template_for(order: Order) -> ReplyTemplate | None:
     shipped = Shipment.objects.filter(order=order).exclude(tracking_number="").exists()
     name = IN_TRANSIT_TEMPLATE if shipped else NOT_SHIPPED_TEMPLATE
@@ -68,6 +85,9 @@ def do_answer_wismo(ticket: Ticket, message: Message) -> str:
     order = _own_order(ticket, analysis)
     if order is None:
         return _("no single order of the sender's identified")
+    held = _needs_a_person(order)
+    if held:
+        return held
     template = _template_for(order)
     if template is None:
         return _("the where-is-my-order template is missing")
