@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from storedesk.api import api
 from storedesk.core.api import urls_answering_405_in_json
+from storedesk.triage.urls import analysis_urlpatterns as triage_analysis_urls
 
 urlpatterns = [
     path("accounts/", include("storedesk.accounts.urls")),
@@ -20,7 +21,7 @@ urlpatterns = [
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("webhooks/shopify/", include("storedesk.integrations.shopify.urls")),
     path("settings/connections/", include("storedesk.integrations.connections.urls")),
-    path("triage/analysis/", include("storedesk.triage.analysis_urls")),
+    path("triage/analysis/", include(triage_analysis_urls)),
     path("triage/", include("storedesk.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("storedesk.commerce.urls")),

@@ -10,7 +10,7 @@ from storedesk.accounts.models import User
 from storedesk.accounts.roles import Role
 from storedesk.commerce.models import Store
 from storedesk.desk.models import Mailbox
-from storedesk.triage.workflow_models import BusinessCalendar
+from storedesk.triage.models import BusinessCalendar
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db

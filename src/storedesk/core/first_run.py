@@ -22,7 +22,8 @@ from storedesk.commerce.models import Store
 from storedesk.commerce.services import do_create_store
 from storedesk.core.currencies import ISO_4217
 from storedesk.desk.mail_in import do_save_mailbox
-from storedesk.triage.calendar import default_calendar_record, do_save_calendar
+from storedesk.triage.calendar import default_calendar_record
+from storedesk.triage.services import do_save_calendar
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}$")
 TEAM_CALENDAR_NAME = "Team"
