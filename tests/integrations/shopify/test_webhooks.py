@@ -34,8 +34,10 @@ def test_a_signed_delivery_is_stored_once_with_its_topic_and_raw_body(client, sh
     order = fixture("order")
     first = post(client, "orders/create", order, webhook_id="w-1")
     again = post(client, "orders/create", order, webhook_id="w-1")
-    assert first.status_code == 200 and first.json()["duplicate"] is False
-    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert first.status_code == 200
+    assert first.json()["duplicate"] is False
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
     delivery = InboundDelivery.objects.get()
     assert (delivery.system, delivery.delivery_id, delivery.topic) == (
         "shopify",
