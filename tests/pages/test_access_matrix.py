@@ -36,6 +36,7 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
+from storedesk.integrations.connections.services import do_connect
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
@@ -153,6 +154,12 @@ ACCESS: dict[str, Rule] = {
     "stripe:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
+    # Connections to outside systems: admins only (secrets, credentials).
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
+    "shopify:webhook": Rule(post=WEBHOOK),
     # Order files: leads and admins load orders from a file.
     "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
@@ -322,6 +329,12 @@ def small_store(store, full_order, make_user):
         "playbook": Playbook.objects.order_by("pk").first(),
         "handoff": handoff,
         "saved_view": SavedView.objects.create(name="Mine", owner=lead, filters={}),
+        "connection": do_connect(
+            full_order.store,
+            "shopify",
+            config={"shop_domain": "matrix.myshopify.com"},
+            secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix"},
+        ),
     }
 
 
@@ -341,6 +354,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "version_pk": store["proposal"].pk,
         "name": store["risk_list"].name,
         "slug": "payments",
+        "system": "shopify",
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -367,6 +381,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter
