@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("storedesk.core.urls")),
     path("imports/orders/", include("storedesk.integrations.order_files.urls")),
     path("webhooks/easypost/", include("storedesk.integrations.carriers.urls")),
+    path("webhooks/woocommerce/", include("storedesk.integrations.woocommerce.urls")),
     path("webhooks/paypal/", include("storedesk.integrations.paypal.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("webhooks/shopify/", include("storedesk.integrations.shopify.urls")),

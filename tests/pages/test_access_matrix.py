@@ -154,6 +154,7 @@ ACCESS: dict[str, Rule] = {
     "stripe:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
+    "woocommerce:webhook": Rule(post=WEBHOOK),
     # Connections to outside systems: admins only (secrets, credentials).
     "connections:list": Rule(get=ADMINS, post_as_get=True),
     "connections:connect": Rule(get=ADMINS, post=ADMINS),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "storedesk.integrations.shopify",
     "storedesk.integrations.paypal",
     "storedesk.integrations.carriers",
+    "storedesk.integrations.woocommerce",
     "storedesk.demo",
 ]
 
