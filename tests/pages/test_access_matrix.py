@@ -33,9 +33,9 @@ from storedesk.accounts.roles import Role
 from storedesk.accounts.services import do_create_api_token
 from storedesk.commerce.models import OrderTask
 from storedesk.desk.models import Attachment, SavedView
-from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
+from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.integrations.connections.services import do_connect
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list

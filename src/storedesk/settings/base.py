@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "storedesk.integrations.paypal",
     "storedesk.integrations.carriers",
     "storedesk.integrations.woocommerce",
+    "storedesk.integrations.mail",
     "storedesk.demo",
 ]
 
