@@ -12,6 +12,9 @@ from storedesk.commerce.services import do_create_store, do_ingest_orders
 from tests.commerce.builders import order_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's online backup API; PostgreSQL uses pg_dump"
+)
 
 
 def every_table_content() -> dict[str, list[tuple]]:
@@ -29,6 +32,7 @@ def every_table_content() -> dict[str, list[tuple]]:
     return content
 
 
+@sqlite_only
 def test_backup_then_restore_brings_back_every_row(tmp_path):
     store = do_create_store(name="Tiny Pearl", slug="tiny-pearl")
     do_ingest_orders(store, [order_in(n) for n in range(25)])
@@ -48,6 +52,7 @@ def test_backup_then_restore_brings_back_every_row(tmp_path):
     assert list(Store.objects.values_list("slug", flat=True)) == ["tiny-pearl"]
 
 
+@sqlite_only
 def test_backup_refuses_to_overwrite_and_restore_refuses_a_foreign_file(tmp_path):
     target = tmp_path / "desk.sqlite3"
     target.write_bytes(b"something else")
@@ -61,3 +66,13 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_a_foreign_file(tmp_path
     with pytest.raises(CommandError, match="not a Storedesk database"):
         call_command("restore", str(other), "--no-input")
     assert connection.introspection.table_names()  # the live database is still whole
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL guidance")
+def test_on_postgresql_backup_says_how_to_use_pg_dump(tmp_path):
+    out = io.StringIO()
+    call_command("backup", str(tmp_path / "desk.dump"), stdout=out)
+    assert "pg_dump --format=custom" in out.getvalue()
+    assert not (tmp_path / "desk.dump").exists()
+    with pytest.raises(CommandError, match="pg_restore --clean"):
+        call_command("restore", str(tmp_path / "desk.dump"), "--no-input")
