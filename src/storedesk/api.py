@@ -13,6 +13,7 @@ from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
+from storedesk.integrations.connections.api import router as connections_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router
 from storedesk.triage.api import router as triage_router
@@ -21,7 +22,11 @@ api = NinjaAPI(
     title="Storedesk API",
     version="1",
     description=(
-        "Read the store's orders, customers, shipments and payments. Authenticate with "
+        "Read the store's orders, customers, shipments and payments; open, answer and update "
+        "tickets; decide on orders in risk review and manage risk rules; analyse a customer "
+        "message and set the priority weights. Writes take the same permissions as the pages, "
+        "and a reply sent with `idempotency_key` is sent once however often it is retried. "
+        "Authenticate with "
         "`Authorization: Bearer sdk_…` (create a token with `storedesk create_api_token`) or a "
         "signed-in session. Lists page with `limit` and the opaque `next_cursor`. Errors are "
         '`{"code", "message", "details"}`.'
@@ -40,3 +45,4 @@ api.add_router("/", risk_router)
 api.add_router("/", risk_rules_router)
 api.add_router("/", desk_router)
 api.add_router("/", triage_router)
+api.add_router("/", connections_router)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from storedesk.commerce.models import StuckThreshold
-from storedesk.commerce.tracking import business_days_between, tracking_states
+from storedesk.commerce.services.tracking import business_days_between, tracking_states
 from storedesk.triage.priority import score_facts
 from tests.desk.builders import make_ticket
 from tests.factories import OrderFactory, ShipmentEventFactory

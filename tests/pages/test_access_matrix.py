@@ -36,7 +36,7 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
-from storedesk.integrations.connections.services import do_connect
+from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
@@ -104,6 +104,11 @@ ACCESS: dict[str, Rule] = {
     "commerce:customers": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:customer": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:tasks": Rule(get=EVERY_ROLE, post_as_get=True),
+    # Connections to shops, gateways and carriers hold secrets: administrators only.
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # The first-run page: open only while there is no store (admins then get a 404 here).
@@ -152,15 +157,10 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    "shopify:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
     "woocommerce:webhook": Rule(post=WEBHOOK),
-    # Connections to outside systems: admins only (secrets, credentials).
-    "connections:list": Rule(get=ADMINS, post_as_get=True),
-    "connections:connect": Rule(get=ADMINS, post=ADMINS),
-    "connections:detail": Rule(get=ADMINS, post_as_get=True),
-    "connections:sync": Rule(post=ADMINS),
-    "shopify:webhook": Rule(post=WEBHOOK),
     # Order files: leads and admins load orders from a file.
     "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
@@ -238,6 +238,10 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -313,7 +317,16 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
     return {
+        "connection": connection,
         "lead": lead,
         "order": full_order,
         "ticket": ticket,
@@ -330,12 +343,6 @@ def small_store(store, full_order, make_user):
         "playbook": Playbook.objects.order_by("pk").first(),
         "handoff": handoff,
         "saved_view": SavedView.objects.create(name="Mine", owner=lead, filters={}),
-        "connection": do_connect(
-            full_order.store,
-            "shopify",
-            config={"shop_domain": "matrix.myshopify.com"},
-            secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix"},
-        ),
     }
 
 
@@ -356,6 +363,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "name": store["risk_list"].name,
         "slug": "payments",
         "system": "shopify",
+        "connection_id": store["connection"].pk,
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -365,6 +373,8 @@ def path_arguments(name: str, store: dict) -> dict:
     }
     pk_by_url = {
         "commerce:order": order.pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
         "desk_templates:detail": store["template"].pk,
         "desk_templates:propose": store["template"].pk,
@@ -382,8 +392,6 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
-        "connections:detail": store["connection"].pk,
-        "connections:sync": store["connection"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter

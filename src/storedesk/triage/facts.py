@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from storedesk.commerce.tracking import TrackingState, tracking_states
+from storedesk.commerce.services.tracking import TrackingState, tracking_states
 from storedesk.desk.models import Ticket
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
 from storedesk.disputes.services import CLOSED_STATUSES

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import Order, Shipment
-from storedesk.commerce.tracking import tracking_states
+from storedesk.commerce.services.tracking import tracking_states
 from storedesk.desk.models import ReplyTemplate, Ticket
 from storedesk.triage.models import MessageAnalysis
 

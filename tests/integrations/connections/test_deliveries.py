@@ -105,3 +105,31 @@ def test_a_hopeless_failure_waits_for_a_person_and_a_bug_is_retried(connection):
     assert bug.status == Status.FAILED
     assert bug.next_attempt_at is not None
     assert "RuntimeError: a bug" in bug.last_error
+
+
+def test_a_burst_queues_a_drain_now_and_one_at_the_window_s_end(settings, monkeypatch):
+    """A thousand deliveries in a window cost two drain tasks, and the second one starts
+    after the window, so what arrived during it is applied too."""
+    from django.tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(services, "_drain", {"until": 0.0, "trailing": False})
+    backend = task_backends["default"]
+    for _ in range(1000):
+        services.request_drain()
+    queued = backend.results
+    assert len(queued) == 2
+    assert queued[0].task.run_after is None
+    assert queued[1].task.run_after is not None
+    assert queued[1].task.run_after > timezone.now()
+    monkeypatch.setattr(services, "_drain", {"until": 0.0, "trailing": False})
+    services.request_drain()
+    assert len(backend.results) == 3
+
+
+def test_the_drain_applies_received_deliveries_in_order(connection):
+    KNOWN_ORDERS.update({"1", "2", "3"})
+    for number in (1, 2, 3):
+        receive(connection, f"drain-{number}", body=str(number))
+    assert services.do_apply_received(batch=2) == 3
+    assert set(InboundDelivery.objects.values_list("status", flat=True)) == {Status.APPLIED}

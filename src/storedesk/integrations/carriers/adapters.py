@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from storedesk.commerce.tracking import TrackingUpdate
+from storedesk.commerce.services.tracking import TrackingUpdate
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from storedesk.commerce.models import Shipment
-from storedesk.commerce.tracking import do_record_tracking
+from storedesk.commerce.services.tracking import do_record_tracking
 from storedesk.integrations.carriers.easypost_tracking import EasyPostTracking
 from storedesk.integrations.carriers.models import CarrierTracker
 from storedesk.integrations.connections.services import (

@@ -20,7 +20,7 @@ from easypost.util import validate_webhook
 
 from storedesk.commerce.ingest import ShipmentEventIn
 from storedesk.commerce.models import Shipment
-from storedesk.commerce.tracking import TrackingUpdate
+from storedesk.commerce.services.tracking import TrackingUpdate
 from storedesk.integrations.carriers.adapters import (
     TrackerCreated,
     TrackingNotAuthorised,

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from storedesk.commerce.models import Shipment
-from storedesk.commerce.tracking import TrackingUpdate, do_record_tracking
+from storedesk.commerce.services.tracking import TrackingUpdate, do_record_tracking
 from storedesk.integrations.carriers.adapters import (
     TrackingNotAuthorised,
     TrackingRefused,

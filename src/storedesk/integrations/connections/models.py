@@ -101,6 +101,11 @@ class InboundDelivery(models.Model):
                 fields=["connection", "topic", "-received_at"], name="inbound_delivery_topic_idx"
             ),
             models.Index(
+                fields=["id"],
+                condition=Q(status="received"),
+                name="inbound_delivery_received_idx",
+            ),
+            models.Index(
                 fields=["connection", "object_key"],
                 condition=Q(status="parked"),
                 name="inbound_delivery_parked_idx",

@@ -16,6 +16,8 @@ as ignored.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,13 +25,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from storedesk.audit.services import record_audit
 from storedesk.core.context import get_correlation_id, set_correlation_id
 from storedesk.core.events import record_event
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.integrations.connections.models import Connection, InboundDelivery
 from storedesk.integrations.connections.secrets import (
@@ -41,9 +45,16 @@ from storedesk.integrations.connections.systems import SYSTEMS, SystemSpec
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12  # failures (not parking): about a day of retries, then a person looks
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=1)  # a parked delivery is tried at least hourly, forever
+MAX_ATTEMPTS = 12  # failures (not parking): about half a day of retries, then a person looks
+# A failure: 30 s, 1 min, 2 min … capped at an hour, MAX_ATTEMPTS in all.
+FAILED_RETRIES = RetryPolicy(
+    base=timedelta(seconds=30), cap=timedelta(hours=1), max_attempts=MAX_ATTEMPTS, jitter=0.1
+)
+# A parked delivery waits for its object as long as it takes: the same waits, never given up
+# (the policy's attempt limit is beyond any count a delivery can reach).
+PARKED_RETRIES = RetryPolicy(
+    base=timedelta(seconds=30), cap=timedelta(hours=1), max_attempts=2**31, jitter=0.1
+)
 DUE_BATCH = 500
 
 Status = InboundDelivery.Status
@@ -315,42 +326,119 @@ def do_receive_delivery(
 ) -> ReceivedDelivery:
     """Store a verified delivery once and queue it; a repeat (the sender retries until it
     sees a 2xx, or delivers twice at once) stores and queues nothing. A topic the system's
-    applier does not take is stored as ignored and queues nothing."""
+    applier does not take is stored as ignored and queues nothing.
+
+    One INSERT … ON CONFLICT DO NOTHING on the (system, delivery id) constraint: the
+    webhook endpoints' hot path (a thousand deliveries a second), so no ORM instance, no
+    savepoint, and a duplicate costs no exception."""
     now = timezone.now()
     known = topic in known_topics(connection.system)
-    try:
-        with transaction.atomic():
-            delivery = InboundDelivery.objects.create(
-                connection=connection,
-                system=connection.system,
-                delivery_id=delivery_id[:255],
-                topic=topic[:100],
-                body=body,
-                object_key=object_key[:120],
-                status=Status.RECEIVED if known else Status.IGNORED,
-                outcome="" if known else "unknown_topic",
-                received_at=now,
-                occurred_at=occurred_at,
-                # the sweep applies it if its task is lost (a worker killed mid-way)
-                next_attempt_at=now + settings.TASK_LOST_AFTER if known else None,
-                correlation_id=get_correlation_id() or "",
-            )
-            if known:
-                from storedesk.integrations.connections.tasks import apply_delivery
-
-                enqueue_on_commit(apply_delivery, delivery.pk)
-    except IntegrityError:
+    values = {
+        "connection_id": connection.pk,
+        "system": connection.system,
+        "delivery_id": delivery_id[:255],
+        "topic": topic[:100],
+        "body": body,
+        "object_key": object_key[:120],
+        "status": Status.RECEIVED if known else Status.IGNORED,
+        "outcome": "" if known else "unknown_topic",
+        "attempts": 0,
+        "received_at": now,
+        "occurred_at": occurred_at,
+        # the sweep applies it if its drain is lost (a worker killed mid-way)
+        "next_attempt_at": now + settings.TASK_LOST_AFTER if known else None,
+        "applied_at": None,
+        "last_error": "",
+        "correlation_id": get_correlation_id() or "",
+    }
+    with transaction.atomic():
+        pk = _insert_once(values)
+        if pk is not None and known:
+            transaction.on_commit(request_drain)
+    if pk is None:
         existing = InboundDelivery.objects.get(system=connection.system, delivery_id=delivery_id)
         return ReceivedDelivery(existing, created=False)
-    return ReceivedDelivery(delivery, created=True)
+    return ReceivedDelivery(InboundDelivery(pk=pk, **values), created=True)
+
+
+def _insert_once(values: dict) -> int | None:
+    """The new row's id, or None when (system, delivery id) is stored already."""
+    ops = db_connection.ops
+    fields = [InboundDelivery._meta.get_field(name) for name in values]
+    params = [
+        field.get_db_prep_save(value, connection=db_connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {ops.quote_name(InboundDelivery._meta.db_table)} ({columns}) "  # noqa: S608 - our names
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({ops.quote_name('system')}, {ops.quote_name('delivery_id')}) DO NOTHING "
+        f"RETURNING {ops.quote_name('id')}"
+    )
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # --- applying ----------------------------------------------------------------------------------
 
+# Received deliveries are applied by a draining task, in the order they came. A burst of a
+# thousand deliveries a second queues a drain at most twice per window per process (at once,
+# and once more at the window's end for what arrived meanwhile) instead of a task each: every
+# delivery still has a drain that starts after it was stored.
+DRAIN_WINDOW_SECONDS = 0.2
+DRAIN_BATCH = 200
+DRAIN_FOR_SECONDS = 50.0  # then the drain queues its successor, so one task never runs long
+_drain_lock = threading.Lock()
+_drain = {"until": 0.0, "trailing": False}
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … capped at an hour, after the n-th unsuccessful attempt."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+def request_drain() -> None:
+    """Queue the drain of received deliveries (called after a delivery is committed)."""
+    from storedesk.integrations.connections.tasks import apply_received_deliveries
+
+    if not apply_received_deliveries.get_backend().supports_defer:
+        apply_received_deliveries.enqueue()  # nothing to coalesce with (tests, immediate)
+        return
+    now = time.monotonic()
+    with _drain_lock:
+        if now >= _drain["until"]:
+            _drain["until"], _drain["trailing"] = now + DRAIN_WINDOW_SECONDS, False
+            delay = None
+        elif not _drain["trailing"]:
+            _drain["trailing"] = True
+            delay = _drain["until"] - now
+        else:
+            return
+    if delay is None:
+        apply_received_deliveries.enqueue()
+    else:
+        run_after = timezone.now() + timedelta(seconds=delay)
+        apply_received_deliveries.using(run_after=run_after).enqueue()
+
+
+def do_apply_received(*, batch: int = DRAIN_BATCH, for_seconds: float = DRAIN_FOR_SECONDS) -> int:
+    """Apply received deliveries in the order they came until none is left; returns how many
+    were applied. A concurrent drain skips what this one took (each is applied once)."""
+    from storedesk.integrations.connections.tasks import apply_received_deliveries
+
+    applied, started = 0, time.monotonic()
+    while True:
+        ids = list(
+            InboundDelivery.objects.filter(status=Status.RECEIVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        for pk in ids:
+            if do_apply_delivery(pk) != "skipped":
+                applied += 1
+        if len(ids) < batch:
+            return applied
+        if time.monotonic() - started > for_seconds:
+            apply_received_deliveries.enqueue()
+            return applied
 
 
 def _is_due(delivery: InboundDelivery, now: datetime) -> bool:
@@ -368,8 +456,8 @@ def do_apply_delivery(delivery_id: int, *, now: datetime | None = None) -> str:
     or already done). Failures are recorded on the row, never raised."""
     with transaction.atomic():
         delivery = (
-            InboundDelivery.objects.select_for_update()
-            .select_related("connection")
+            InboundDelivery.objects.select_for_update(of=("self",))
+            .select_related("connection__store")
             .filter(pk=delivery_id)
             .first()
         )
@@ -395,7 +483,7 @@ def do_apply_delivery(delivery_id: int, *, now: datetime | None = None) -> str:
             delivery.last_error = str(parked)[:2000]
             if parked.waiting_for:
                 delivery.object_key = parked.waiting_for[:120]
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            delivery.next_attempt_at = PARKED_RETRIES.next_attempt_at(delivery.attempts, now)
         except DeliveryFailed as error:
             _failed(delivery, str(error), retry=error.retryable, now=now)
         except Exception as error:  # a bug or an outage: kept and retried, never lost
@@ -426,10 +514,10 @@ def do_apply_delivery(delivery_id: int, *, now: datetime | None = None) -> str:
 def _failed(delivery: InboundDelivery, reason: str, *, retry: bool, now: datetime) -> None:
     delivery.status, delivery.outcome = Status.FAILED, "failed"
     delivery.last_error = reason[:2000]
-    if retry and delivery.attempts < MAX_ATTEMPTS:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
-    else:
-        delivery.next_attempt_at = None
+    delivery.next_attempt_at = (
+        FAILED_RETRIES.next_attempt_at(delivery.attempts, now) if retry else None
+    )
+    if delivery.next_attempt_at is None:
         logger.error("Delivery %s (%s) needs a person: %s", delivery.pk, delivery.topic, reason)
 
 

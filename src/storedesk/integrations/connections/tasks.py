@@ -15,6 +15,14 @@ def apply_delivery(delivery_id: int) -> str:
     return do_apply_delivery(delivery_id)
 
 
+@task()
+def apply_received_deliveries() -> int:
+    """Drain the received deliveries, oldest first (queued by the webhook endpoints)."""
+    from storedesk.integrations.connections.services import do_apply_received
+
+    return do_apply_received()
+
+
 @periodic("inbound-delivery-retries", every=timedelta(minutes=1))
 @task()
 def retry_inbound_deliveries() -> int:

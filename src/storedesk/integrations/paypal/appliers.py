@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 from storedesk.commerce.models import Order, Payment, Refund
-from storedesk.commerce.order_updates import order_id_for
-from storedesk.commerce.payments import do_record_payment, do_update_payment_status
 from storedesk.commerce.services import OverRefundError, RefundRefused, do_record_refund
+from storedesk.commerce.services.order_updates import order_id_for
+from storedesk.commerce.services.payments import do_record_payment, do_update_payment_status
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.integrations.connections.services import (
     DeliveryFailed,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 
 from storedesk.commerce.models import Order, Payment, Refund
-from storedesk.commerce.order_updates import (
+from storedesk.commerce.services import OverRefundError, RefundRefused, do_record_refund
+from storedesk.commerce.services.order_updates import (
     do_apply_shipment,
     do_update_customer,
     do_upsert_order,
     order_by_provider_id,
 )
-from storedesk.commerce.services import OverRefundError, RefundRefused, do_record_refund
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.integrations.connections.models import InboundDelivery
 from storedesk.integrations.connections.services import (

@@ -30,8 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from storedesk.commerce.ingest import RefundIn
-from storedesk.commerce.order_updates import do_upsert_order
 from storedesk.commerce.services import do_ingest_orders, do_ingest_refunds
+from storedesk.commerce.services.order_updates import do_upsert_order
 from storedesk.integrations.connections.credentials import NotConnected, credentials_of
 from storedesk.integrations.connections.models import Connection
 from storedesk.integrations.connections.services import (

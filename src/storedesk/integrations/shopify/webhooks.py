@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import logging
+from functools import lru_cache
 
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
@@ -21,8 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from storedesk.integrations.connections import intake
 from storedesk.integrations.connections.credentials import connection_by_lookup
-from storedesk.integrations.connections.secrets import SecretsUnreadable
-from storedesk.integrations.connections.services import do_receive_delivery, secrets_of
+from storedesk.integrations.connections.secrets import SecretsUnreadable, decrypt_secrets
+from storedesk.integrations.connections.services import do_receive_delivery
 from storedesk.integrations.connections.systems import SHOPIFY
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,13 @@ def verify(secret: str, body: bytes, header: str) -> bool:
     if not secret or not header:
         return False
     return hmac.compare_digest(signature(secret, body), header.strip())
+
+
+@lru_cache(maxsize=256)
+def webhook_secret(secrets_token: str) -> str:
+    """The connection's webhook secret, decrypted once per stored token (a new token after a
+    reconnect or a key rotation is a new entry)."""
+    return decrypt_secrets(secrets_token).get("webhook_secret", "")
 
 
 def object_key(topic: str, payload: dict) -> str:
@@ -64,7 +72,7 @@ def shopify_webhook(request: HttpRequest) -> JsonResponse:
         logger.warning("Shopify webhook from an unknown shop %r refused", domain[:100])
         return intake.error(401, "unknown_shop", _("This shop is not connected."))
     try:
-        secret = secrets_of(connection).get("webhook_secret", "")
+        secret = webhook_secret(connection.secrets_token)
     except SecretsUnreadable:
         logger.error("Shopify connection %s: its secrets cannot be decrypted", connection.pk)
         secret = ""

@@ -107,7 +107,7 @@ def _charge(event: Mapping[str, Any], actor) -> str:
     """charge.succeeded/failed/captured/updated: the payment follows the charge's status; a
     charge for an order we have but no payment of (a store taking cards on Stripe directly)
     becomes that order's payment."""
-    from storedesk.commerce.payments import do_record_payment, do_update_payment_status
+    from storedesk.commerce.services.payments import do_record_payment, do_update_payment_status
 
     charge = _object(event)
     payment_in = _mapped(charge_to_payment, charge)
@@ -183,7 +183,7 @@ INTENT_STATUSES = {
 def _payment_intent(event: Mapping[str, Any], actor) -> str:
     """payment_intent.*: the intent's payments follow it (charges arrive as charge.*)."""
     from storedesk.commerce.models import Payment
-    from storedesk.commerce.payments import do_update_payment_status
+    from storedesk.commerce.services.payments import do_update_payment_status
 
     intent = _object(event)
     status = INTENT_STATUSES.get(str(event.get("type")))

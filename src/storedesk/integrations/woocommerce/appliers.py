@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from storedesk.commerce.order_updates import do_upsert_order
+from storedesk.commerce.services.order_updates import do_upsert_order
 from storedesk.integrations.connections.services import DeliveryFailed, register_applier
 from storedesk.integrations.connections.systems import WOOCOMMERCE
 from storedesk.integrations.woocommerce import mappers

@@ -10,8 +10,8 @@ from django.db import transaction
 from storedesk.audit.services import record_audit
 from storedesk.commerce.ingest import PaymentIn
 from storedesk.commerce.models import Order, Payment
-from storedesk.commerce.services import lock_order
 from storedesk.commerce.services.orders import _payment_row
+from storedesk.commerce.services.refunds import lock_order
 from storedesk.core.events import record_event
 
 

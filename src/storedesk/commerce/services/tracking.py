@@ -24,7 +24,7 @@ from django.utils import timezone
 from storedesk.audit.services import record_audit
 from storedesk.commerce.ingest import ShipmentEventIn
 from storedesk.commerce.models import Shipment, ShipmentEvent, StuckThreshold
-from storedesk.commerce.services import lock_order
+from storedesk.commerce.services.refunds import lock_order
 from storedesk.core.events import record_event
 from storedesk.core.safe_urls import safe_http_url
 

@@ -20,9 +20,14 @@ from django.db import transaction
 from storedesk.audit.services import record_audit
 from storedesk.commerce.ingest import OrderIn, ShipmentIn, name_keys, number_key
 from storedesk.commerce.models import Order, Shipment, Store
-from storedesk.commerce.services import do_ingest_orders, lock_order, refresh_customer_aggregates
 from storedesk.commerce.services.common import _currency, _decimal
-from storedesk.commerce.services.orders import _existing_payment_keys, _payment_row
+from storedesk.commerce.services.orders import (
+    _existing_payment_keys,
+    _payment_row,
+    do_ingest_orders,
+    refresh_customer_aggregates,
+)
+from storedesk.commerce.services.refunds import lock_order
 from storedesk.core.bulk import bulk_insert
 from storedesk.core.events import record_event
 from storedesk.core.safe_urls import safe_http_url
