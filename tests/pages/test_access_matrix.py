@@ -15,6 +15,7 @@ What each answer must be:
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from http.cookies import SimpleCookie
 
 import pytest
@@ -37,6 +38,7 @@ from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
@@ -242,6 +244,13 @@ ACCESS: dict[str, Rule] = {
     "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
     "api-v1:get_connection": Rule(get=ADMINS),
     "api-v1:sync_connection": Rule(post=ADMINS),
+    # resolutions: every care role asks and reads; leads and payments specialists decide
+    "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_approvals": Rule(get=EVERY_ROLE),
+    "api-v1:approve": Rule(post=RISK_DESK),
+    "api-v1:decline": Rule(post=RISK_DESK),
+    "api-v1:budget": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -325,8 +334,18 @@ def small_store(store, full_order, make_user):
         secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
     )
     do_mark_broken(connection, "token revoked")
+    over_the_limit = do_request_resolution(
+        actor=make_user(Role.AGENT, username="store-agent"),
+        order=full_order,
+        kind="partial_refund",
+        amount=Decimal("60.00"),
+        currency="USD",
+        reason="not_received",
+        idempotency_key="matrix-approval",
+    )
     return {
         "connection": connection,
+        "approval": over_the_limit.approval,
         "lead": lead,
         "order": full_order,
         "ticket": ticket,
@@ -357,6 +376,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "payment_id": order.payments.first().pk,
         "order_id": store["risk"].order_id,
         "order_pk": store["risk"].order_id,
+        "approval_id": store["approval"].pk,
         "rule_id": store["risk_rule"].pk,
         "template_id": store["template"].pk,
         "version_pk": store["proposal"].pk,

@@ -19,33 +19,76 @@ def install_thresholds(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0004_order_source_updated_at'),
+        ("commerce", "0004_order_source_updated_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='shipment',
-            name='status',
-            field=models.CharField(choices=[('label_printed', 'Label printed'), ('confirmed', 'Confirmed'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('attempted_delivery', 'Delivery attempted'), ('delivered', 'Delivered'), ('failure', 'Delivery failed'), ('exception', 'Carrier exception'), ('returned_to_sender', 'Returned to sender')], default='confirmed', max_length=20),
+            model_name="shipment",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("label_printed", "Label printed"),
+                    ("confirmed", "Confirmed"),
+                    ("in_transit", "In transit"),
+                    ("out_for_delivery", "Out for delivery"),
+                    ("attempted_delivery", "Delivery attempted"),
+                    ("delivered", "Delivered"),
+                    ("failure", "Delivery failed"),
+                    ("exception", "Carrier exception"),
+                    ("returned_to_sender", "Returned to sender"),
+                ],
+                default="confirmed",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='shipmentevent',
-            name='status',
-            field=models.CharField(choices=[('label_printed', 'Label printed'), ('confirmed', 'Confirmed'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('attempted_delivery', 'Delivery attempted'), ('delivered', 'Delivered'), ('failure', 'Delivery failed'), ('exception', 'Carrier exception'), ('returned_to_sender', 'Returned to sender')], max_length=20),
+            model_name="shipmentevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("label_printed", "Label printed"),
+                    ("confirmed", "Confirmed"),
+                    ("in_transit", "In transit"),
+                    ("out_for_delivery", "Out for delivery"),
+                    ("attempted_delivery", "Delivery attempted"),
+                    ("delivered", "Delivered"),
+                    ("failure", "Delivery failed"),
+                    ("exception", "Carrier exception"),
+                    ("returned_to_sender", "Returned to sender"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='StuckThreshold',
+            name="StuckThreshold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('carrier', models.CharField(blank=True, max_length=40, verbose_name='carrier')),
-                ('service', models.CharField(blank=True, max_length=60, verbose_name='service')),
-                ('business_days', models.PositiveSmallIntegerField(verbose_name='business days without a scan')),
-                ('source', models.CharField(blank=True, help_text='where the figure comes from', max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("carrier", models.CharField(blank=True, max_length=40, verbose_name="carrier")),
+                ("service", models.CharField(blank=True, max_length=60, verbose_name="service")),
+                (
+                    "business_days",
+                    models.PositiveSmallIntegerField(verbose_name="business days without a scan"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True, help_text="where the figure comes from", max_length=200
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('carrier', 'service'), name='stuck_threshold_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("carrier", "service"), name="stuck_threshold_once"
+                    )
+                ],
             },
         ),
         migrations.RunPython(install_thresholds, migrations.RunPython.noop),
