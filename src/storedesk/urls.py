@@ -16,6 +16,7 @@ urlpatterns = [
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
+    path("", include("storedesk.onboarding.urls")),
     path("imports/orders/", include("storedesk.integrations.order_files.urls")),
     path("webhooks/easypost/", include("storedesk.integrations.carriers.urls")),
     path("webhooks/woocommerce/", include("storedesk.integrations.woocommerce.urls")),

@@ -114,7 +114,7 @@ ACCESS: dict[str, Rule] = {
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # The first-run page: open only while there is no store (admins then get a 404 here).
-    "core:first_run": Rule(get=ADMINS, post=ADMINS),
+    "onboarding:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
