@@ -1,0 +1,168 @@
+"""Forms of the resolution pages: they check what a person typed against the order (its
+currency's decimals, its line items, a positive amount); the services decide what is allowed."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from storedesk.core.money import currency_exponent
+from storedesk.resolutions.models import Kind, Reason
+
+IDEMPOTENCY_KEY = RegexValidator(r"^[A-Za-z0-9_-]{8,80}$", _("The form has expired; reload it."))
+MAX_AMOUNT = Decimal("1000000")
+
+# The kinds the panel offers, in the order an agent thinks of them.
+KIND_HELP = {
+    Kind.REFUND: _("Refund what remains refundable."),
+    Kind.PARTIAL_REFUND: _("An amount, or chosen items and the shipping."),
+    Kind.RESHIP: _("A replacement at no charge; the same or a corrected item."),
+    Kind.COUPON: _("A single-use code for a next order."),
+    Kind.STORE_CREDIT: _("Credit on the customer's account."),
+    Kind.CANCEL: _("Cancel an unfulfilled order and refund it."),
+    Kind.NO_COMPENSATION: _("Record that nothing is given, and why."),
+}
+
+
+def new_idempotency_key() -> str:
+    """A key made when the form is shown: every submission of that form carries it, so a
+    double click or a retried request does one thing."""
+    return uuid.uuid4().hex
+
+
+def money_field(label, *, required=False) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.001"),
+        max_value=MAX_AMOUNT,
+        max_digits=15,
+        decimal_places=6,  # the currency's own decimals are checked in clean()
+        error_messages={
+            "min_value": _("Enter an amount above zero."),
+            "invalid": _("Enter an amount as a number, such as 12.50."),
+        },
+    )
+
+
+class ResolutionForm(forms.Form):
+    """One form for every kind; the fields a kind does not use are ignored."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, validators=[IDEMPOTENCY_KEY])
+    ticket = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    kind = forms.ChoiceField(label=_("Action"), choices=Kind.choices)
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", _("Choose a reason")), *Reason.choices],
+        error_messages={"required": _("Choose the reason for this resolution.")},
+    )
+    amount = money_field(_("Amount"))
+    lines = forms.MultipleChoiceField(
+        label=_("Items to refund"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    include_shipping = forms.BooleanField(label=_("Refund the shipping"), required=False)
+    coupon_percent = forms.DecimalField(
+        label=_("Percent off"),
+        required=False,
+        min_value=Decimal("1"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+    )
+    coupon_expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reship_variant = forms.CharField(
+        label=_("Send instead (variant or size)"), required=False, max_length=120
+    )
+    reship_address = forms.CharField(
+        label=_("Corrected address"),
+        required=False,
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        label=_("Note for the timeline"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    approval_reason = forms.CharField(
+        label=_("Why (for the approver)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.line_items = {str(item.pk): item for item in order.line_items.all()}
+        self.fields["lines"].choices = [
+            (pk, f"{item.quantity} × {item.title} {item.variant_title}".strip())
+            for pk, item in self.line_items.items()
+        ]
+        self.fields["amount"].label = _("Amount (%(currency)s)") % {"currency": order.currency}
+
+    def clean_amount(self) -> Decimal | None:
+        amount = self.cleaned_data.get("amount")
+        if amount is None:
+            return None
+        places = currency_exponent(self.order.currency)
+        if amount != amount.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(
+                _("%(currency)s amounts have at most %(places)s decimal places.")
+                % {"currency": self.order.currency, "places": places}
+            )
+        return amount
+
+    def clean_coupon_expires_on(self):
+        expires = self.cleaned_data.get("coupon_expires_on")
+        if expires and expires <= timezone.localdate():
+            raise ValidationError(_("The coupon must expire after today."))
+        return expires
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        amount = data.get("amount")
+        if kind == Kind.PARTIAL_REFUND and not (
+            amount or data.get("lines") or data.get("include_shipping")
+        ):
+            self.add_error("amount", _("Enter an amount, or choose items or the shipping."))
+        if kind == Kind.STORE_CREDIT and not amount:
+            self.add_error("amount", _("Enter the credit's amount."))
+        if kind == Kind.COUPON and not (amount or data.get("coupon_percent")):
+            self.add_error("amount", _("Enter the coupon's amount or its percent off."))
+        if kind == Kind.COUPON and amount and data.get("coupon_percent"):
+            self.add_error("coupon_percent", _("Give an amount or a percent, not both."))
+        if kind == Kind.NO_COMPENSATION and not data.get("note", "").strip():
+            self.add_error("note", _("Say why nothing is given."))
+        return data
+
+    def chosen_lines(self) -> list[dict]:
+        """The chosen line items as the service takes them (item id and quantity)."""
+        return [
+            {"line_item": int(pk), "quantity": self.line_items[pk].quantity}
+            for pk in self.cleaned_data.get("lines") or ()
+        ]
+
+
+class ApproveForm(forms.Form):
+    """Approve as asked, or lower the amount first (never raise it)."""
+
+    amount = money_field(_("Approve a lower amount"))
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it is declined"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the request is declined.")},
+    )
