@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "storedesk.triage",
     "storedesk.disputes",
     "storedesk.risk",
+    "storedesk.resolutions",
     "storedesk.integrations.stripe",
     "storedesk.demo",
 ]

@@ -1,0 +1,1 @@
+"""The only writers of resolutions (filled in below)."""
