@@ -12,6 +12,7 @@ from storedesk.commerce.forms import TaskFilterForm
 from storedesk.commerce.models import Customer, Order, OrderTask
 from storedesk.core.permissions import permission_required
 from storedesk.desk import queries as desk_queries
+from storedesk.resolutions import page_queries as resolution_queries
 
 PAGE_SIZE = 50
 ORDER_HISTORY_SHOWN = 20
@@ -43,6 +44,13 @@ def home(request):
         )
         if request.user.has_perm("commerce.view_ordertask"):
             context["task_counts"] = queries.open_task_counts(store)
+        if request.user.has_perm("resolutions.view_resolution"):
+            context["resolution_figures"] = resolution_queries.home_figures(
+                store,
+                queries.store_today(store, now),
+                approvals=request.user.has_perm("resolutions.change_approval"),
+                budget=request.user.has_perm("resolutions.view_carebudget"),
+            )
     return render(request, "commerce/home.html", context)
 
 

@@ -4,6 +4,7 @@ currency's decimals, its line items, a positive amount); the services decide wha
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -165,4 +166,36 @@ class DeclineForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say why the request is declined.")},
+    )
+
+
+class MonthField(forms.CharField):
+    """A month as YYYY-MM, cleaned to its first day."""
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            return date(year, month, 1)
+        except ValueError as bad:
+            raise ValidationError(_("Give the month as YYYY-MM, such as 2026-03.")) from bad
+
+
+class BudgetMonthForm(forms.Form):
+    month = MonthField(required=False, max_length=7)
+
+
+class BudgetPlanForm(forms.Form):
+    """The month's plan per category, in the store's currency; zero means no plan."""
+
+    month = MonthField(max_length=7)
+    refunds = forms.DecimalField(label=_("Refunds"), min_value=0, max_digits=12, decimal_places=2)
+    reships = forms.DecimalField(
+        label=_("Reships at cost"), min_value=0, max_digits=12, decimal_places=2
+    )
+    coupons = forms.DecimalField(label=_("Coupons"), min_value=0, max_digits=12, decimal_places=2)
+    gifts = forms.DecimalField(
+        label=_("Store credit and gifts"), min_value=0, max_digits=12, decimal_places=2
     )

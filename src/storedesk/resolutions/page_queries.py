@@ -192,7 +192,7 @@ def budget_month(store: Store, month: date, *, details: bool = False) -> BudgetM
     """The month's plan and spend per category, spend read live from done resolutions (two
     queries); with `details`, spend by reason, by agent and by product (three more)."""
     start, _end = month_bounds(month)
-    plan = CareBudget.objects.filter(store=store, month=start).first()
+    plan = CareBudget.objects.select_related("updated_by").filter(store=store, month=start).first()
     done = _done_in(store, month)
     spend = done.aggregate(
         **{
@@ -230,3 +230,27 @@ def budget_month(store: Store, month: date, *, details: bool = False) -> BudgetM
             .order_by("-count", "title")[:20]
         )
     return result
+
+
+@dataclass
+class HomeFigures:
+    """The care team's resolution tiles on Home; each count is the row count of its list."""
+
+    refunds_waiting: int
+    failed: int
+    approvals_waiting: int | None  # None: the viewer does not decide approvals
+    budget: BudgetMonth | None  # None: the viewer does not see the budget
+
+
+def home_figures(store: Store, month: date, *, approvals: bool, budget: bool) -> HomeFigures:
+    """One query for both resolution counts, one for approvals, two for the budget."""
+    counts = Resolution.objects.filter(store=store).aggregate(
+        refunds_waiting=Count("id", filter=LIST_FILTERS["refunds_waiting"][1]),
+        failed=Count("id", filter=LIST_FILTERS["failed"][1]),
+    )
+    return HomeFigures(
+        refunds_waiting=counts["refunds_waiting"],
+        failed=counts["failed"],
+        approvals_waiting=pending_approvals_count(store) if approvals else None,
+        budget=budget_month(store, month) if budget else None,
+    )
