@@ -199,3 +199,112 @@ class BudgetPlanForm(forms.Form):
     gifts = forms.DecimalField(
         label=_("Store credit and gifts"), min_value=0, max_digits=12, decimal_places=2
     )
+
+
+LIMIT_FIELD_LABELS = {
+    "max_amount": _("Most per action"),
+    "max_share": _("Most share of the order (%)"),
+    "per_order": _("Most per order"),
+    "per_customer_90d": _("Most per customer in 90 days"),
+    "reships_per_order": _("Reships per order"),
+}
+
+
+def limit_field_name(role: str, action: str, key: str) -> str:
+    return f"{role}.{action}.{key}"
+
+
+class LimitsForm(forms.Form):
+    """Every role's limits per action in one form (a grid on the page); an empty box means
+    no limit. The whole set becomes one new version; `limits.validate_limits` has the last
+    word on what is valid."""
+
+    note = forms.CharField(label=_("Why (kept with the version)"), required=False, max_length=200)
+
+    def __init__(self, *args, roles, actions, limits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles, self.actions = roles, actions
+        for role in roles:
+            self.fields[f"{role}.flagged_orders"] = forms.BooleanField(
+                required=False,
+                label=_("Refunds disputed or risk-flagged orders alone"),
+                initial=limits[role]["flagged_orders"],
+            )
+            for action in actions:
+                rule = limits[role][action]
+                self.fields[limit_field_name(role, action, "allowed")] = forms.BooleanField(
+                    required=False, label=_("Allowed"), initial=rule["allowed"]
+                )
+                for key in self.keys_of(action):
+                    self.fields[limit_field_name(role, action, key)] = self._limit_field(
+                        key, rule.get(key)
+                    )
+
+    @staticmethod
+    def keys_of(action: str) -> tuple[str, ...]:
+        if action == "no_compensation":
+            return ()
+        keys = ("max_amount", "max_share", "per_order", "per_customer_90d")
+        return (*keys, "reships_per_order") if action == "reship" else keys
+
+    @staticmethod
+    def _limit_field(key: str, value) -> forms.Field:
+        label = LIMIT_FIELD_LABELS[key]
+        if key == "reships_per_order":
+            return forms.IntegerField(
+                required=False, min_value=0, max_value=100, label=label, initial=value
+            )
+        if key == "max_share":
+            initial = None if value is None else (Decimal(value) * 100).normalize()
+            return forms.DecimalField(
+                required=False,
+                min_value=0,
+                max_value=100,
+                decimal_places=2,
+                label=label,
+                initial=initial,
+            )
+        return forms.DecimalField(
+            required=False,
+            min_value=0,
+            max_value=MAX_AMOUNT,
+            decimal_places=2,
+            label=label,
+            initial=None if value is None else Decimal(value),
+        )
+
+    def grid(self):
+        """(role, flagged field, [(action, allowed field, [bound fields by key])]) rows."""
+        for role in self.roles:
+            yield (
+                role,
+                self[f"{role}.flagged_orders"],
+                [
+                    (
+                        action,
+                        self[limit_field_name(role, action, "allowed")],
+                        [self[limit_field_name(role, action, key)] for key in self.keys_of(action)],
+                    )
+                    for action in self.actions
+                ],
+            )
+
+    def limits(self) -> dict:
+        """The cleaned grid as the limits data the service validates and saves."""
+        data = self.cleaned_data
+        result: dict[str, dict] = {}
+        for role in self.roles:
+            row: dict = {"flagged_orders": data[f"{role}.flagged_orders"]}
+            for action in self.actions:
+                rule = {"allowed": data[limit_field_name(role, action, "allowed")]}
+                for key in ("max_amount", "max_share", "per_order", "per_customer_90d"):
+                    rule[key] = None
+                rule["reships_per_order"] = None
+                for key in self.keys_of(action):
+                    value = data[limit_field_name(role, action, key)]
+                    if value is not None and key == "max_share":
+                        value = value / 100
+                    rule[key] = None if value is None else str(value)
+                row[action] = rule
+            result[role] = row
+        return result
