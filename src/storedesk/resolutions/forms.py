@@ -147,11 +147,19 @@ class ResolutionForm(forms.Form):
         return data
 
     def chosen_lines(self) -> list[dict]:
-        """The chosen line items as the service takes them (item id and quantity)."""
-        return [
-            {"line_item": int(pk), "quantity": self.line_items[pk].quantity}
-            for pk in self.cleaned_data.get("lines") or ()
-        ]
+        """The chosen line items (item id and quantity) and the shipping, as the services take
+        them; a reship's corrected variant rides on each line it replaces."""
+        data = self.cleaned_data
+        variant = (data.get("reship_variant") or "").strip()
+        lines = []
+        for pk in data.get("lines") or ():
+            line = {"line_item": int(pk), "quantity": self.line_items[pk].quantity}
+            if variant and data.get("kind") == Kind.RESHIP:
+                line["variant"] = variant
+            lines.append(line)
+        if data.get("include_shipping") and data.get("kind") == Kind.PARTIAL_REFUND:
+            lines.append({"shipping": True})
+        return lines
 
 
 class ApproveForm(forms.Form):

@@ -1,6 +1,7 @@
 """Small filters the resolution pages need to lay out their grids."""
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -14,3 +15,19 @@ def get_item(mapping: dict, key):
 def missing_cells(cells, width: int) -> range:
     """Empty cells that pad a short row to the grid's width."""
     return range(max(int(width) - len(cells), 0))
+
+
+COST_PARTS = {
+    "refund": _("Refund"),
+    "gateway_fee_not_returned": _("Gateway fee not returned"),
+    "goods_at_cost": _("Replacement at cost"),
+    "shipping": _("Shipping"),
+    "coupon_likely_cost": _("Coupon at its likely cost"),
+    "store_credit_likely_cost": _("Store credit at its likely cost"),
+}
+
+
+@register.filter
+def cost_part(name: str) -> str:
+    """The label of one part of a cost breakdown (the key as it is when unknown)."""
+    return str(COST_PARTS.get(name, name))

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from storedesk.commerce.models import Order
 from storedesk.core.permissions import permission_required
 from storedesk.desk.models import Ticket
-from storedesk.resolutions import queries, services
+from storedesk.resolutions import page_queries, queries, services
 from storedesk.resolutions.forms import ResolutionForm, new_idempotency_key
 from storedesk.resolutions.models import Resolution
 
@@ -22,7 +22,7 @@ REQUEST_PERMISSION = "resolutions.add_resolution"
 
 def _order_or_404(pk: int) -> Order:
     try:
-        return queries.order_for_panel(pk)
+        return page_queries.order_for_panel(pk)
     except Order.DoesNotExist as missing:
         raise Http404 from missing
 
@@ -50,7 +50,7 @@ def _panel(request, order: Order, *, form=None, preview=None, result=None, statu
         "preview": preview,
         "result": result,
         "ticket_number": ticket_number,
-        "history": queries.resolutions_of_order(order),
+        "history": page_queries.resolutions_of_order(order),
     }
     return render(request, PANEL, context, status=status)
 
@@ -67,7 +67,7 @@ def _request_arguments(form: ResolutionForm, order: Order) -> dict:
         "amount": data.get("amount"),
         "currency": order.currency,
         "reason": data["reason"],
-        "lines": queries.lines_for_service(form),
+        "lines": form.chosen_lines(),
         "note": data.get("note", ""),
         "ticket": ticket,
     }
@@ -91,10 +91,14 @@ def preview(request, order_pk: int):
         return render(
             request, "resolutions/_preview.html", {"form": form, "order": order}, status=400
         )
-    arguments = _request_arguments(form, order)
-    arguments.pop("ticket")
-    arguments.pop("note")
-    the_preview = queries.preview_resolution(actor=request.user, **arguments)
+    data = form.cleaned_data
+    the_preview = queries.preview_resolution(
+        actor=request.user,
+        order=order,
+        kind=data["kind"],
+        amount=data.get("amount"),
+        lines=form.chosen_lines(),
+    )
     return render(
         request,
         "resolutions/_preview.html",
@@ -131,7 +135,7 @@ def resolve(request, order_pk: int):
 def retry(request, pk: int):
     """Try a failed gateway call again with the same idempotency key: the gateway answers the
     first call's outcome if it did go through, so the money still moves once."""
-    resolution = queries.resolution_or_none(pk)
+    resolution = page_queries.resolution_for_page(pk)
     if resolution is None:
         raise Http404
     order = _order_or_404(resolution.order_id)
