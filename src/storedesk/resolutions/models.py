@@ -161,9 +161,7 @@ class Approval(models.Model):
         DECLINED = "declined", _("Declined")
         EXPIRED = "expired", _("Expired")
 
-    resolution = models.OneToOneField(
-        Resolution, on_delete=models.CASCADE, related_name="approval"
-    )
+    resolution = models.OneToOneField(Resolution, on_delete=models.CASCADE, related_name="approval")
     store = models.ForeignKey("commerce.Store", on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"

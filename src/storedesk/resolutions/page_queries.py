@@ -53,9 +53,7 @@ def resolutions_of_order(order: Order, limit: int = ORDER_HISTORY_SHOWN) -> list
 
 
 def resolution_for_page(pk: int) -> Resolution | None:
-    return (
-        Resolution.objects.select_related("order", "ticket", "approval").filter(pk=pk).first()
-    )
+    return Resolution.objects.select_related("order", "ticket", "approval").filter(pk=pk).first()
 
 
 def resolution_list(store: Store, show: str) -> QuerySet[Resolution]:

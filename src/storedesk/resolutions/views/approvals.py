@@ -40,7 +40,12 @@ def approval_list(request):
     return render(
         request,
         "resolutions/approval_list.html",
-        {"store": store, "page": page, "approve_form": ApproveForm(), "decline_form": DeclineForm()},
+        {
+            "store": store,
+            "page": page,
+            "approve_form": ApproveForm(),
+            "decline_form": DeclineForm(),
+        },
     )
 
 
@@ -74,7 +79,9 @@ def approve(request, pk: int):
         messages.error(request, "; ".join(form.errors["amount"]))
         return _back()
     try:
-        services.do_approve(actor=request.user, approval=approval, amount=form.cleaned_data["amount"])
+        services.do_approve(
+            actor=request.user, approval=approval, amount=form.cleaned_data["amount"]
+        )
     except ValidationError as problem:
         messages.error(request, problem.messages[0])
         return _back()
@@ -98,7 +105,9 @@ def decline(request, pk: int):
         messages.error(request, form.errors["reason"][0])
         return _back()
     try:
-        services.do_decline(actor=request.user, approval=approval, reason=form.cleaned_data["reason"])
+        services.do_decline(
+            actor=request.user, approval=approval, reason=form.cleaned_data["reason"]
+        )
     except ValidationError as problem:
         messages.error(request, problem.messages[0])
         return _back()
