@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import LineItem, Order, Store
@@ -33,11 +34,10 @@ CATEGORY_LABELS = {
     "gifts": _("Store credit and gifts"),
 }
 MONEY_KINDS = BUDGET_CATEGORIES["refunds"]
-WAITING_STATUSES = (Resolution.Status.PENDING_APPROVAL, Resolution.Status.PROCESSING)
 
 # The lists Home links to: each name is a filter of the resolutions list.
 LIST_FILTERS = {
-    "refunds_waiting": (_("Refunds waiting"), Q(kind__in=MONEY_KINDS, status__in=WAITING_STATUSES)),
+    "refunds_waiting": (_("Refunds waiting"), Q(kind__in=MONEY_KINDS, status=Resolution.Status.PROCESSING)),
     "failed": (_("Failed gateway calls"), Q(status=Resolution.Status.FAILED)),
     "all": (_("All resolutions"), Q()),
 }
@@ -75,7 +75,7 @@ def pending_approvals(store: Store) -> QuerySet[Approval]:
     """The approvals queue: pending requests, oldest first (they expire), with the request's
     order, ticket, customer and the order's risk in the same query."""
     return (
-        Approval.objects.filter(store=store, status=Approval.Status.PENDING)
+        _pending(store)
         .select_related(
             "requested_by",
             "resolution__order__risk",
@@ -86,10 +86,16 @@ def pending_approvals(store: Store) -> QuerySet[Approval]:
     )
 
 
+def _pending(store: Store) -> QuerySet[Approval]:
+    """Pending and not yet expired (the expiry sweep runs every few minutes; one past its
+    time can no longer be approved, so it is not shown as waiting)."""
+    return Approval.objects.filter(
+        store=store, status=Approval.Status.PENDING, expires_at__gt=timezone.now()
+    )
+
+
 def pending_approvals_count(store: Store | None) -> int:
-    if store is None:
-        return 0
-    return Approval.objects.filter(store=store, status=Approval.Status.PENDING).count()
+    return 0 if store is None else _pending(store).count()
 
 
 def attach_customer_histories(approvals: list[Approval]) -> list[Approval]:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from storedesk.commerce.queries import current_store, store_today
 from storedesk.core.permissions import permission_required
-from storedesk.resolutions import page_queries, services
+from storedesk.resolutions import page_queries
+from storedesk.resolutions.budget import do_set_care_budget
 from storedesk.resolutions.forms import BudgetMonthForm, BudgetPlanForm
 
 CHANGE_PERMISSION = "resolutions.change_carebudget"
@@ -32,7 +33,7 @@ def budget(request):
         plan_form = BudgetPlanForm(request.POST)
         if plan_form.is_valid():
             data = plan_form.cleaned_data
-            services.do_set_care_budget(
+            do_set_care_budget(
                 store=store,
                 month=data["month"],
                 actor=request.user,
