@@ -156,6 +156,12 @@ def _timeline(ticket: Ticket, kind: str, actor=None, *, moment=None, **data) -> 
     )
 
 
+def record_ticket_event(ticket: Ticket, kind: str, *, actor=None, **data) -> TicketEvent:
+    """A timeline entry written by another app's service (a refund, an approval), inside that
+    service's transaction so it commits or rolls back with the change it describes."""
+    return _timeline(ticket, kind, actor, **data)
+
+
 def find_customer(email: str, store: Store | None = None) -> Customer | None:
     email = (email or "").strip().lower()
     if not email:
