@@ -162,7 +162,7 @@ def _this_month(store):
     return store_today(store, timezone.now()).replace(day=1)
 
 
-def test_a_lead_sets_the_plan_and_it_is_audited(lead_client, store):
+def test_a_lead_sets_the_plan_and_it_is_audited(lead_client, lead, store):
     month = _this_month(store)
     response = lead_client.post(
         "/resolutions/budget/",
@@ -178,7 +178,8 @@ def test_a_lead_sets_the_plan_and_it_is_audited(lead_client, store):
         Decimal("50.00"),
     )
     entry = AuditEntry.objects.get(action="resolutions.budget_set")
-    assert entry.changes["refunds"] == [None, "1000.00"]
+    assert entry.actor == lead
+    assert Decimal(entry.changes["refunds"][1]) == Decimal("1000")
 
 
 def test_a_bad_plan_is_refused_and_nothing_is_saved(lead_client, store):

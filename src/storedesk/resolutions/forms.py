@@ -88,15 +88,10 @@ class ResolutionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     note = forms.CharField(
-        label=_("Note for the timeline"),
+        label=_("Why"),
+        help_text=_("On the ticket's timeline; over your limits, the approver reads it."),
         required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    approval_reason = forms.CharField(
-        label=_("Why (for the approver)"),
-        required=False,
-        max_length=1000,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -177,28 +172,30 @@ class DeclineForm(forms.Form):
     )
 
 
-class MonthField(forms.CharField):
+class MonthField(forms.Field):
     """A month as YYYY-MM, cleaned to its first day."""
 
     def to_python(self, value):
-        text = super().to_python(value).strip()
+        text = str(value or "").strip()
         if not text:
             return None
         try:
             year, month = (int(part) for part in text.split("-"))
+            if not 2000 <= year <= 2100:
+                raise ValueError(year)
             return date(year, month, 1)
         except ValueError as bad:
             raise ValidationError(_("Give the month as YYYY-MM, such as 2026-03.")) from bad
 
 
 class BudgetMonthForm(forms.Form):
-    month = MonthField(required=False, max_length=7)
+    month = MonthField(required=False)
 
 
 class BudgetPlanForm(forms.Form):
     """The month's plan per category, in the store's currency; zero means no plan."""
 
-    month = MonthField(max_length=7)
+    month = MonthField()
     refunds = forms.DecimalField(label=_("Refunds"), min_value=0, max_digits=12, decimal_places=2)
     reships = forms.DecimalField(
         label=_("Reships at cost"), min_value=0, max_digits=12, decimal_places=2

@@ -3,6 +3,8 @@
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from storedesk.resolutions.models import Kind, Reason
+
 register = template.Library()
 
 
@@ -31,3 +33,14 @@ COST_PARTS = {
 def cost_part(name: str) -> str:
     """The label of one part of a cost breakdown (the key as it is when unknown)."""
     return str(COST_PARTS.get(name, name))
+
+
+@register.filter
+def resolution_kind(value: str) -> str:
+    """A kind's label, as timeline entries store the value."""
+    return str(dict(Kind.choices).get(value, value))
+
+
+@register.filter
+def resolution_reason(value: str) -> str:
+    return str(dict(Reason.choices).get(value, value))

@@ -4,7 +4,6 @@ the payments specialist for disputed and risk-flagged orders)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -82,8 +81,8 @@ def approve(request, pk: int):
         services.do_approve(
             actor=request.user, approval=approval, amount=form.cleaned_data["amount"]
         )
-    except ValidationError as problem:
-        messages.error(request, problem.messages[0])
+    except services.ResolutionError as problem:
+        messages.error(request, problem.message)
         return _back()
     messages.success(
         request,
@@ -108,8 +107,8 @@ def decline(request, pk: int):
         services.do_decline(
             actor=request.user, approval=approval, reason=form.cleaned_data["reason"]
         )
-    except ValidationError as problem:
-        messages.error(request, problem.messages[0])
+    except services.ResolutionError as problem:
+        messages.error(request, problem.message)
         return _back()
     messages.success(
         request,

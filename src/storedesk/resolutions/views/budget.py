@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 
 from storedesk.commerce.queries import current_store, store_today
 from storedesk.core.permissions import permission_required
-from storedesk.resolutions import page_queries
-from storedesk.resolutions.budget import do_set_care_budget
+from storedesk.resolutions import page_queries, services
 from storedesk.resolutions.forms import BudgetMonthForm, BudgetPlanForm
 
 CHANGE_PERMISSION = "resolutions.change_carebudget"
@@ -33,16 +32,20 @@ def budget(request):
         plan_form = BudgetPlanForm(request.POST)
         if plan_form.is_valid():
             data = plan_form.cleaned_data
-            do_set_care_budget(
-                store=store,
-                month=data["month"],
-                actor=request.user,
-                **{key: data[key] for key in page_queries.BUDGET_CATEGORIES},
-            )
-            messages.success(
-                request, _("Plan for %(month)s saved.") % {"month": f"{data['month']:%Y-%m}"}
-            )
-            return redirect(f"{request.path}?month={data['month']:%Y-%m}")
+            try:
+                services.do_set_budget(
+                    actor=request.user,
+                    store=store,
+                    month=data["month"],
+                    **{key: data[key] for key in page_queries.BUDGET_CATEGORIES},
+                )
+            except services.ResolutionError as problem:
+                plan_form.add_error(None, problem.message)
+            else:
+                messages.success(
+                    request, _("Plan for %(month)s saved.") % {"month": f"{data['month']:%Y-%m}"}
+                )
+                return redirect(f"{request.path}?month={data['month']:%Y-%m}")
         status = 400
         month = plan_form.cleaned_data.get("month") or store_today(store, timezone.now())
     else:

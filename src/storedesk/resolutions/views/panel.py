@@ -4,9 +4,9 @@ with the panel alone, so nothing depends on JavaScript to be correct."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from storedesk.commerce.models import Order
@@ -17,18 +17,19 @@ from storedesk.resolutions.forms import ResolutionForm, new_idempotency_key
 from storedesk.resolutions.models import Resolution
 
 PANEL = "resolutions/_panel.html"
-REQUEST_PERMISSION = "resolutions.add_resolution"
+REQUEST_PERMISSIONS = ("commerce.view_order", "resolutions.add_resolution")
 
 
 def _order_or_404(pk: int) -> Order:
     try:
         return page_queries.order_for_panel(pk)
     except Order.DoesNotExist as missing:
-        raise Http404 from missing
+        raise Http404(_("There is no such order.")) from missing
 
 
 def _ticket_number(value) -> int | None:
-    """The ticket the panel was opened from (a query or form value), when it exists."""
+    """The ticket the panel was opened from, when it exists (a stale or made-up number is
+    dropped: the action is then recorded on the order alone)."""
     try:
         number = int(value or 0)
     except (TypeError, ValueError):
@@ -36,114 +37,130 @@ def _ticket_number(value) -> int | None:
     return number if number > 0 and Ticket.objects.filter(number=number).exists() else None
 
 
-def _panel(request, order: Order, *, form=None, preview=None, result=None, status=200):
-    ticket_number = form["ticket"].value() if form is not None else None
-    if form is None:
-        ticket_number = _ticket_number(request.GET.get("ticket"))
-        form = ResolutionForm(
-            order=order,
-            initial={"idempotency_key": new_idempotency_key(), "ticket": ticket_number},
-        )
+def _fresh_form(order: Order, ticket_number: int | None, initial: dict | None = None):
+    """A form with a new idempotency key: each showing of the form is one action."""
+    return ResolutionForm(
+        order=order,
+        initial={**(initial or {}), "idempotency_key": new_idempotency_key(), "ticket": ticket_number},
+    )
+
+
+def _panel(
+    request, order, form, *, result=None, refusal_link="", notice="", status=200
+):
     context = {
         "order": order,
         "form": form,
-        "preview": preview,
         "result": result,
-        "ticket_number": ticket_number,
+        "dispute_url": refusal_link,
+        "notice": notice,
         "history": page_queries.resolutions_of_order(order),
     }
     return render(request, PANEL, context, status=status)
 
 
-def _request_arguments(form: ResolutionForm, order: Order) -> dict:
-    """What the services take from a valid form."""
+def _preview(request, order: Order, form: ResolutionForm):
     data = form.cleaned_data
-    ticket = None
-    if data.get("ticket"):
-        ticket = Ticket.objects.filter(number=data["ticket"]).first()
-    return {
-        "order": order,
-        "kind": data["kind"],
-        "amount": data.get("amount"),
-        "currency": order.currency,
-        "reason": data["reason"],
-        "lines": form.chosen_lines(),
-        "note": data.get("note", ""),
-        "ticket": ticket,
-    }
-
-
-@require_GET
-@permission_required("commerce.view_order", REQUEST_PERMISSION)
-def panel(request, order_pk: int):
-    """The empty form, with a new idempotency key (each opening of the panel is one action)."""
-    return _panel(request, _order_or_404(order_pk))
-
-
-@require_POST
-@permission_required("commerce.view_order", REQUEST_PERMISSION)
-def preview(request, order_pk: int):
-    """What the chosen action would cost and whether it is within the viewer's limits; asked
-    for as the agent fills the form, so nothing is written."""
-    order = _order_or_404(order_pk)
-    form = ResolutionForm(request.POST, order=order)
-    if not form.is_valid():
-        return render(
-            request, "resolutions/_preview.html", {"form": form, "order": order}, status=400
-        )
-    data = form.cleaned_data
-    the_preview = queries.preview_resolution(
+    return queries.preview_resolution(
         actor=request.user,
         order=order,
         kind=data["kind"],
         amount=data.get("amount"),
         lines=form.chosen_lines(),
     )
-    return render(
-        request,
-        "resolutions/_preview.html",
-        {"form": form, "order": order, "preview": the_preview},
-    )
+
+
+@require_GET
+@permission_required(*REQUEST_PERMISSIONS)
+def panel(request, order_pk: int):
+    order = _order_or_404(order_pk)
+    return _panel(request, order, _fresh_form(order, _ticket_number(request.GET.get("ticket"))))
 
 
 @require_POST
-@permission_required("commerce.view_order", REQUEST_PERMISSION)
-def resolve(request, order_pk: int):
-    """Do the action, or ask for approval when it is over the actor's limits. The form's
-    idempotency key makes a second click (or a retried request) return the first outcome."""
+@permission_required(*REQUEST_PERMISSIONS)
+def preview(request, order_pk: int):
+    """What the chosen action would cost, what stays refundable, and whether it is within the
+    viewer's limits; asked for as the agent fills the form, so nothing is written."""
     order = _order_or_404(order_pk)
     form = ResolutionForm(request.POST, order=order)
     if not form.is_valid():
-        return _panel(request, order, form=form, status=400)
-    arguments = _request_arguments(form, order)
-    try:
-        result = services.do_request_resolution(
-            actor=request.user,
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            approval_reason=form.cleaned_data.get("approval_reason", ""),
-            **arguments,
-        )
-    except ValidationError as problem:
-        form.add_error(None, problem.messages[0])
-        return _panel(request, order, form=form, status=400)
-    status = 409 if result.status == Resolution.Status.REFUSED else 200
-    return _panel(request, order, form=form, result=result, status=status)
+        context = {"form": form, "order": order}
+        return render(request, "resolutions/_preview.html", context, status=400)
+    context = {"form": form, "order": order, "preview": _preview(request, order, form)}
+    return render(request, "resolutions/_preview.html", context)
 
 
 @require_POST
-@permission_required("commerce.view_order", REQUEST_PERMISSION)
+@permission_required(*REQUEST_PERMISSIONS)
+def resolve(request, order_pk: int):
+    """Do the action, or ask for approval when it is over the actor's limits (then the agent
+    must say why, for the approver). The form's idempotency key makes a second click, or a
+    retried request, return the first outcome instead of acting twice."""
+    order = _order_or_404(order_pk)
+    form = ResolutionForm(request.POST, order=order)
+    if not form.is_valid():
+        return _panel(request, order, form, status=400)
+    data = form.cleaned_data
+    if not data["note"].strip() and _preview(request, order, form).needs_approval:
+        form.add_error("note", _("Over your limits: say why, for the approver."))
+        return _panel(request, order, form, status=400)
+    ticket_number = _ticket_number(data.get("ticket"))
+    try:
+        result = services.do_request_resolution(
+            actor=request.user,
+            order=order,
+            kind=data["kind"],
+            amount=data.get("amount"),
+            currency=order.currency,
+            reason=data["reason"],
+            lines=form.chosen_lines(),
+            note=data["note"],
+            ticket=Ticket.objects.filter(number=ticket_number).first() if ticket_number else None,
+            idempotency_key=data["idempotency_key"],
+        )
+    except services.ResolutionRefused as refused:
+        link = (refused.details or {}).get("dispute_url", "")
+        if refused.resolution is not None and refused.resolution.pk:
+            # Recorded as refused (with its reason): show it as the outcome.
+            fresh = _fresh_form(order, ticket_number)
+            return _panel(
+                request, order, fresh, result=refused.resolution, refusal_link=link, status=409
+            )
+        form.add_error(None, refused.message)
+        return _panel(request, order, form, status=409)
+    except services.ResolutionError as problem:
+        form.add_error(None, problem.message)
+        return _panel(request, order, form, status=problem.status)
+    return _panel(request, order, _fresh_form(order, ticket_number), result=result)
+
+
+@require_POST
+@permission_required(*REQUEST_PERMISSIONS)
 def retry(request, pk: int):
-    """Try a failed gateway call again with the same idempotency key: the gateway answers the
-    first call's outcome if it did go through, so the money still moves once."""
+    """Call the gateway again for a resolution whose call failed and is waiting for its next
+    try, with the same idempotency key: if the first call did go through, the gateway answers
+    with that refund, so the money still moves once. A finally failed one is not called again
+    (its reserved money was released); the panel offers the same action as a new request."""
     resolution = page_queries.resolution_for_page(pk)
     if resolution is None:
-        raise Http404
+        raise Http404(_("There is no such resolution."))
     order = _order_or_404(resolution.order_id)
-    try:
-        result = services.do_retry_resolution(actor=request.user, resolution=resolution)
-    except ValidationError as problem:
-        form = ResolutionForm(order=order, initial={"idempotency_key": new_idempotency_key()})
-        form.add_error(None, problem.messages[0])
-        return _panel(request, order, form=form, status=409)
-    form = ResolutionForm(order=order, initial={"idempotency_key": new_idempotency_key()})
-    return _panel(request, order, form=form, result=result)
+    ticket_number = resolution.ticket.number if resolution.ticket else None
+    if resolution.status == Resolution.Status.PROCESSING:
+        result = services.do_execute_resolution(resolution.pk, force=True)
+        return _panel(request, order, _fresh_form(order, ticket_number), result=result)
+    form = _fresh_form(
+        order,
+        ticket_number,
+        initial={
+            "kind": resolution.kind,
+            "reason": resolution.reason,
+            "amount": resolution.amount or None,
+            "note": resolution.note,
+        },
+    )
+    notice = ""
+    if resolution.status == Resolution.Status.FAILED:
+        notice = _("The gateway refused it for good; nothing was refunded. Check and confirm again.")
+    return _panel(request, order, form, notice=notice)
