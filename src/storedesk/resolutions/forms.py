@@ -13,7 +13,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from storedesk.core.money import currency_exponent
+from storedesk.core.money import currency_exponent, quantize
 from storedesk.resolutions.models import Kind, Reason
 
 IDEMPOTENCY_KEY = RegexValidator(r"^[A-Za-z0-9_-]{8,80}$", _("The form has expired; reload it."))
@@ -143,18 +143,48 @@ class ResolutionForm(forms.Form):
 
     def chosen_lines(self) -> list[dict]:
         """The chosen line items (item id and quantity) and the shipping, as the services take
-        them; a reship's corrected variant rides on each line it replaces."""
+        them. A reship with a corrected variant or size and no items chosen replaces them all."""
         data = self.cleaned_data
+        kind = data.get("kind")
         variant = (data.get("reship_variant") or "").strip()
+        chosen = list(data.get("lines") or ())
+        if kind == Kind.RESHIP and variant and not chosen:
+            chosen = list(self.line_items)
         lines = []
-        for pk in data.get("lines") or ():
+        for pk in chosen:
             line = {"line_item": int(pk), "quantity": self.line_items[pk].quantity}
-            if variant and data.get("kind") == Kind.RESHIP:
+            if variant and kind == Kind.RESHIP:
                 line["variant"] = variant
             lines.append(line)
-        if data.get("include_shipping") and data.get("kind") == Kind.PARTIAL_REFUND:
+        if data.get("include_shipping") and kind == Kind.PARTIAL_REFUND:
             lines.append({"shipping": True})
         return lines
+
+    def service_amount(self) -> Decimal | None:
+        """The amount the service takes: a coupon given as a percent is worth that share of
+        this order's subtotal (what the customer would save on an order like it)."""
+        data = self.cleaned_data
+        if data.get("kind") == Kind.COUPON and data.get("coupon_percent"):
+            value = self.order.subtotal_price * data["coupon_percent"] / 100
+            return quantize(value, self.order.currency)
+        return data.get("amount")
+
+    def service_note(self) -> str:
+        """The note, with what the service has no field for yet (a coupon's percent and
+        expiry, a reship's corrected address) written out so the person completing it and
+        the timeline see it."""
+        data = self.cleaned_data
+        kind = data.get("kind")
+        parts = [data.get("note", "").strip()]
+        if kind == Kind.COUPON and data.get("coupon_percent"):
+            parts.append(_("Coupon: %(percent)s%% off.") % {"percent": data["coupon_percent"]})
+        if kind == Kind.COUPON and data.get("coupon_expires_on"):
+            parts.append(
+                _("Coupon expires on %(date)s.") % {"date": f"{data['coupon_expires_on']:%Y-%m-%d}"}
+            )
+        if kind == Kind.RESHIP and data.get("reship_address", "").strip():
+            parts.append(_("Ship to: %(address)s") % {"address": data["reship_address"].strip()})
+        return "\n".join(str(part) for part in parts if part)
 
 
 class ApproveForm(forms.Form):

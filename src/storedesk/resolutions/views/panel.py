@@ -65,7 +65,7 @@ def _preview(request, order: Order, form: ResolutionForm):
         actor=request.user,
         order=order,
         kind=data["kind"],
-        amount=data.get("amount"),
+        amount=form.service_amount(),
         lines=form.chosen_lines(),
     )
 
@@ -111,11 +111,11 @@ def resolve(request, order_pk: int):
             actor=request.user,
             order=order,
             kind=data["kind"],
-            amount=data.get("amount"),
+            amount=form.service_amount(),
             currency=order.currency,
             reason=data["reason"],
             lines=form.chosen_lines(),
-            note=data["note"],
+            note=form.service_note(),
             ticket=Ticket.objects.filter(number=ticket_number).first() if ticket_number else None,
             idempotency_key=data["idempotency_key"],
         )
