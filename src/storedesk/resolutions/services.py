@@ -572,7 +572,7 @@ def _timeline(resolution: Resolution, actor, event: str, **data) -> None:
         actor=actor,
         step=event,
         resolution=resolution.pk,
-        kind=resolution.kind,
+        action=resolution.kind,
         reason=resolution.reason,
         status=resolution.status,
         amount=str(resolution.amount),
@@ -815,12 +815,12 @@ def _lock_approval(approval: Approval) -> tuple[Order, Approval, Resolution]:
 
 
 def _check_decider(actor, approval: Approval) -> None:
-    if not getattr(actor, "pk", None) or not actor.has_perm(APPROVE_PERMISSION):
-        raise NotAllowed(_("Your role may not decide approvals."))
-    if approval.requested_by_id == actor.pk:
+    if getattr(actor, "pk", None) and approval.requested_by_id == actor.pk:
         raise NotAllowed(
             _("Nobody approves their own request: ask a colleague."), code="own_request"
         )
+    if not getattr(actor, "pk", None) or not actor.has_perm(APPROVE_PERMISSION):
+        raise NotAllowed(_("Your role may not decide approvals."))
     roles = roles_of(actor)
     if approval.approver_role and approval.approver_role not in roles and "admin" not in roles:
         raise NotAllowed(

@@ -1,4 +1,4 @@
-"""Refunds through Stripe's refunds API with the official SDK (`StripeClient.refunds.create`).
+"""Refunds through Stripe's refunds API with the official SDK (`StripeClient.v1.refunds.create`).
 
 The resolution's idempotency key is sent as Stripe's `Idempotency-Key`, so a retry after a
 timeout or a crash returns the refund Stripe already made instead of making a second one.
@@ -67,11 +67,12 @@ class StripeRefundGateway:
         else:
             params["payment_intent"] = payment.provider_intent_id
         try:
-            refund = _client(self.secret_key, self.api_base).refunds.create(
+            created = _client(self.secret_key, self.api_base).v1.refunds.create(
                 params=params, options={"idempotency_key": idempotency_key}
             )
         except stripe.StripeError as error:
             raise _gateway_error(error) from error
+        refund = created.to_dict()
         status = refund.get("status") or ""
         if status not in ACCEPTED:
             raise GatewayError(
@@ -84,7 +85,7 @@ class StripeRefundGateway:
             status=status,
             amount=from_minor_units(int(refund["amount"]), refund_currency),
             currency=refund_currency,
-            raw=refund.to_dict(),
+            raw=refund,
         )
 
 
