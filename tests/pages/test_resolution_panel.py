@@ -202,6 +202,7 @@ def test_more_than_refundable_is_refused_by_the_service(agent_client, make_user,
 def test_an_open_chargeback_refuses_and_links_the_dispute(agent_client, paid_order):
     Dispute.objects.create(
         order=paid_order,
+        payment=paid_order.payments.get(),
         gateway="stripe",
         provider_id="dp_1Open",
         kind=Dispute.Kind.CHARGEBACK,

@@ -70,6 +70,11 @@ def _preview(request, order: Order, form: ResolutionForm):
     )
 
 
+def _needs_a_reason(preview) -> bool:
+    """An approval request must say why; a refusal needs no reason (it is refused anyway)."""
+    return preview.needs_approval and preview.allowed and not preview.refused
+
+
 @require_GET
 @permission_required(*REQUEST_PERMISSIONS)
 def panel(request, order_pk: int):
@@ -102,7 +107,7 @@ def resolve(request, order_pk: int):
     if not form.is_valid():
         return _panel(request, order, form, status=400)
     data = form.cleaned_data
-    if not data["note"].strip() and _preview(request, order, form).needs_approval:
+    if not data["note"].strip() and _needs_a_reason(_preview(request, order, form)):
         form.add_error("note", _("Over your limits: say why, for the approver."))
         return _panel(request, order, form, status=400)
     ticket_number = _ticket_number(data.get("ticket"))
