@@ -166,7 +166,13 @@ def test_a_lead_sets_the_plan_and_it_is_audited(lead_client, lead, store):
     month = _this_month(store)
     response = lead_client.post(
         "/resolutions/budget/",
-        {"month": f"{month:%Y-%m}", "refunds": "1000", "reships": "200", "coupons": "0", "gifts": "50"},
+        {
+            "month": f"{month:%Y-%m}",
+            "refunds": "1000",
+            "reships": "200",
+            "coupons": "0",
+            "gifts": "50",
+        },
     )
 
     assert response.status_code == 302

@@ -119,7 +119,11 @@ def test_within_the_limit_it_is_done_at_once_and_on_the_timeline(
     assert 'data-status="done"' in response.text
     assert "Demo gateway: no money moved." in response.text
     resolution = Resolution.objects.get()
-    assert (resolution.status, resolution.amount, resolution.actor) == ("done", Decimal("30.00"), agent)
+    assert (resolution.status, resolution.amount, resolution.actor) == (
+        "done",
+        Decimal("30.00"),
+        agent,
+    )
     assert Refund.objects.get().status == Refund.Status.SUCCEEDED
     assert _key(response.text) != key  # the panel offers a new action, with a new key
     steps = [e.data["step"] for e in TicketEvent.objects.filter(ticket=ticket, kind="resolution")]

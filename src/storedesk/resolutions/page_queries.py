@@ -37,7 +37,10 @@ MONEY_KINDS = BUDGET_CATEGORIES["refunds"]
 
 # The lists Home links to: each name is a filter of the resolutions list.
 LIST_FILTERS = {
-    "refunds_waiting": (_("Refunds waiting"), Q(kind__in=MONEY_KINDS, status=Resolution.Status.PROCESSING)),
+    "refunds_waiting": (
+        _("Refunds waiting"),
+        Q(kind__in=MONEY_KINDS, status=Resolution.Status.PROCESSING),
+    ),
     "failed": (_("Failed gateway calls"), Q(status=Resolution.Status.FAILED)),
     "all": (_("All resolutions"), Q()),
 }

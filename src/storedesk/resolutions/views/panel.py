@@ -41,13 +41,15 @@ def _fresh_form(order: Order, ticket_number: int | None, initial: dict | None = 
     """A form with a new idempotency key: each showing of the form is one action."""
     return ResolutionForm(
         order=order,
-        initial={**(initial or {}), "idempotency_key": new_idempotency_key(), "ticket": ticket_number},
+        initial={
+            **(initial or {}),
+            "idempotency_key": new_idempotency_key(),
+            "ticket": ticket_number,
+        },
     )
 
 
-def _panel(
-    request, order, form, *, result=None, refusal_link="", notice="", status=200
-):
+def _panel(request, order, form, *, result=None, refusal_link="", notice="", status=200):
     context = {
         "order": order,
         "form": form,
@@ -167,5 +169,7 @@ def retry(request, pk: int):
     )
     notice = ""
     if resolution.status == Resolution.Status.FAILED:
-        notice = _("The gateway refused it for good; nothing was refunded. Check and confirm again.")
+        notice = _(
+            "The gateway refused it for good; nothing was refunded. Check and confirm again."
+        )
     return _panel(request, order, form, notice=notice)
