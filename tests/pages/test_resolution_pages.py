@@ -96,7 +96,9 @@ def test_the_queue_shows_what_the_approver_needs(lead_client, agent, store):
     assert f"#{ticket.number} Ring arrived bent" in html
     assert '<dd data-testid="approval-ltv">640.00 USD</dd>' in html
     history = html.split('data-testid="approval-history"')[1].split("</ul>")[0]
-    assert "Coupon" in history and "15.00 USD" in history and earlier_order.number in history
+    assert "Coupon" in history
+    assert "15.00 USD" in history
+    assert earlier_order.number in history
     assert f'action="/resolutions/approvals/{approval.pk}/approve/"' in html
     assert "over the 50.00 limit per action" in html
 
@@ -234,7 +236,8 @@ def test_spend_is_live_by_category_reason_agent_and_product(lead_client, agent, 
     assert 'class="budget-over"' in html.split('data-testid="budget-coupons"')[0][-60:]
     assert 'data-testid="budget-warning"' in html
     by_reason = html.split('data-testid="budget-by-reason"')[1].split("</table>")[0]
-    assert "Damaged" in by_reason and "Goodwill" in by_reason
+    assert "Damaged" in by_reason
+    assert "Goodwill" in by_reason
     assert "Moonstone Ring 0" in html.split('data-testid="budget-by-product"')[1]
 
 

@@ -45,7 +45,7 @@ def limits(request):
             except ValidationError as problem:
                 form.add_error(None, problem.messages[0])
             else:
-                if saved is current:
+                if current is not None and saved.pk == current.pk:
                     messages.info(request, _("Nothing changed; no new version."))
                 else:
                     messages.success(
