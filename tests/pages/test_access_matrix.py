@@ -36,6 +36,7 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
+from storedesk.resolutions.models import Kind, Resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.handoff import do_hand_off
@@ -43,6 +44,7 @@ from storedesk.triage.rules import do_save_rule
 from storedesk.triage.workflow_models import BusinessCalendar, Playbook
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME
+from tests.pages.resolution_builders import make_approval, make_resolution
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +54,7 @@ pytestmark = pytest.mark.django_db
 EVERY_ROLE = frozenset(Role)
 RISK_DESK = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})
 LEADS = frozenset({Role.LEAD, Role.ADMIN})
+APPROVERS = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})  # decide resolution approvals
 ADMINS = frozenset({Role.ADMIN})
 PUBLIC = "public"  # anyone, signed in or not (customers, the login page)
 SIGNED_LINK = "signed-link"  # anyone holding the signed link the walk puts in the URL
@@ -150,6 +153,19 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
+    # budget; leads and payments specialists decide approvals; leads set limits and the plan.
+    "resolutions:list": Rule(get=EVERY_ROLE),
+    "resolutions:panel": Rule(get=EVERY_ROLE),
+    "resolutions:preview": Rule(post=EVERY_ROLE),
+    "resolutions:resolve": Rule(post=EVERY_ROLE),
+    "resolutions:retry": Rule(post=EVERY_ROLE),
+    "resolutions:approvals": Rule(get=APPROVERS),
+    "resolutions:approvals_count": Rule(get=APPROVERS),
+    "resolutions:approve": Rule(post=APPROVERS),
+    "resolutions:decline": Rule(post=APPROVERS),
+    "resolutions:limits": Rule(get=LEADS, post=LEADS),
+    "resolutions:budget": Rule(get=EVERY_ROLE, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -300,8 +316,12 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    approval = make_approval(full_order, requested_by=lead, kind=Kind.COUPON)
+    failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
         "lead": lead,
+        "approval": approval,
+        "failed_resolution": failed,
         "order": full_order,
         "ticket": ticket,
         "reply": reply,
@@ -362,6 +382,9 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
+        "resolutions:retry": store["failed_resolution"].pk,
+        "resolutions:approve": store["approval"].pk,
+        "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter
