@@ -17,7 +17,7 @@ from storedesk.desk.jobs import refresh_inbox_counts
 from storedesk.desk.models import SavedView
 from storedesk.desk.queries import TEAM_QUEUE_COUNTS_KEY
 from storedesk.resolutions.models import Kind, Resolution
-from storedesk.triage.workflow_models import TicketSla
+from storedesk.triage.models import TicketSla
 from tests.desk.builders import make_ticket
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory
 from tests.pages.resolution_builders import make_approval, make_resolution
