@@ -72,3 +72,24 @@ def paypal_server(httpserver, settings):
     settings.PAYPAL_CLIENT_SECRET = "paypal-secret"  # noqa: S105 - a test server's
     settings.PAYPAL_API_BASE = fake.url
     return fake
+
+
+@pytest.fixture
+def api_as(people):
+    """A test client with a bearer token of one of `people` (last use recorded already)."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from storedesk.accounts.services import do_create_api_token
+
+    clients = {}
+
+    def make(name: str) -> Client:
+        if name not in clients:
+            token, raw_key = do_create_api_token(people[name], name="tests")
+            token.last_used_at = timezone.now()
+            token.save(update_fields=["last_used_at"])
+            clients[name] = Client(headers={"Authorization": f"Bearer {raw_key}"})
+        return clients[name]
+
+    return make

@@ -290,6 +290,13 @@ def rule_refusal(
         check = cancel_check(order)
         if check.refused:
             return ("shipped", check.refused, "")
+    if kind in (Kind.REFUND, Kind.PARTIAL_REFUND) and money.refundable <= 0:
+        return (
+            "over_refund",
+            _("Order %(number)s was already refunded in full (%(captured)s %(currency)s).")
+            % {"number": order.number, "captured": money.captured, "currency": money.currency},
+            "",
+        )
     if kind in MONEY_KINDS and amount > money.refundable:
         return (
             "over_refund",

@@ -37,6 +37,7 @@ from storedesk.commerce.services import (
 )
 from storedesk.core.events import record_event
 from storedesk.core.money import currency_exponent, quantize
+from storedesk.core.tasks import enqueue_on_commit
 from storedesk.resolutions.gateways import (
     GatewayError,
     GatewayRefund,
@@ -298,6 +299,46 @@ def do_request_resolution(
     return resolution
 
 
+@transaction.atomic
+def do_start_resolution(
+    *,
+    actor,
+    order: Order,
+    kind: str,
+    reason: str,
+    amount=None,
+    note: str = "",
+    ticket=None,
+    idempotency_key: str,
+) -> Resolution:
+    """Inside a caller's transaction (a risk review's cancel): record and start a resolution
+    the caller has already authorized, with the rules applied but not the limits; the gateway
+    is called by a task once the caller's transaction commits. Raises like
+    `do_request_resolution` (a refused rule leaves no row behind: the caller's transaction
+    decides)."""
+    from storedesk.resolutions.tasks import execute_resolution
+
+    key = _clean_key(idempotency_key)
+    resolution, start = _record_request(
+        actor=actor,
+        order=order,
+        kind=kind,
+        amount=amount,
+        currency=order.currency,
+        reason=reason,
+        lines=(),
+        note=(note or "")[:MAX_NOTE_LENGTH],
+        ticket=ticket,
+        key=key,
+        skip_limits=True,
+    )
+    if resolution.status == Status.REFUSED:
+        raise ResolutionRefused(resolution.error, code=resolution.error_code)
+    if start:
+        enqueue_on_commit(execute_resolution, resolution.pk)
+    return resolution
+
+
 def _replay(existing: Resolution, order: Order, kind: str) -> Resolution:
     if existing.order_id != order.pk or existing.kind != kind:
         raise InvalidResolution(
@@ -327,7 +368,7 @@ def _audit_attempt(actor, order: Order, kind: str, amount, error: ResolutionErro
 
 @transaction.atomic
 def _record_request(
-    *, actor, order, kind, amount, currency, reason, lines, note, ticket, key
+    *, actor, order, kind, amount, currency, reason, lines, note, ticket, key, skip_limits=False
 ) -> tuple[Resolution, bool]:
     if kind not in Kind.values:
         raise InvalidResolution(_("Unknown action: %(kind)s.") % {"kind": str(kind)[:40]})
@@ -389,6 +430,8 @@ def _record_request(
         usage=usage_for(locked, kind),
         flagged=flagged,
     )
+    if skip_limits:
+        verdict.allowed, verdict.within = True, True
     if not verdict.allowed:
         raise NotAllowed(
             _("Your role may not do this (%(kind)s).") % {"kind": Kind(kind).label},
