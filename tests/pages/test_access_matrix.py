@@ -15,6 +15,7 @@ What each answer must be:
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from http.cookies import SimpleCookie
 
 import pytest
@@ -240,6 +241,12 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_approvals": Rule(get=EVERY_ROLE),
+    "api-v1:approve": Rule(post=APPROVERS),
+    "api-v1:decline": Rule(post=APPROVERS),
+    "api-v1:budget": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -315,7 +322,10 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
-    approval = make_approval(full_order, requested_by=lead, kind=Kind.COUPON)
+    # A $10 coupon: within every approver's own limits, and no gateway call when approved.
+    approval = make_approval(
+        full_order, requested_by=lead, kind=Kind.COUPON, amount=Decimal("10.00")
+    )
     failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
         "lead": lead,
@@ -350,6 +360,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "payment_id": order.payments.first().pk,
         "order_id": store["risk"].order_id,
         "order_pk": store["risk"].order_id,
+        "approval_id": store["approval"].pk,
         "rule_id": store["risk_rule"].pk,
         "template_id": store["template"].pk,
         "version_pk": store["proposal"].pk,
