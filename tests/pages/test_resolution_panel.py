@@ -126,6 +126,9 @@ def test_within_the_limit_it_is_done_at_once_and_on_the_timeline(
     )
     assert Refund.objects.get().status == Refund.Status.SUCCEEDED
     assert _key(response.text) != key  # the panel offers a new action, with a new key
+    appended = response.text.split('hx-swap-oob="beforeend:#conversation"')[1]
+    assert appended.count('data-testid="resolution-event"') == 2  # on the timeline at once
+    assert "Partial refund 30.00 USD done (Damaged)" in appended
     steps = [e.data["step"] for e in TicketEvent.objects.filter(ticket=ticket, kind="resolution")]
     assert steps == ["resolution_started", "resolution_done"]
     page = agent_client.get(f"/desk/tickets/{ticket.number}/").text

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from storedesk.commerce.models import Order
 from storedesk.core.permissions import permission_required
-from storedesk.desk.models import Ticket
+from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.resolutions import page_queries, queries, services
 from storedesk.resolutions.forms import ResolutionForm, new_idempotency_key
 from storedesk.resolutions.models import Resolution
@@ -49,8 +49,11 @@ def _fresh_form(order: Order, ticket_number: int | None, initial: dict | None = 
     )
 
 
-def _panel(request, order, form, *, result=None, refusal_link="", notice="", status=200):
+def _panel(
+    request, order, form, *, result=None, refusal_link="", notice="", new_events=(), status=200
+):
     context = {
+        "new_events": new_events,
         "order": order,
         "form": form,
         "result": result,
@@ -113,6 +116,8 @@ def resolve(request, order_pk: int):
         form.add_error("note", _("Over your limits: say why, for the approver."))
         return _panel(request, order, form, status=400)
     ticket_number = _ticket_number(data.get("ticket"))
+    ticket = Ticket.objects.filter(number=ticket_number).first() if ticket_number else None
+    seen_event = _last_event_pk(ticket)
     try:
         result = services.do_request_resolution(
             actor=request.user,
@@ -123,7 +128,7 @@ def resolve(request, order_pk: int):
             reason=data["reason"],
             lines=form.chosen_lines(),
             note=form.service_note(),
-            ticket=Ticket.objects.filter(number=ticket_number).first() if ticket_number else None,
+            ticket=ticket,
             idempotency_key=data["idempotency_key"],
         )
     except services.ResolutionRefused as refused:
@@ -139,7 +144,32 @@ def resolve(request, order_pk: int):
     except services.ResolutionError as problem:
         form.add_error(None, problem.message)
         return _panel(request, order, form, status=problem.status)
-    return _panel(request, order, _fresh_form(order, ticket_number), result=result)
+    return _panel(
+        request,
+        order,
+        _fresh_form(order, ticket_number),
+        result=result,
+        new_events=_events_since(ticket, seen_event),
+    )
+
+
+def _last_event_pk(ticket: Ticket | None) -> int:
+    if ticket is None:
+        return 0
+    last = TicketEvent.objects.filter(ticket=ticket).order_by("-pk").values_list("pk", flat=True)
+    return last.first() or 0
+
+
+def _events_since(ticket: Ticket | None, seen: int) -> list[TicketEvent]:
+    """The timeline entries this action wrote, appended to the ticket page's timeline in the
+    same response (htmx out-of-band), so the agent sees them without a reload."""
+    if ticket is None:
+        return []
+    return list(
+        TicketEvent.objects.filter(ticket=ticket, pk__gt=seen)
+        .select_related("actor")
+        .order_by("pk")
+    )
 
 
 @require_POST
