@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import expect
 
 from storedesk.accounts.roles import Role
 from storedesk.commerce.models import Refund
