@@ -91,10 +91,7 @@ def test_agent_asks_lead_lowers_and_approves_customer_and_timeline_see_it(desk, 
     lead.on("console", lambda m: m.type == "error" and lead.console_errors.append(m.text))
     sign_in(lead, f"{url}/", "lena")
     badge = lead.locator("[data-testid=nav-approvals-count]")
-    lead.wait_for_function(
-        "document.querySelector('[data-testid=nav-approvals-count]').textContent === '1'"
-    )
-    assert badge.inner_text() == "1"
+    expect(badge).to_have_text("1")  # fetched by htmx after the page
     lead.click("[data-testid=nav-approvals]")
     lead.wait_for_url(f"{url}/resolutions/approvals/")
     row = lead.locator("[data-testid=approval]")
