@@ -226,6 +226,7 @@ def test_an_open_chargeback_refuses_and_links_the_dispute(agent_client, paid_ord
     assert response.status_code == 409
     assert 'data-status="refused"' in response.text
     assert "open chargeback (dp_1Open)" in response.text
+    assert 'data-testid="dispute-link"' in response.text
     assert Resolution.objects.get().status == Resolution.Status.REFUSED
     assert not Refund.objects.exists()
 

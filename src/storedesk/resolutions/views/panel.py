@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -133,6 +134,8 @@ def resolve(request, order_pk: int):
         )
     except services.ResolutionRefused as refused:
         link = (refused.details or {}).get("dispute_url", "")
+        if not link and refused.code == "open_chargeback":
+            link = reverse("commerce:order", args=[order.pk]) + "#disputes"
         if refused.resolution is not None and refused.resolution.pk:
             # Recorded as refused (with its reason): show it as the outcome.
             fresh = _fresh_form(order, ticket_number)
