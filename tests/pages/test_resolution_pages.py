@@ -11,7 +11,7 @@ from django.utils import timezone
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.commerce.queries import store_today
-from storedesk.resolutions.models import CareBudget, Kind, Reason, Resolution
+from storedesk.resolutions.models import Approval, CareBudget, Kind, Reason, Resolution
 from tests.desk.builders import make_ticket
 from tests.factories import CustomerFactory, LineItemFactory, OrderFactory
 from tests.pages.resolution_builders import make_approval, make_resolution
@@ -265,3 +265,12 @@ def test_the_budget_query_count_does_not_grow(
     with django_assert_num_queries(10):
         response = lead_client.get("/resolutions/budget/")
     assert response.status_code == 200
+
+
+def test_a_request_for_a_payments_specialist_says_so(lead_client, agent, store):
+    approval = make_approval(_customer_order(store), requested_by=agent)
+    Approval.objects.filter(pk=approval.pk).update(approver_role=Role.PAYMENTS.value)
+
+    html = lead_client.get("/resolutions/approvals/").text
+
+    assert "for a Payments specialist to decide" in html

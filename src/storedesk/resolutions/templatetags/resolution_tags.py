@@ -44,3 +44,14 @@ def resolution_kind(value: str) -> str:
 @register.filter
 def resolution_reason(value: str) -> str:
     return str(dict(Reason.choices).get(value, value))
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """A role's name as people read it ('payments_specialist' → 'Payments specialist')."""
+    from storedesk.accounts.roles import Role
+
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
