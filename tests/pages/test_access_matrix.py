@@ -37,14 +37,15 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
-from storedesk.resolutions.models import Kind, Resolution
+from storedesk.resolutions.models import Resolution
+from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME
-from tests.pages.resolution_builders import make_approval, make_resolution
+from tests.pages.resolution_builders import make_resolution
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -241,11 +242,12 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    # resolutions: every care role asks and reads; leads and payments specialists decide
     "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
     "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
     "api-v1:list_approvals": Rule(get=EVERY_ROLE),
-    "api-v1:approve": Rule(post=APPROVERS),
-    "api-v1:decline": Rule(post=APPROVERS),
+    "api-v1:approve": Rule(post=RISK_DESK),
+    "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
 }
 
@@ -322,14 +324,19 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
-    # A $10 coupon: within every approver's own limits, and no gateway call when approved.
-    approval = make_approval(
-        full_order, requested_by=lead, kind=Kind.COUPON, amount=Decimal("10.00")
+    over_the_limit = do_request_resolution(
+        actor=make_user(Role.AGENT, username="store-agent"),
+        order=full_order,
+        kind="partial_refund",
+        amount=Decimal("60.00"),
+        currency="USD",
+        reason="not_received",
+        idempotency_key="matrix-approval",
     )
     failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
+        "approval": over_the_limit.approval,
         "lead": lead,
-        "approval": approval,
         "failed_resolution": failed,
         "order": full_order,
         "ticket": ticket,

@@ -235,3 +235,16 @@ def test_budget_shows_spend_against_the_plan_with_warnings(api_as, stripe_server
     assert refunds["warning"] == "near"
     assert refunds["left"] == {"amount": "4.20", "currency": "USD"}
     assert api_as("agent").get("/api/v1/budget?month=2026-13").status_code == 422
+
+
+@pytest.mark.django_db
+def test_a_gateway_refusal_is_a_409_with_the_gateways_code_and_nothing_done(api_as, stripe_server):
+    order = paid_order()
+    stripe_server.fail("charge_disputed")
+
+    response = post(api_as("agent"), order, {"kind": "partial_refund", "amount": "10.00"})
+
+    assert (response.status_code, response.json()["code"]) == (409, "charge_disputed")
+    assert "charged back" in response.json()["message"]
+    assert Resolution.objects.get().status == "failed"
+    assert Refund.objects.get().status == "failed"

@@ -873,15 +873,17 @@ def _insert_refund(
 
 def _after_refund(order: Order, refund: Refund, actor) -> None:
     """Bring the order's refunded total and status, the customer's aggregates, audit and
-    events up to date with a new refund."""
-    captured = _captured_total(order.pk)
-    _, succeeded = _refund_totals(order.pk)
+    events up to date with a new refund. A pending refund changes none of the totals (they
+    count succeeded refunds): only its audit entry and event are written."""
     before = order.financial_status
-    order.total_refunded = succeeded
-    order.financial_status = _financial_status_after_refund(before, succeeded, captured)
-    order.save(update_fields=["total_refunded", "financial_status"])
-    if order.customer_id:
-        refresh_customer_aggregates([order.customer_id])
+    if refund.status != Refund.Status.PENDING:
+        captured = _captured_total(order.pk)
+        _, succeeded = _refund_totals(order.pk)
+        order.total_refunded = succeeded
+        order.financial_status = _financial_status_after_refund(before, succeeded, captured)
+        order.save(update_fields=["total_refunded", "financial_status"])
+        if order.customer_id:
+            refresh_customer_aggregates([order.customer_id])
     record_audit(
         actor=actor,
         action="refund.recorded",

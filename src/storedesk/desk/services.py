@@ -175,12 +175,6 @@ def _timeline(ticket: Ticket, kind: str, actor=None, *, moment=None, **data) -> 
     )
 
 
-def record_ticket_event(ticket: Ticket, kind: str, *, actor=None, **data) -> TicketEvent:
-    """A timeline entry written by another app's service (a refund, an approval), inside that
-    service's transaction so it commits or rolls back with the change it describes."""
-    return _timeline(ticket, kind, actor, **data)
-
-
 def do_add_timeline_event(ticket: Ticket, kind: str, *, actor=None, **data) -> TicketEvent:
     """A line on the ticket's timeline for something another app did to it (a rule fired, a
     playbook step, a hand-off): the desk owns the timeline, so other apps write it here. One

@@ -4,7 +4,8 @@ decide approvals; read an order's resolutions and the month's care budget.
 The same services as the pages decide (`resolutions.services`). Answers to a request: 201 done
 (with the gateway's reference), 202 waiting (for an approval, or for a retried gateway call),
 403 the role may not, 409 a rule refuses it (over-refund, open chargeback, already cancelled,
-shipped), 422 bad input, 502 the gateway refused or failed for good (nothing recorded as done).
+shipped — or the gateway refused it for good: nothing is recorded as done, the gateway's code
+and message are given), 422 bad input.
 """
 
 from datetime import date, datetime
@@ -44,7 +45,7 @@ VIEW_BUDGET = "resolutions.view_carebudget"
 router = Router(tags=["resolutions"])
 ORDER_NUMBER = Path(..., max_length=40, description="The order number without '#', e.g. TP10482")
 APPROVAL_ID = Path(..., ge=1, le=MAX_DATABASE_ID)
-WRITE_ERRORS = {**DETAIL_ERRORS, 409: ErrorOut, 422: ErrorOut, 502: ErrorOut}
+WRITE_ERRORS = {**DETAIL_ERRORS, 409: ErrorOut, 422: ErrorOut}
 RESOLUTION_KEYSET = Keyset(scope="order-resolutions")
 APPROVAL_KEYSET = Keyset(scope="approvals", descending=False)
 
@@ -248,7 +249,7 @@ def _error(error: services.ResolutionError) -> ApiError:
 
 
 def _answer(resolution: Resolution):
-    """201 done, 202 waiting (approval or a scheduled retry), 502 a final gateway failure."""
+    """201 done, 202 waiting (approval or a scheduled retry), 409 a final gateway refusal."""
     resolution = _resolution_rows().get(pk=resolution.pk)
     if resolution.status == Resolution.Status.DONE:
         return Status(201, resolution)
@@ -256,7 +257,7 @@ def _answer(resolution: Resolution):
         return Status(202, resolution)
     if resolution.status == Resolution.Status.FAILED:
         raise ApiError(
-            502,
+            409,
             resolution.error_code or "gateway_error",
             resolution.error,
             {"resolution_id": resolution.pk},

@@ -607,9 +607,9 @@ def _announce(resolution: Resolution, event: str, actor, **extra) -> None:
 def _timeline(resolution: Resolution, actor, event: str, **data) -> None:
     if resolution.ticket_id is None:
         return
-    from storedesk.desk.services import record_ticket_event
+    from storedesk.desk.services import do_add_timeline_event
 
-    record_ticket_event(
+    do_add_timeline_event(
         resolution.ticket,
         "resolution",
         actor=actor,
