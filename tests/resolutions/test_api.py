@@ -248,3 +248,23 @@ def test_a_gateway_refusal_is_a_409_with_the_gateways_code_and_nothing_done(api_
     assert "charged back" in response.json()["message"]
     assert Resolution.objects.get().status == "failed"
     assert Refund.objects.get().status == "failed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refunds", [1, 4])
+def test_the_budget_costs_the_same_queries_whatever_the_spend(
+    api_as, stripe_server, django_assert_num_queries, refunds
+):
+    store = paid_order().store
+    for _ in range(refunds):
+        post(api_as("lead"), paid_order(store=store), {"kind": "partial_refund", "amount": "5.00"})
+    client = api_as("agent")
+    client.get("/api/v1/budget")  # warm up
+
+    # store, plan, spend by kind, by reason, by agent, the rows and the line items by product
+    with django_assert_num_queries(AUTH + 7):
+        response = client.get("/api/v1/budget")
+
+    assert response.json()["total_spent"]["amount"] == str(
+        Decimal("5.16") * refunds  # + the share of the 3.20 fee Stripe keeps
+    )
