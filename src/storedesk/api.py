@@ -1,16 +1,17 @@
 """API v1: one NinjaAPI; each app adds its router in its own api.py.
 
-Every endpoint needs a bearer token or a signed-in session (see core.api_auth) and answers errors
-in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships, served from
-our own static files with no inline script, so it works offline under the strict CSP.
+Every endpoint needs a bearer token or a signed-in session (see accounts.api_auth) and answers
+errors in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships,
+served from our own static files with no inline script, so it works offline under the strict
+CSP.
 """
 
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 
+from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
-from storedesk.core.api_auth import api_auth
 from storedesk.desk.api import router as desk_router
 from storedesk.resolutions.api import router as resolutions_router
 from storedesk.risk.api import router as risk_router
@@ -21,7 +22,11 @@ api = NinjaAPI(
     title="Storedesk API",
     version="1",
     description=(
-        "Read the store's orders, customers, shipments and payments. Authenticate with "
+        "Read the store's orders, customers, shipments and payments; open, answer and update "
+        "tickets; decide on orders in risk review and manage risk rules; analyse a customer "
+        "message and set the priority weights. Writes take the same permissions as the pages, "
+        "and a reply sent with `idempotency_key` is sent once however often it is retried. "
+        "Authenticate with "
         "`Authorization: Bearer sdk_…` (create a token with `storedesk create_api_token`) or a "
         "signed-in session. Lists page with `limit` and the opaque `next_cursor`. Errors are "
         '`{"code", "message", "details"}`.'

@@ -34,9 +34,9 @@ from storedesk.accounts.roles import Role
 from storedesk.accounts.services import do_create_api_token
 from storedesk.commerce.models import OrderTask
 from storedesk.desk.models import Attachment, SavedView
-from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
+from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule

@@ -1,6 +1,7 @@
 """The trained risk score: labels from the store's own records, a time split, calibration,
 explanations, versioned activation, and scoring with the active model."""
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,12 +14,13 @@ from django.utils import timezone
 
 from storedesk.commerce.models import Order
 from storedesk.risk import model as risk_model
+from storedesk.risk import training as risk_training
+from storedesk.risk.fraud_signals import SIGNALS
 from storedesk.risk.model import (
     NotEnoughLabels,
     ScoreModel,
     TrainingOptions,
     active_model,
-    do_train_model,
     labelled_frame,
     score_from_probability,
     split,
@@ -26,8 +28,8 @@ from storedesk.risk.model import (
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskModel, RiskRule
 from storedesk.risk.scoring import default_score
 from storedesk.risk.services import do_install_defaults, do_save_rule, do_score_orders
-from storedesk.risk.signals import SIGNALS
 from storedesk.risk.tasks import train_risk_model
+from storedesk.risk.training import do_train_model
 from tests.factories import OrderFactory, PaymentFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -228,6 +230,46 @@ def test_the_fast_prediction_path_equals_scikit_learns():
     )
 
 
+def test_scikit_learns_private_shape_is_the_one_the_fast_path_reads():
+    """Fails when a scikit-learn upgrade moves what `risk.model._fitted_trees` reads; then
+    adapt that one function (or let the model use the public path) before upgrading."""
+    history(good=400, fraud=40)
+    do_train_model(as_of=AS_OF, rescore=False)
+    model = active_model()
+    boosting = model.estimator.calibrated_classifiers_[0].estimator
+    matrix = risk_model.frame_matrix(labelled_frame(AS_OF, TrainingOptions()), model.features)
+
+    trees = risk_model._fitted_trees(model.estimator)
+
+    assert len(trees.predictors) == boosting.n_iter_
+    assert all(
+        table.dtype.names and "num_threshold" in table.dtype.names for table in trees.node_tables
+    )
+    raw = np.zeros((len(matrix), 1)) + trees.baseline
+    trees.predict_iterations(np.ascontiguousarray(matrix), trees.predictors, raw, False, 1)
+    np.testing.assert_allclose(raw[:, 0], boosting.decision_function(matrix), atol=1e-9)
+
+
+def test_a_fast_path_that_disagrees_with_scikit_learn_is_not_used(monkeypatch):
+    history(good=400, fraud=40)
+    do_train_model(as_of=AS_OF, rescore=False)
+    model = active_model()
+    matrix = risk_model.frame_matrix(labelled_frame(AS_OF, TrainingOptions()), model.features)
+    real = risk_model._fitted_trees
+
+    def shifted(estimator):  # as if an upgrade changed what a private attribute means
+        trees = real(estimator)
+        return dataclasses.replace(trees, baseline=trees.baseline + 1.0)
+
+    monkeypatch.setattr(risk_model, "_fitted_trees", shifted)
+    reloaded = ScoreModel(model.version, model.features, model.estimator)
+
+    assert reloaded._arithmetic is None
+    np.testing.assert_allclose(
+        reloaded.probabilities(matrix), model.estimator.predict_proba(matrix)[:, 1], atol=1e-12
+    )
+
+
 def test_skipping_features_that_cannot_change_a_tree_path_explains_as_perturbing_them_all():
     history(good=400, fraud=40)
     do_train_model(as_of=AS_OF, rescore=False)
@@ -301,10 +343,10 @@ def test_a_worse_model_is_kept_out_unless_forced():
     trained = risk_model.fit(labelled_frame(AS_OF, options), options, "candidate")
     oracle = ScoreModel("oracle", [], Oracle(trained.test_frame["label"].to_numpy()))
 
-    decision, activate = risk_model._compare(trained, oracle, force=False)
+    decision, activate = risk_training._compare(trained, oracle, force=False)
     assert not activate
     assert decision.startswith("kept oracle")
-    decision, activate = risk_model._compare(trained, oracle, force=True)
+    decision, activate = risk_training._compare(trained, oracle, force=True)
     assert activate
     assert "forced" in decision
 

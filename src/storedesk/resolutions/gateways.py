@@ -4,7 +4,8 @@
 once the gateway accepted the refund, or raises `GatewayError` saying whether a retry with the
 same key may succeed (rate limited, 5xx, timeout) or not (already refunded, amount too large,
 disputed, insufficient balance). The Stripe and PayPal adapters live with their integrations
-(`integrations/stripe/refunds.py`, `integrations/paypal/refunds.py`); the demo store's payments
+(`integrations/stripe/refunds.py`, `integrations/paypal/refunds.py`), which register them here
+(`register_refund_gateway`) from their AppConfig.ready(); the demo store's payments
 go through `DemoGateway`, where no money moves, and say so wherever they show.
 
 Credentials are looked up in one place, `gateway_credentials`, which reads the settings today
@@ -14,6 +15,7 @@ and can read a store's connection tomorrow without any caller changing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -120,18 +122,22 @@ def gateway_name_for(store: Store, payment: Payment | None) -> str:
     return payment.gateway if payment is not None else ""
 
 
+# name -> a factory taking the credentials of `gateway_credentials`; the integrations register
+# theirs from their AppConfig.ready() (resolutions sits below them and never imports them).
+_factories: dict[str, Callable[..., RefundGateway]] = {}
+
+
+def register_refund_gateway(name: str, factory: Callable[..., RefundGateway]) -> None:
+    """Refund payments of gateway `name` with `factory(**gateway_credentials(...))`."""
+    _factories[name] = factory
+
+
 def gateway_for(store: Store, payment: Payment) -> RefundGateway:
     """The adapter that refunds this payment: the demo store's always the demo gateway."""
     name = gateway_name_for(store, payment)
     if name == DEMO_GATEWAY:
         return DemoGateway()
-    credentials = gateway_credentials(store, name)
-    if name == Payment.Gateway.STRIPE:
-        from storedesk.integrations.stripe.refunds import StripeRefundGateway
-
-        return StripeRefundGateway(**credentials)
-    if name == Payment.Gateway.PAYPAL:
-        from storedesk.integrations.paypal.refunds import PayPalRefundGateway
-
-        return PayPalRefundGateway(**credentials)
-    return MissingAdapter(name)
+    factory = _factories.get(name)
+    if factory is None:
+        return MissingAdapter(name)
+    return factory(**gateway_credentials(store, name))

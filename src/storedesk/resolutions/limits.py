@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.services import record_audit
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
 from storedesk.resolutions.models import Kind, ResolutionLimits
 
 ACTIONS = ("refund", "reship", "coupon", "store_credit", "cancel", "no_compensation")
@@ -143,7 +143,7 @@ def do_save_limits(data: dict, *, actor, note: str = "") -> ResolutionLimits:
     """Validate the whole set and store it as a new version with an audit entry; an unchanged
     set writes no version. Concurrent saves queue behind one lock row."""
     checked = validate_limits(data)
-    Counter.objects.select_for_update().get_or_create(name=LIMITS_LOCK)
+    NamedSequence.objects.select_for_update().get_or_create(name=LIMITS_LOCK)
     current = ResolutionLimits.objects.order_by("-version").first()
     before = limits_of(current)
     if current is not None and checked == before:

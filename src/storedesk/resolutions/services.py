@@ -37,7 +37,6 @@ from storedesk.commerce.services import (
 )
 from storedesk.core.events import record_event
 from storedesk.core.money import currency_exponent, quantize
-from storedesk.core.tasks import enqueue_on_commit
 from storedesk.resolutions.gateways import (
     GatewayError,
     GatewayRefund,
@@ -316,8 +315,6 @@ def do_start_resolution(
     is called by a task once the caller's transaction commits. Raises like
     `do_request_resolution` (a refused rule leaves no row behind: the caller's transaction
     decides)."""
-    from storedesk.resolutions.tasks import execute_resolution
-
     key = _clean_key(idempotency_key)
     resolution, start = _record_request(
         actor=actor,
@@ -334,9 +331,30 @@ def do_start_resolution(
     )
     if resolution.status == Status.REFUSED:
         raise ResolutionRefused(resolution.error, code=resolution.error_code)
-    if start:
-        enqueue_on_commit(execute_resolution, resolution.pk)
+    if start:  # its task is queued by the handler of this event (see tasks.py)
+        record_event("resolution_to_execute", resolution_id=resolution.pk)
     return resolution
+
+
+def start_refund_for_review(*, order, actor, reason: str, fraud: bool, idempotency_key: str):
+    """The refund a risk review's cancel starts (registered with risk.extensions): what is
+    left, through the gateway, after commit; a rule that refuses it is said, not raised."""
+    try:
+        resolution = do_start_resolution(
+            actor=actor,
+            order=order,
+            kind=Kind.REFUND,
+            reason=Reason.FRAUD if fraud else Reason.CANCELLATION,
+            note=reason,
+            idempotency_key=idempotency_key,
+        )
+    except ResolutionError as refused:
+        return {"refund_refused": refused.message}
+    return {
+        "resolution_id": resolution.pk,
+        "refund_status": resolution.status,
+        "gateway": resolution.gateway,
+    }
 
 
 def _replay(existing: Resolution, order: Order, kind: str) -> Resolution:

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from django.tasks import task
 
+from storedesk.core.events import handles
 from storedesk.core.scheduler import periodic
+from storedesk.core.tasks import enqueue_on_commit
 
 
 @task()
@@ -31,3 +33,10 @@ def expire_approvals() -> int:
     from storedesk.resolutions.services import do_expire_approvals
 
     return do_expire_approvals()
+
+
+@handles("resolution_to_execute")
+def queue_execution(event) -> None:
+    """A resolution started inside another app's transaction (a risk review's cancel) is
+    carried out by a task once that transaction has committed."""
+    enqueue_on_commit(execute_resolution, event.payload["resolution_id"])

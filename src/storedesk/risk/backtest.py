@@ -28,7 +28,7 @@ from storedesk.disputes.models import Dispute, EarlyFraudWarning
 from storedesk.risk.columnar import polars_expression
 from storedesk.risk.language import Action, Rule, ValueType
 from storedesk.risk.models import OrderRisk, RiskDecision
-from storedesk.risk.services import list_values, rule_attributes, validate_rule
+from storedesk.risk.queries import list_values, rule_attributes, validate_rule
 
 BROAD_MATCH_WARNING = 0.05  # warn before saving a rule that would act on more than 5% of orders
 BACKTEST_DAYS = (30, 90, 180, 365)
@@ -190,7 +190,7 @@ def data_version() -> DataVersion:
         parts.append(f"({sql})")
         params.extend(query_params)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - compiled querysets
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # parts: compiled querysets
         *scored, risk, decision, dispute, refund = cursor.fetchone()
     scored_at = [when for when in map(_in_utc, scored) if when is not None]
     return DataVersion(

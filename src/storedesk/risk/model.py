@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import io
 import math
-import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,17 +30,14 @@ import joblib
 import numpy as np
 import polars as pl
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order, Refund
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
+from storedesk.risk.fraud_signals import AFTER_THE_ORDER, SIGNALS, signal_types
 from storedesk.risk.language import ValueType
 from storedesk.risk.models import RiskDecision, RiskModel
 from storedesk.risk.scoring import Score
-from storedesk.risk.signals import AFTER_THE_ORDER, SIGNALS, signal_types
 
 ALGORITHM = "HistGradientBoostingClassifier, sigmoid-calibrated"  # fits max_length 60
 FRAUD_DISPUTE_REASONS = ("fraudulent", "UNAUTHORISED")  # Stripe, PayPal
@@ -78,11 +75,11 @@ class TrainingOptions:
     @classmethod
     def from_settings(cls, **overrides) -> TrainingOptions:
         values = {
-            "maturity_days": getattr(settings, "RISK_MODEL_MATURITY_DAYS", cls.maturity_days),
-            "holdout_days": getattr(settings, "RISK_MODEL_HOLDOUT_DAYS", cls.holdout_days),
-            "history_days": getattr(settings, "RISK_MODEL_HISTORY_DAYS", cls.history_days),
-            "min_fraud": getattr(settings, "RISK_MODEL_MIN_FRAUD", cls.min_fraud),
-            "min_good": getattr(settings, "RISK_MODEL_MIN_GOOD", cls.min_good),
+            "maturity_days": settings.RISK_MODEL_MATURITY_DAYS,
+            "holdout_days": settings.RISK_MODEL_HOLDOUT_DAYS,
+            "history_days": settings.RISK_MODEL_HISTORY_DAYS,
+            "min_fraud": settings.RISK_MODEL_MIN_FRAUD,
+            "min_good": settings.RISK_MODEL_MIN_GOOD,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         if values["holdout_days"] < 1 or values["maturity_days"] < 0:
@@ -272,23 +269,61 @@ def values_matrix(rows: list[dict], features: list[Feature], used=None) -> np.nd
 # --- The fitted model --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _FittedTrees:
+    """What the fast path needs from a fitted model, read in one place (`_fitted_trees`)."""
+
+    baseline: np.ndarray
+    predictors: list
+    predict_iterations: Callable
+    node_tables: list[np.ndarray]
+    slope: float
+    intercept: float
+
+
+def _fitted_trees(estimator) -> _FittedTrees:
+    """The only reader of scikit-learn's private attributes (`_predictors`,
+    `_baseline_prediction`, `_predict_iterations`; the calibration's `a_`/`b_` and the tree
+    nodes are attributes of private classes). scikit-learn has no public API for a fitted
+    HistGradientBoosting model's trees, or for predicting without its per-call input checks.
+    `test_scikit_learns_private_shape_is_the_one_the_fast_path_reads` fails when an upgrade
+    changes them; `_Arithmetic` checks itself against `predict_proba` when a model loads and
+    falls back to the public path if they disagree."""
+    (calibrated,) = estimator.calibrated_classifiers_
+    boosting = calibrated.estimator
+    (calibrator,) = calibrated.calibrators
+    if list(boosting.classes_) != [0, 1] or boosting.is_categorical_ is not None:
+        raise ValueError("only binary models without categorical splits")
+    predictors = boosting._predictors
+    return _FittedTrees(
+        baseline=boosting._baseline_prediction,
+        predictors=predictors,
+        predict_iterations=boosting._predict_iterations,
+        node_tables=[tree.nodes for (tree,) in predictors],
+        slope=float(calibrator.a_),
+        intercept=float(calibrator.b_),
+    )
+
+
 class _Arithmetic:
     """The calibrated estimator's prediction without scikit-learn's per-call input checks
     (about a millisecond, most of a single order's budget) and on one thread: the boosted
-    trees' raw sum, then the sigmoid calibration. Built from fitted attributes of the pinned
-    scikit-learn version; a test holds it equal to `predict_proba`."""
+    trees' raw sum, then the sigmoid calibration. Built from `_fitted_trees`; it answers a
+    probe row as `predict_proba` does before it is used, or raises ValueError."""
+
+    PROBE_TOLERANCE = 1e-9
 
     def __init__(self, estimator):
-        (calibrated,) = estimator.calibrated_classifiers_
-        self.boosting = calibrated.estimator
-        (calibrator,) = calibrated.calibrators
-        self.slope, self.intercept = float(calibrator.a_), float(calibrator.b_)
-        if list(self.boosting.classes_) != [0, 1] or self.boosting.is_categorical_ is not None:
-            raise ValueError("only binary models without categorical splits")
+        self.trees = _fitted_trees(estimator)
+        probe = np.full((2, estimator.n_features_in_), math.nan)
+        probe[1, :] = 0.0
+        expected = estimator.predict_proba(probe)[:, 1]
+        if not np.allclose(self.probabilities(probe), expected, atol=self.PROBE_TOLERANCE):
+            raise ValueError("the fast path disagrees with predict_proba")
 
     def thresholds(self, n_features: int) -> list[np.ndarray]:
         """Per feature, the sorted split thresholds of all trees (empty: never split on)."""
-        nodes = np.concatenate([tree.nodes for (tree,) in self.boosting._predictors])
+        nodes = np.concatenate(self.trees.node_tables)
         splits = nodes[nodes["is_leaf"] == 0]
         return [
             np.unique(splits["num_threshold"][splits["feature_idx"] == j])
@@ -297,15 +332,15 @@ class _Arithmetic:
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         raw = np.zeros((len(matrix), 1))
-        raw += self.boosting._baseline_prediction
-        self.boosting._predict_iterations(
+        raw += self.trees.baseline
+        self.trees.predict_iterations(
             np.ascontiguousarray(matrix, dtype=np.float64),
-            self.boosting._predictors,
+            self.trees.predictors,
             raw,
             False,  # raw values, not bins
             1,  # one thread
         )
-        return 1.0 / (1.0 + np.exp(self.slope * raw[:, 0] + self.intercept))
+        return 1.0 / (1.0 + np.exp(self.trees.slope * raw[:, 0] + self.trees.intercept))
 
 
 @dataclass
@@ -548,134 +583,6 @@ def fit(frame: pl.DataFrame, options: TrainingOptions, version: str) -> TrainedM
     )
 
 
-def _version(now: datetime) -> str:
-    base = f"gbm-{now:%Y%m%d-%H%M}"
-    taken = set(
-        RiskModel.objects.filter(version__startswith=base).values_list("version", flat=True)
-    )
-    if base not in taken:
-        return base
-    serial = 2
-    while f"{base}-{serial}" in taken:
-        serial += 1
-    return f"{base}-{serial}"
-
-
-@dataclass
-class TrainingReport:
-    risk_model: RiskModel
-    activated: bool
-    decision: str
-    rescored: int = 0
-    seconds: float = 0.0
-
-
-def do_train_model(
-    *,
-    actor=None,
-    force: bool = False,
-    holdout_days: int | None = None,
-    as_of: datetime | None = None,
-    rescore: bool = True,
-) -> TrainingReport:
-    """Train on the labelled history as of `as_of` (now), store the model as a new version and
-    activate it if it scores at least as well as the active one on the same held-out window
-    (or `force`). Raises NotEnoughLabels when the history is too thin.
-
-    After an activation, orders of the last `RESCORE_DAYS` whose review nobody has touched
-    are re-scored, so what is still waiting (to ship, or in the queue) is judged by the new
-    model; older orders keep the score they had when the team acted on them.
-    """
-    started = time.perf_counter()
-    now = timezone.now()
-    as_of = as_of or now
-    options = TrainingOptions.from_settings(holdout_days=holdout_days)
-    frame = labelled_frame(as_of, options)
-    trained = fit(frame, options, _version(now))
-    previous = active_model()
-    decision, activate = _compare(trained, previous, force)
-    buffer = io.BytesIO()
-    joblib.dump(trained.model.estimator, buffer)
-    metrics = trained.metrics | {"decision": decision, "as_of": as_of.isoformat()}
-    with transaction.atomic():
-        if activate:
-            RiskModel.objects.select_for_update().filter(is_active=True).update(is_active=False)
-        risk_model = RiskModel.objects.create(
-            version=trained.model.version,
-            algorithm=ALGORITHM,
-            features=[feature.as_json() for feature in trained.model.features],
-            trained_at=now,
-            trained_by=actor if getattr(actor, "pk", None) else None,
-            train_from=trained.train_from,
-            train_until=trained.train_until,
-            test_from=trained.test_from,
-            test_until=trained.test_until,
-            metrics=metrics,
-            artifact=buffer.getvalue(),
-            is_active=activate,
-        )
-        record_audit(
-            actor=actor,
-            action="risk.model_trained",
-            obj=risk_model,
-            changes={
-                "activated": activate,
-                "decision": decision,
-                "pr_auc": metrics["pr_auc"],
-                "roc_auc": metrics["roc_auc"],
-            },
-        )
-    _loaded[risk_model.version] = trained.model
-    report = TrainingReport(risk_model, activate, decision)
-    if activate and rescore:
-        report.rescored = do_rescore_open_orders(as_of=as_of, actor=actor)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _compare(trained: TrainedModel, previous: ScoreModel | None, force: bool) -> tuple[str, bool]:
-    """Whether the new model may replace the active one, judged on the new held-out window."""
-    new = trained.metrics["pr_auc"]
-    if previous is None:
-        return "activated: no model was active", True
-    labels = trained.test_frame["label"].to_numpy()
-    old_scores = previous.raw_scores(frame_matrix(trained.test_frame, previous.features))
-    from sklearn.metrics import average_precision_score
-
-    old = round(float(average_precision_score(labels, old_scores)), 4)
-    trained.metrics["previous"] = {"version": previous.version, "pr_auc": old}
-    if new >= old:
-        return f"activated: PR-AUC {new:.3f} ≥ {old:.3f} of {previous.version}", True
-    if force:
-        return f"activated (forced): PR-AUC {new:.3f} < {old:.3f} of {previous.version}", True
-    return f"kept {previous.version}: its PR-AUC {old:.3f} > {new:.3f} on the same window", False
-
-
-RESCORE_DAYS = 7
-
-
-def do_rescore_open_orders(
-    *, as_of: datetime | None = None, actor=None, days: int = RESCORE_DAYS, dispatch_events=True
-) -> int:
-    """Re-score the last `days` of orders whose assessment no person has acted on (clear, or
-    in review at its first stages) with today's rules, lists and model."""
-    from storedesk.risk.models import OrderRisk
-    from storedesk.risk.services import do_score_orders
-
-    as_of = as_of or timezone.now()
-    ids = list(
-        OrderRisk.objects.filter(
-            order__created_at__gte=as_of - timedelta(days=days),
-            order__created_at__lte=as_of,
-            status__in=[OrderRisk.Status.CLEAR, OrderRisk.Status.IN_REVIEW],
-            stage__in=[OrderRisk.Stage.DETECT, OrderRisk.Stage.CHECK],
-        )
-        .order_by("order__created_at", "order_id")
-        .values_list("order_id", flat=True)
-    )
-    return do_score_orders(ids, actor=actor, dispatch_events=dispatch_events)
-
-
 # --- The active model, loaded once per version -------------------------------------------------
 
 _loaded: OrderedDict[str, ScoreModel] = OrderedDict()
@@ -692,6 +599,13 @@ def load_model(risk_model: RiskModel) -> ScoreModel:
         while len(_loaded) > _KEEP_LOADED:
             _loaded.popitem(last=False)
     return model
+
+
+def keep_loaded(version: str, model: ScoreModel) -> None:
+    """Keep a model just trained in memory, so its first scores need no artifact read."""
+    _loaded[version] = model
+    while len(_loaded) > _KEEP_LOADED:
+        _loaded.popitem(last=False)
 
 
 def active_model() -> ScoreModel | None:

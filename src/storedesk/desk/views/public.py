@@ -38,7 +38,7 @@ from storedesk.desk.live import event_stream, sse_response, start_after
 from storedesk.desk.models import Ticket
 from storedesk.desk.services import AttachmentIn, validate_attachment
 
-WIDGET_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "js" / "chat-widget.js"
+WIDGET_SCRIPT = Path(__file__).resolve().parents[2] / "static" / "js" / "chat-widget.js"
 MAX_JSON_BYTES = 32 * 1024
 MAX_FORM_ATTACHMENTS = 5
 FORM_TOKEN_SALT = "storedesk.desk.contact-form"  # noqa: S105  a signing namespace, no secret
@@ -57,7 +57,7 @@ FORM_EMAIL = throttle.Limit("form-email", 10, 3600)
 
 
 def widget_origins() -> set[str]:
-    return {origin.rstrip("/").lower() for origin in getattr(settings, "DESK_WIDGET_ORIGINS", [])}
+    return {origin.rstrip("/").lower() for origin in settings.DESK_WIDGET_ORIGINS}
 
 
 def _own_origin(request) -> str:
