@@ -37,6 +37,7 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
+from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
@@ -108,6 +109,11 @@ ACCESS: dict[str, Rule] = {
     "commerce:customers": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:customer": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:tasks": Rule(get=EVERY_ROLE, post_as_get=True),
+    # Connections to shops, gateways and carriers hold secrets: administrators only.
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # desk
@@ -167,6 +173,7 @@ ACCESS: dict[str, Rule] = {
     "resolutions:decline": Rule(post=APPROVERS),
     "resolutions:limits": Rule(get=LEADS, post=LEADS),
     "resolutions:budget": Rule(get=EVERY_ROLE, post=LEADS),
+    "shopify:webhook": Rule(post=WEBHOOK),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -242,6 +249,10 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
     # resolutions: every care role asks and reads; leads and payments specialists decide
     "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
     "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
@@ -324,6 +335,14 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
     over_the_limit = do_request_resolution(
         actor=make_user(Role.AGENT, username="store-agent"),
         order=full_order,
@@ -335,6 +354,7 @@ def small_store(store, full_order, make_user):
     )
     failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
+        "connection": connection,
         "approval": over_the_limit.approval,
         "lead": lead,
         "failed_resolution": failed,
@@ -373,6 +393,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "version_pk": store["proposal"].pk,
         "name": store["risk_list"].name,
         "slug": "payments",
+        "system": "shopify",
+        "connection_id": store["connection"].pk,
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -382,6 +404,8 @@ def path_arguments(name: str, store: dict) -> dict:
     }
     pk_by_url = {
         "commerce:order": order.pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
         "desk_templates:detail": store["template"].pk,
         "desk_templates:propose": store["template"].pk,

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "storedesk.risk",
     "storedesk.resolutions",
     "storedesk.integrations.stripe",
+    "storedesk.integrations.connections",
+    "storedesk.integrations.shopify",
     "storedesk.integrations.paypal",
     "storedesk.integrations.mail",
     "storedesk.demo",
@@ -311,6 +313,14 @@ ANYMAIL = {
 }
 # Stripe's webhook signing secret(s) (whsec_…), comma-separated while rolling; empty: 503.
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
+# the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
+# Empty: a key derived from SECRET_KEY. A key: Fernet.generate_key() of the cryptography package.
+STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
+# Shopify Admin API: the version the GraphQL queries are written for, and where it answers
+# (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
+SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
 # Refunds at the gateways (resolutions). Empty keys: refunds there are refused, clearly.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
