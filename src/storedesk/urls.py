@@ -14,6 +14,7 @@ urlpatterns = [
     path("help/", include(desk_urls.public_urls)),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
+    path("resolutions/", include("storedesk.resolutions.urls")),
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
     path("", include("storedesk.onboarding.urls")),
