@@ -12,6 +12,7 @@ from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.core.api_auth import api_auth
 from storedesk.desk.api import router as desk_router
+from storedesk.disputes.api import router as disputes_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router
 from storedesk.triage.api import router as triage_router
@@ -39,3 +40,4 @@ api.add_router("/", risk_router)
 api.add_router("/", risk_rules_router)
 api.add_router("/", desk_router)
 api.add_router("/", triage_router)
+api.add_router("/", disputes_router)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("desk/", include("storedesk.desk.templates_urls")),  # before desk.urls: more specific
     path("desk/", include("storedesk.desk.urls")),
     path("desk/live/", include("storedesk.desk.live_urls")),
+    path("disputes/", include("storedesk.disputes.urls")),
     path("help/", include("storedesk.desk.public_urls")),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),

@@ -70,6 +70,8 @@ _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
     "disputes.view_dispute",
 ]
+# Payments specialists work disputes; admins also edit the reason rules.
+_DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
@@ -85,6 +87,6 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "desk.change_quarantinedmail",
         *_TRIAGE_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_DISPUTES],
     Role.ADMIN: "__all__",
 }

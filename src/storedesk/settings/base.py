@@ -292,6 +292,19 @@ ANYMAIL = {
 }
 # Stripe's webhook signing secret(s) (whsec_…), comma-separated while rolling; empty: 503.
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Responding to disputes: the gateways' API keys and addresses (a sandbox or a local test
+# server in place of the live one). Empty keys: submitting says the gateway is not configured.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_FILES_API_BASE = os.environ.get("STRIPE_FILES_API_BASE", "https://files.stripe.com")
+PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "")
+PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "")
+PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "https://api-m.paypal.com")
+GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "20"))
+# Early fraud warnings: refund at once when the order is not shipped and at most this much.
+DISPUTE_EFW_AUTO_REFUND_UNDER = os.environ.get("DISPUTE_EFW_AUTO_REFUND_UNDER", "100.00")
+# Deadline reminders, in business hours before the evidence is due.
+DISPUTE_REMINDER_HOURS = [int(h) for h in env_list("DISPUTE_REMINDER_HOURS") or ["48", "8"]]
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")
