@@ -19,7 +19,8 @@ from storedesk.disputes.models import Dispute, Outcome
 
 # Fees per dispute in USD (verify: they change). Stripe US: a $15 dispute fee, and a further
 # $15 when evidence is submitted and the dispute is lost
-# (docs.stripe.com/disputes/how-disputes-work, 2024). PayPal US: chargeback fee $20 on card chargebacks; no fee on PayPal claims
+# (docs.stripe.com/disputes/how-disputes-work, 2024). PayPal US: a $20 fee on card
+# chargebacks; no fee on PayPal claims
 # that are responded to.
 FEES = {
     "stripe": {"dispute": Decimal("15.00"), "counter_if_lost": Decimal("15.00")},
