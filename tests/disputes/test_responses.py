@@ -91,7 +91,8 @@ def test_stripe_evidence_is_uploaded_and_submitted_once(stripe_server):
     assert submission.status == DisputeSubmission.Status.SENT
     assert again.pk == submission.pk
     upload, update = [request for request, _ in stripe_server.log]
-    assert b'name="purpose"' in upload.data and b"dispute_evidence" in upload.data
+    assert b'name="purpose"' in upload.data
+    assert b"dispute_evidence" in upload.data
     assert upload.headers["Idempotency-Key"] == "submit-key-1-file"
     form = update.form
     assert form["submit"] == "true"
@@ -229,7 +230,10 @@ def test_paypal_refusal_says_why(paypal_server):
     dispute = disputed_order(**paypal_dispute_kwargs())
     error = {
         "name": "UNPROCESSABLE_ENTITY",
-        "message": "The requested action could not be performed, semantically incorrect, or failed business validation.",
+        "message": (
+            "The requested action could not be performed, semantically incorrect, "
+            "or failed business validation."
+        ),
         "debug_id": "b2c3d4",
         "details": [
             {

@@ -11,7 +11,6 @@ from django.utils import translation
 
 from storedesk.disputes.evidence import checklist_status, stripe_evidence
 
-
 PDF_FONT = "DejaVu Sans"
 
 
@@ -48,7 +47,7 @@ def drawable(text: str) -> str:
     return "".join(
         c
         if ord(c) in characters or c in "\n\r\t"
-        else f"[{unicodedata.name(c, 'U+%04X' % ord(c))}]"
+        else f"[{unicodedata.name(c, f'U+{ord(c):04X}')}]"
         for c in text
     )
 
