@@ -29,7 +29,7 @@ BATCH = 5000
 
 def _fill(count: int, seed: int) -> None:
     from storedesk.desk.models import Channel, Ticket
-    from storedesk.triage.workflow_models import SlaPolicy, TicketSla
+    from storedesk.triage.models import SlaPolicy, TicketSla
 
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     policies = list(SlaPolicy.objects.values_list("pk", "first_response_minutes"))

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from storedesk.api import api
 from storedesk.core.api import urls_answering_405_in_json
+from storedesk.triage.urls import analysis_urlpatterns as triage_analysis_urls
 
 urlpatterns = [
     path("accounts/", include("storedesk.accounts.urls")),
@@ -16,7 +17,7 @@ urlpatterns = [
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
-    path("triage/analysis/", include("storedesk.triage.analysis_urls")),
+    path("triage/analysis/", include(triage_analysis_urls)),
     path("triage/", include("storedesk.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("storedesk.commerce.urls")),

@@ -3,7 +3,7 @@
 import pytest
 
 from storedesk.accounts.roles import Role
-from storedesk.triage.workflow_models import PriorityWeights
+from storedesk.triage.models import PriorityWeights
 
 API = "/api/v1/triage/priority-weights"
 

@@ -4,7 +4,7 @@ and nothing is saved), then opens the SLA report from the navigation."""
 import pytest
 
 from storedesk.accounts.roles import Role
-from storedesk.triage.workflow_models import PriorityWeights
+from storedesk.triage.models import PriorityWeights
 from tests.browser.conftest import sign_in
 from tests.factories import StoreFactory, UserFactory
 

@@ -6,7 +6,7 @@ import pytest
 from storedesk.accounts.roles import Role
 from storedesk.desk.mail_in import do_ingest_email
 from storedesk.desk.models import Ticket
-from storedesk.triage.workflow_models import RoutingRule
+from storedesk.triage.models import RoutingRule
 from tests.browser.conftest import sign_in
 from tests.factories import StoreFactory, UserFactory
 

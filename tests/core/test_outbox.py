@@ -82,3 +82,19 @@ def test_an_event_counts_as_lost_after_the_configured_time(settings, monkeypatch
     assert events.redispatch_stale_events() == 0  # two minutes by default
     settings.TASK_LOST_AFTER = timedelta(seconds=30)
     assert events.redispatch_stale_events() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_event_waits_twice_as_long_after_each_try_and_stops_after_the_last(monkeypatch):
+    monkeypatch.setitem(events._handlers, "test_backoff", [])
+    event = events.record_event("test_backoff")
+
+    def redispatched(attempts: int, age: timedelta) -> int:
+        DomainEvent.objects.filter(pk=event.pk).update(
+            attempts=attempts, created_at=timezone.now() - age, handled_at=None
+        )
+        return events.redispatch_stale_events()
+
+    assert redispatched(2, timedelta(minutes=7)) == 0  # two tries: due 4 × 2 min after creation
+    assert redispatched(2, timedelta(minutes=9)) == 1
+    assert redispatched(events.MAX_ATTEMPTS, timedelta(days=30)) == 0

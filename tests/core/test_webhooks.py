@@ -161,8 +161,9 @@ def test_an_unreachable_endpoint_is_an_error_not_a_crash():
 
 
 def test_backoff_doubles_and_is_capped():
-    assert [webhooks.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert webhooks.backoff(30) == timedelta(hours=6)
+    policy = webhooks.retry_policy()
+    assert [policy.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert policy.delay(30) == timedelta(hours=6)
 
 
 @pytest.mark.django_db

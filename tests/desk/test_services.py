@@ -2,10 +2,12 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from storedesk.audit.models import AuditEntry
 from storedesk.core.models import DomainEvent
+from storedesk.desk import services
 from storedesk.desk.models import Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     AttachmentIn,
@@ -20,6 +22,7 @@ from storedesk.desk.services import (
     do_set_tags,
     do_split,
     is_our_message_id,
+    lock_tickets,
 )
 from tests.concurrency import run_at_once
 
@@ -117,7 +120,7 @@ def test_double_submitted_reply_is_sent_once(agent):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent):
+def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent, mailoutbox):
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     ticket = open_ticket()
@@ -128,6 +131,45 @@ def test_a_reply_submitted_twice_at_the_same_moment_is_sent_once(agent):
 
     assert len(set(outcomes)) == 1, outcomes
     assert Message.objects.filter(kind="outbound").count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_an_idempotency_key_is_unique_within_its_ticket(agent):
+    ticket, other = open_ticket(), open_ticket()
+    first = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+    do_reply(other, author=agent, text="Hello", idempotency_key="form-1")  # another ticket
+    do_reply(ticket, author=agent, text="No key")
+    do_reply(ticket, author=agent, text="No key either")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.create(
+            ticket=ticket,
+            kind="outbound",
+            channel="email",
+            headers={"idempotency_key": "form-1"},
+            created_at=first.created_at,
+        )
+
+
+def test_a_submission_the_look_up_missed_is_answered_with_the_stored_reply(agent, monkeypatch):
+    """What the unique constraint catches when the look-up is not enough (the same submission
+    not yet visible to it): the insert is refused and the first reply is returned, unsent twice."""
+    ticket = open_ticket()
+    first = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+    look_ups = []
+    look_up = services.reply_with_key
+
+    def misses_once(ticket, key):
+        look_ups.append(key)
+        return None if len(look_ups) == 1 else look_up(ticket, key)
+
+    monkeypatch.setattr(services, "reply_with_key", misses_once)
+    again = do_reply(ticket, author=agent, text="Hello", idempotency_key="form-1")
+
+    assert again.pk == first.pk
+    assert look_ups == ["form-1", "form-1"]
+    assert Message.objects.filter(ticket=ticket, kind="outbound").count() == 1
+    assert AuditEntry.objects.filter(action="desk.reply_sent").count() == 1
 
 
 def test_reply_escapes_html_typed_by_the_agent(agent):
@@ -192,6 +234,56 @@ def test_merge_moves_every_message_and_closes_the_source(agent):
     }
     with pytest.raises(ValidationError):
         do_merge(source, target, actor=agent)
+
+
+def test_a_ticket_merged_away_is_no_merge_target(agent):
+    first, second = open_ticket(), open_ticket()
+    do_merge(first, second, actor=agent)
+    with pytest.raises(ValidationError, match="merged into another"):
+        do_merge(second, first, actor=agent)
+    second.refresh_from_db()
+    assert second.merged_into_id is None
+
+
+def test_lock_tickets_locks_the_tickets_asked_for_and_skips_missing_ones():
+    first, second = open_ticket(), open_ticket()
+    with transaction.atomic():
+        locked = lock_tickets(second.pk, first.pk, 999_999)
+    assert list(locked) == [first.pk, second.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_are_locked_in_key_order_and_only_their_own_rows():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes no row locks")
+    first, second = open_ticket(), open_ticket()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        lock_tickets(second.pk, first.pk)
+    sql = queries.captured_queries[-1]["sql"]
+    assert 'ORDER BY "desk_ticket"."id" ASC' in sql
+    assert 'FOR UPDATE OF "desk_ticket"' in sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_merges_in_opposite_directions_at_once_neither_deadlock_nor_cross(agent):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
+    first, second = open_ticket(), open_ticket(requester_email="other@mail.example")
+    do_receive_message(first, inbound("one"))
+    do_receive_message(second, inbound("two", from_email="other@mail.example"))
+
+    outcomes = run_at_once(
+        lambda: do_merge(first, second, actor=agent).pk,
+        lambda: do_merge(second, first, actor=agent).pk,
+    )
+
+    merged = [outcome for outcome in outcomes if isinstance(outcome, int)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    assert len(merged) == 1, outcomes
+    assert len(refused) == 1, outcomes
+    assert isinstance(refused[0], ValidationError), outcomes
+    assert Ticket.objects.filter(merged_into__isnull=False).count() == 1
+    assert Message.objects.filter(ticket_id=merged[0]).count() == 2
 
 
 def test_split_moves_chosen_messages_to_a_new_ticket(agent):

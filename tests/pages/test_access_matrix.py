@@ -42,9 +42,8 @@ from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
-from storedesk.triage.handoff import do_hand_off
-from storedesk.triage.rules import do_save_rule
-from storedesk.triage.workflow_models import BusinessCalendar, Playbook
+from storedesk.triage.models import BusinessCalendar, Playbook
+from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME
 from tests.risk.review_fixtures import order_in_review

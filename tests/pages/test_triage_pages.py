@@ -10,9 +10,8 @@ from django.utils import timezone
 from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
 from storedesk.desk.models import Ticket
-from storedesk.triage.rules import do_save_rule
-from storedesk.triage.sla import do_refresh_sla
-from storedesk.triage.workflow_models import Handoff, PlaybookStep, RoutingRule, SlaPolicy
+from storedesk.triage.models import Handoff, PlaybookStep, RoutingRule, SlaPolicy
+from storedesk.triage.services import do_refresh_sla, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.triage.workflow_helpers import analyse
 

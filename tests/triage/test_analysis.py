@@ -10,8 +10,9 @@ from django.utils import timezone
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.desk.services import do_open_ticket, do_receive_message
-from storedesk.triage.analysis import analyse_text, do_analyse_message, do_label_message
+from storedesk.triage.analysis import analyse_text
 from storedesk.triage.models import IntentLabel, MessageAnalysis
+from storedesk.triage.services import do_analyse_message, do_label_message
 from tests.desk.builders import inbound
 from tests.factories import CustomerFactory, OrderFactory, ShipmentFactory, StoreFactory
 

@@ -9,9 +9,10 @@ from storedesk.accounts.roles import Role
 from storedesk.core.models import DomainEvent
 from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_open_ticket, do_receive_message
-from storedesk.triage.automation import least_loaded, next_round_robin, on_message_received
-from storedesk.triage.rules import do_save_rule
-from storedesk.triage.workflow_models import RuleFiring, TicketSla
+from storedesk.triage.automation import least_loaded
+from storedesk.triage.models import RuleFiring, TicketSla
+from storedesk.triage.services import do_save_rule, next_round_robin
+from storedesk.triage.tasks import on_message_received
 from tests.desk.builders import inbound
 from tests.triage.workflow_helpers import analyse
 

@@ -6,13 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from storedesk.accounts.roles import Role
-from storedesk.triage.calendar import (
-    Calendar,
-    calendar_of,
-    do_save_calendar,
-    validate_calendar_fields,
-)
-from storedesk.triage.workflow_models import BusinessCalendar
+from storedesk.triage.calendar import Calendar, calendar_of, validate_calendar_fields
+from storedesk.triage.models import BusinessCalendar
+from storedesk.triage.services import do_save_calendar
 from tests.triage.workflow_helpers import hanoi
 
 HANOI = Calendar()  # defaults: Asia/Ho_Chi_Minh (UTC+7), Mon–Sat, 08:30–12:00 + 13:30–17:30

@@ -8,7 +8,8 @@ from storedesk.triage import classifier
 from storedesk.triage.classifier import IntentClassifier, active_classifier, builtin_classifier
 from storedesk.triage.intents import Intent
 from storedesk.triage.models import IntentLabel, IntentModel
-from storedesk.triage.training import build_training_set, do_train_intent_model, expand
+from storedesk.triage.services import do_train_intent_model
+from storedesk.triage.training import build_training_set, expand
 from tests.desk.builders import make_ticket
 
 

@@ -7,8 +7,9 @@ from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
 from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import AttachmentIn, do_assign, do_open_ticket, do_receive_message
-from storedesk.triage.handoff import department_queue, do_hand_off, do_return_handoff
-from storedesk.triage.workflow_models import Handoff
+from storedesk.triage.models import Handoff
+from storedesk.triage.queries import department_queue
+from storedesk.triage.services import do_hand_off, do_return_handoff
 from tests.desk.builders import inbound
 from tests.factories import OrderFactory, ShipmentFactory
 

@@ -8,8 +8,7 @@ from storedesk.audit.models import AuditEntry
 from storedesk.desk.chat import do_start_chat
 from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_open_ticket, do_receive_message, do_reply
-from storedesk.triage.models import MessageAnalysis
-from storedesk.triage.workflow_models import TicketPriority
+from storedesk.triage.models import MessageAnalysis, TicketPriority
 from tests.desk.builders import inbound, make_ticket
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from storedesk.desk.models import TicketEvent
-from storedesk.triage.playbooks import checklist, do_save_playbook, do_set_step, parse_steps
-from storedesk.triage.workflow_models import Playbook
+from storedesk.triage.models import Playbook
+from storedesk.triage.playbooks import checklist, parse_steps
+from storedesk.triage.services import do_save_playbook, do_set_step
 from tests.desk.builders import make_ticket
 from tests.triage.workflow_helpers import analyse
 

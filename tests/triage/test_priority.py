@@ -8,8 +8,9 @@ from storedesk.desk.models import Ticket, TicketEvent
 from storedesk.desk.services import do_set_priority
 from storedesk.risk.models import OrderRisk
 from storedesk.triage.facts import facts_for
-from storedesk.triage.priority import do_score_priority, score_facts
-from storedesk.triage.workflow_models import TicketPriority
+from storedesk.triage.models import TicketPriority
+from storedesk.triage.priority import score_facts
+from storedesk.triage.services import do_score_priority
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory
 from tests.triage.workflow_helpers import analyse

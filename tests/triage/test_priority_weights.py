@@ -14,19 +14,21 @@ from storedesk.desk.services import do_merge, do_set_priority
 from storedesk.disputes.models import Dispute
 from storedesk.disputes.services import EarlyFraudWarningIn, do_record_early_fraud_warning
 from storedesk.triage.facts import facts_for
+from storedesk.triage.models import PriorityWeights, TicketPriority, TicketSla
 from storedesk.triage.priority import (
     DEFAULT_WEIGHTS,
     SCALAR_WEIGHTS,
     WeightsError,
-    do_rescore_open_tickets,
-    do_save_priority_weights,
-    do_score_priority,
     score_facts,
     validate_weights,
     weights,
 )
-from storedesk.triage.sla import do_refresh_sla
-from storedesk.triage.workflow_models import PriorityWeights, TicketPriority, TicketSla
+from storedesk.triage.services import (
+    do_refresh_sla,
+    do_rescore_open_tickets,
+    do_save_priority_weights,
+    do_score_priority,
+)
 from tests.concurrency import run_at_once
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory

@@ -11,8 +11,8 @@ from storedesk.desk.services import do_open_ticket, do_receive_message
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.review import do_open_review_for_ticket
 from storedesk.risk.services import do_install_defaults, do_rescore_orders, do_score_orders
-from storedesk.triage.automation import on_message_received
-from storedesk.triage.rules import do_save_rule
+from storedesk.triage.services import do_save_rule
+from storedesk.triage.tasks import on_message_received
 from tests.desk.builders import inbound
 from tests.factories import OrderFactory, PaymentFactory, StoreFactory
 from tests.risk.review_fixtures import order_in_review
@@ -133,7 +133,7 @@ def test_the_ticket_page_says_a_review_was_asked_for(lead, order, agent_client):
 
 
 def _reasons(ticket) -> list[str]:
-    from storedesk.triage.workflow_models import TicketPriority
+    from storedesk.triage.models import TicketPriority
 
     return [item["reason"] for item in TicketPriority.objects.get(ticket=ticket).reasons]
 

@@ -8,15 +8,9 @@ from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.triage.facts import facts_for
-from storedesk.triage.rules import (
-    RuleSyntaxError,
-    do_move_rule,
-    do_save_rule,
-    matching_rules,
-    parse_actions,
-    try_condition,
-)
-from storedesk.triage.workflow_models import RoutingRule
+from storedesk.triage.models import RoutingRule
+from storedesk.triage.rules import RuleSyntaxError, matching_rules, parse_actions, try_condition
+from storedesk.triage.services import do_move_rule, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME, OrderFactory
 from tests.triage.workflow_helpers import analyse

@@ -6,14 +6,9 @@ import pytest
 
 from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_change_status, do_reply
-from storedesk.triage.sla import (
-    acknowledgement_text,
-    customer_time,
-    do_acknowledge,
-    do_refresh_sla,
-    sweep_sla,
-)
-from storedesk.triage.workflow_models import TicketSla
+from storedesk.triage.models import TicketSla
+from storedesk.triage.services import do_acknowledge, do_refresh_sla, do_sweep_sla
+from storedesk.triage.sla import acknowledgement_text, customer_time
 from tests.desk.builders import make_ticket
 from tests.factories import CustomerFactory
 from tests.triage.workflow_helpers import hanoi
@@ -89,11 +84,11 @@ def test_sweep_warns_then_breaches_once_per_due_time():
     at = hanoi(2026, 6, 1, 9, 0)
     ticket = make_ticket(at=at)
     sla = do_refresh_sla(ticket, now=at)
-    assert sweep_sla(now=at) == {"sla_breached": 0, "sla_warning": 0}
-    assert sweep_sla(now=sla.warn_at) == {"sla_breached": 0, "sla_warning": 1}
-    assert sweep_sla(now=sla.warn_at + timedelta(minutes=1))["sla_warning"] == 0
-    assert sweep_sla(now=sla.next_due_at) == {"sla_breached": 1, "sla_warning": 0}
-    assert sweep_sla(now=sla.next_due_at + timedelta(minutes=5))["sla_breached"] == 0
+    assert do_sweep_sla(now=at) == {"sla_breached": 0, "sla_warning": 0}
+    assert do_sweep_sla(now=sla.warn_at) == {"sla_breached": 0, "sla_warning": 1}
+    assert do_sweep_sla(now=sla.warn_at + timedelta(minutes=1))["sla_warning"] == 0
+    assert do_sweep_sla(now=sla.next_due_at) == {"sla_breached": 1, "sla_warning": 0}
+    assert do_sweep_sla(now=sla.next_due_at + timedelta(minutes=5))["sla_breached"] == 0
     kinds = list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
     assert kinds.count("sla_warning") == 1
     assert kinds.count("sla_breached") == 1

@@ -10,9 +10,9 @@ import pytest
 
 from storedesk.accounts.roles import Role
 from storedesk.desk.models import Ticket
+from storedesk.triage.models import TicketSla
 from storedesk.triage.queries import _at_ranks, report_range, sla_report
-from storedesk.triage.sla import do_backfill_resolution_times, do_refresh_sla, sweep_sla
-from storedesk.triage.workflow_models import TicketSla
+from storedesk.triage.services import do_backfill_resolution_times, do_refresh_sla, do_sweep_sla
 from tests.desk.builders import make_ticket
 from tests.triage.workflow_helpers import hanoi
 
@@ -56,7 +56,7 @@ def june():
     lunch = make_ticket(at=hanoi(2026, 6, 1, 11, 0), requester="lunch@mail.example")
     for ticket in (late, lunch):
         do_refresh_sla(ticket, now=hanoi(2026, 6, 1, 11, 0))
-    assert sweep_sla(now=hanoi(2026, 6, 1, 15, 0))["sla_breached"] == 1  # only "late"
+    assert do_sweep_sla(now=hanoi(2026, 6, 1, 15, 0))["sla_breached"] == 1  # only "late"
     answered(late, hanoi(2026, 6, 1, 15, 30))
     answered(lunch, hanoi(2026, 6, 1, 14, 0), solved=hanoi(2026, 6, 2, 9, 0))
     weekend = make_ticket(at=hanoi(2026, 6, 6, 17, 0), requester="weekend@mail.example")

@@ -8,8 +8,7 @@ from django.utils import timezone
 from storedesk.commerce.models import Order
 from storedesk.desk.models import Message, Ticket
 from storedesk.desk.services import do_open_ticket, do_receive_message
-from storedesk.triage.analysis import do_analyse_message
-from storedesk.triage.wismo import do_answer_wismo
+from storedesk.triage.services import do_analyse_message, do_answer_wismo
 from tests.desk.builders import inbound
 from tests.factories import (
     BASE_TIME,

@@ -1,12 +1,12 @@
 """The audit trail of one object, for people allowed to read the object itself."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
 from storedesk.audit.access import AUDIT_PERMISSION, AuditNotReadable, readers_of
 from storedesk.audit.models import AuditEntry
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import check_permissions, permission_required
 
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ def history(request, app_label: str, model: str, object_id: str):
     entries = AuditEntry.objects.filter(
         content_type=content_type, object_id=object_id
     ).select_related("actor")
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, entries, PAGE_SIZE)
     latest = page.object_list[0] if page.object_list else None
     return render(
         request,

@@ -1,6 +1,5 @@
 """Commerce pages: thin views over `commerce.queries`; every page needs a commerce permission."""
 
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,21 +9,12 @@ from storedesk.audit.queries import history_of
 from storedesk.commerce import queries
 from storedesk.commerce.forms import TaskFilterForm
 from storedesk.commerce.models import Customer, Order, OrderTask
+from storedesk.core.pagination import paginate, render_list
 from storedesk.core.permissions import permission_required
 from storedesk.desk import queries as desk_queries
 
 PAGE_SIZE = 50
 ORDER_HISTORY_SHOWN = 20
-
-
-def _page(request, queryset):
-    """The requested page of a queryset; out-of-range pages fall back to the last one."""
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _fragment(request, template: str, fragment: str) -> str:
-    """htmx asks for the fragment it swaps; a normal visit gets the whole page."""
-    return f"{template}#{fragment}" if request.htmx else template
 
 
 @permission_required("commerce.view_order")
@@ -80,7 +70,7 @@ def task_list(request):
         context = {"store": store, "form": form, "page": None, "filter_query": ""}
         return render(request, "commerce/task_list.html", context, status=400)
     filters = {name: form.cleaned_data[name] for name in ("kind", "status")}
-    page = _page(request, queries.tasks_for_list(store, **filters)) if store else None
+    page = paginate(request, queries.tasks_for_list(store, **filters), PAGE_SIZE) if store else None
     context = {
         "store": store,
         "form": form,
@@ -97,12 +87,13 @@ def order_list(request):
     q = request.GET.get("q", "").strip()[:200]
     if store is None:
         return render(request, "commerce/order_list.html", {"store": None, "q": q, "page": None})
-    page = _page(request, queries.search_orders(store, q))
+    page = paginate(request, queries.search_orders(store, q), PAGE_SIZE)
     if q and page.paginator.count == 1:
         return redirect("commerce:order", pk=page.object_list[0].pk)
-    return render(
+    return render_list(
         request,
-        _fragment(request, "commerce/order_list.html", "results"),
+        "commerce/order_list.html",
+        "commerce/order_list.html#results",
         {"store": store, "q": q, "page": page},
     )
 
@@ -154,10 +145,11 @@ def customer_list(request):
     """Customers by name prefix or email; htmx refreshes only the results while typing."""
     store = queries.current_store()
     q = request.GET.get("q", "").strip()[:200]
-    page = _page(request, queries.search_customers(store, q)) if store else None
-    return render(
+    page = paginate(request, queries.search_customers(store, q), PAGE_SIZE) if store else None
+    return render_list(
         request,
-        _fragment(request, "commerce/customer_list.html", "results"),
+        "commerce/customer_list.html",
+        "commerce/customer_list.html#results",
         {"store": store, "q": q, "page": page},
     )
 
@@ -170,7 +162,7 @@ def customer_detail(request, pk: int):
         customer = queries.customer_for_page(pk)
     except Customer.DoesNotExist as missing:
         raise Http404 from missing
-    page = _page(request, queries.orders_of_customer(customer))
+    page = paginate(request, queries.orders_of_customer(customer), PAGE_SIZE)
     context = {
         "store": customer.store,
         "customer": customer,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from storedesk.core.context import get_correlation_id, set_correlation_id
 from storedesk.core.models import DomainEvent
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,14 @@ def redispatch_stale_events(older_than: timedelta | None = None) -> int:
         older_than = settings.TASK_LOST_AFTER
     now = timezone.now()
     count = 0
+    # Tried again after `older_than`, then twice as long each time, from the event's creation.
+    policy = RetryPolicy(base=older_than, max_attempts=MAX_ATTEMPTS)
     pending = DomainEvent.objects.filter(
-        handled_at__isnull=True, attempts__lt=MAX_ATTEMPTS, created_at__lt=now - older_than
+        handled_at__isnull=True, attempts__lt=policy.max_attempts, created_at__lt=now - older_than
     ).only("pk", "attempts", "created_at")[:500]
     for event in pending:
-        if event.created_at + older_than * (2**event.attempts) <= now:
+        # The first dispatch counts as a try: a lost one waits `base`, one failure 2 × `base`.
+        if event.created_at + policy.delay(event.attempts + 1) <= now:
             dispatch_event.enqueue(event.pk)
             count += 1
     return count

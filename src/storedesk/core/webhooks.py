@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from storedesk.core.events import handles
 from storedesk.core.models import DomainEvent, WebhookDelivery, WebhookEndpoint
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.scheduler import periodic
 from storedesk.core.tasks import enqueue_on_commit
 
@@ -56,14 +57,17 @@ TICKET_EVENTS = (
 SIGNATURE_HEADER = "Storedesk-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
 TIMEOUT_SECONDS = 10
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=6)
 DUE_BATCH = 200
 USER_AGENT = "Storedesk-Webhooks/1"
 
 
-def max_attempts() -> int:
-    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
+def retry_policy() -> RetryPolicy:
+    """30 s, 1 min, 2 min, 4 min … capped at 6 h; `WEBHOOK_MAX_ATTEMPTS` tries in all."""
+    return RetryPolicy(
+        base=timedelta(seconds=30),
+        cap=timedelta(hours=6),
+        max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+    )
 
 
 def new_secret() -> str:
@@ -211,11 +215,6 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
         return None, f"{type(error).__name__}: {reason}"[:500]
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, 4 min … capped at 6 h, after the n-th failed attempt."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
-
-
 def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Take a due delivery for one attempt; a concurrent worker finds it leased and skips it."""
     now = timezone.now()
@@ -257,13 +256,13 @@ def deliver_webhook(delivery_id: int) -> str:
         delivery.status = WebhookDelivery.Status.SUCCEEDED
         delivery.delivered_at, delivery.next_attempt_at, delivery.last_error = now, None, ""
         outcome = "delivered"
-    elif delivery.attempts >= max_attempts() or not endpoint.is_active:
+    elif not endpoint.is_active or retry_policy().gives_up(delivery.attempts):
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
         delivery.last_error = error or f"HTTP {status}"
         outcome = "gave_up"
     else:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
+        delivery.next_attempt_at = retry_policy().next_attempt_at(delivery.attempts, now)
         delivery.last_error = error or f"HTTP {status}"
         outcome = "retry"
     delivery.save(

@@ -33,6 +33,7 @@ from storedesk.desk.services import (
     do_open_ticket,
     do_receive_message,
     find_customer,
+    lock_ticket,
     text_to_html,
 )
 
@@ -236,7 +237,7 @@ def do_leave_email(session: ChatSession, *, email: str, name: str = "") -> ChatS
     if not email:
         raise ValidationError(_("Please enter your email address."))
     session = ChatSession.objects.select_for_update().select_related("ticket").get(pk=session.pk)
-    ticket = Ticket.objects.select_for_update().get(pk=conversation_ticket_id(session))
+    ticket = lock_ticket(conversation_ticket_id(session))
     name = (name or "").strip()[:200] or session.visitor_name
     old = session.visitor_email
     ChatSession.objects.filter(pk=session.pk).update(visitor_email=email, visitor_name=name)

@@ -41,6 +41,7 @@ from storedesk.desk.services import (
     InboundMessage,
     attachment_row,
     inbound_message_row,
+    lock_tickets,
     next_ticket_numbers,
     validate_attachment,
 )
@@ -152,10 +153,7 @@ class _Context:
             pks = pks - set(self.tickets)
             if not pks:
                 return
-            for ticket in (
-                Ticket.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
-            ):
-                self.tickets[ticket.pk] = ticket
+            self.tickets.update(lock_tickets(*pks))
             pks = {t.merged_into_id for t in self.tickets.values() if t.merged_into_id}
 
     def ticket(self, value: Ticket | int) -> Ticket:

@@ -37,19 +37,19 @@ from django.utils import timezone, translation
 from storedesk.audit.services import record_audit
 from storedesk.core.events import handles, record_event
 from storedesk.core.models import DomainEvent
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.scheduler import periodic
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.desk.chat import visitor_is_connected
 from storedesk.desk.models import Channel, Mailbox, Message, Ticket
 from storedesk.desk.replies import refuse_unfilled
-from storedesk.desk.services import new_message_id, text_to_html
+from storedesk.desk.services import lock_ticket, new_message_id, text_to_html
 
 logger = logging.getLogger(__name__)
 
 MAIL_QUEUE = "mail"
-MAX_ATTEMPTS = 6
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=1)
+RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=1), max_attempts=6)
+MAX_ATTEMPTS = RETRY.max_attempts
 STALE_SENDING = timedelta(minutes=10)
 UNKNOWN_OUTCOME = (
     "Sending was interrupted after the mail server may have accepted it; not resent "
@@ -154,11 +154,6 @@ def classify_failure(error: Exception) -> type[Exception]:
     return TransientDeliveryError
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4, 8 … minutes, at most an hour."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
-
-
 def _describe(error: Exception) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         text = error.smtp_error
@@ -219,9 +214,9 @@ def _finish(message: Message, *, error: Exception | None) -> str:
         else:
             kind = classify_failure(error)
             current.delivery_error = _describe(error)
-            if kind is TransientDeliveryError and current.delivery_attempts < MAX_ATTEMPTS:
+            retry_at = RETRY.next_attempt_at(current.delivery_attempts, now)
+            if kind is TransientDeliveryError and retry_at is not None:
                 current.delivery = Message.Delivery.QUEUED
-                retry_at = now + retry_delay(current.delivery_attempts)
                 headers["retry_at"] = retry_at.isoformat()
                 outcome = "retry"
                 _enqueue_delivery(current.pk, run_after=retry_at)
@@ -384,7 +379,7 @@ def do_send_acknowledgement(ticket: Ticket, *, text: str, reason: str) -> Messag
     """An automatic answer (e.g. 'we got your message'): emailed with Auto-Submitted, shown on
     the timeline, and not counted as the team's first response."""
     refuse_unfilled(text)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if not ticket.requester_email:
         raise ValidationError("the ticket has no email address to answer")
     now = timezone.now()

@@ -7,11 +7,17 @@ stored sanitized: the raw source is kept as a file for evidence and re-parsing, 
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.fields.json import KT
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.desk.lookups import InConstants
 from storedesk.desk.numbering import ticket_token
+
+# The idempotency key a reply was sent with, kept in the message's headers (a text expression,
+# so one unique index serves the constraint and the look-up).
+IDEMPOTENCY_KEY = KT("headers__idempotency_key")
 
 
 class Channel(models.TextChoices):
@@ -257,6 +263,14 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["message_id"], condition=~Q(message_id=""), name="message_id_once"
+            ),
+            # A reply's idempotency key (the composer's form token, an API client's key) is
+            # unique within its ticket: a double submit can store one message, never two.
+            models.UniqueConstraint(
+                "ticket",
+                IDEMPOTENCY_KEY,
+                condition=Q(GreaterThan(IDEMPOTENCY_KEY, Value(""))),
+                name="message_idempotency_key_once",
             ),
         ]
         indexes = [

@@ -7,6 +7,7 @@ million tickets costs what page 1 costs), and the view counts come from one aggr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -21,6 +22,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    QuerySet,
     Subquery,
 )
 from django.db.models.functions import Coalesce, Substr
@@ -126,18 +128,28 @@ class InboxView:
     saved: SavedView | None = None
 
 
-def sla_at_risk_ids(now: datetime):
-    """Tickets within their SLA warning window or past due: a range scan of triage's index."""
-    from storedesk.triage.workflow_models import TicketSla
+# SLA clocks belong to triage, a layer above the desk. Triage registers the two ticket-id
+# subqueries when it starts (`TriageConfig.ready`), so the inbox offers the SLA views without the
+# desk importing triage; without triage the views are simply empty.
+SlaTicketIds = Callable[[datetime], QuerySet]
+_sla_ticket_ids: dict[str, SlaTicketIds] = {}
 
-    return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False).values("ticket_id")
+
+def register_sla_ticket_ids(*, at_risk: SlaTicketIds, overdue: SlaTicketIds) -> None:
+    """Called by the app that keeps SLA clocks: `now` → a `ticket_id` values subquery."""
+    _sla_ticket_ids.update(at_risk=at_risk, overdue=overdue)
+
+
+def sla_at_risk_ids(now: datetime):
+    """Tickets within their SLA warning window or past due (a range scan of triage's index)."""
+    source = _sla_ticket_ids.get("at_risk")
+    return source(now) if source else []
 
 
 def sla_overdue_ids(now: datetime):
-    """Tickets past their next SLA due time: a range scan of triage's next-due index."""
-    from storedesk.triage.workflow_models import TicketSla
-
-    return TicketSla.objects.filter(next_due_at__lte=now).values("ticket_id")
+    """Tickets past their next SLA due time (a range scan of triage's next-due index)."""
+    source = _sla_ticket_ids.get("overdue")
+    return source(now) if source else []
 
 
 def builtin_views(user, now: datetime) -> list[InboxView]:

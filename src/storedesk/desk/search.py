@@ -1,9 +1,9 @@
 # ruff: noqa: S608 - SQL is assembled from constants and placeholders; values are parameters
 """One search over tickets, messages, customers and orders.
 
-Tickets and messages are found through full-text indexes (created by desk migration 0002):
+Tickets and messages are found through full-text indexes (desk migrations 0002 and 0007):
 SQLite FTS5 tables kept in step by triggers, ranked with bm25; PostgreSQL GIN indexes on
-tsvector expressions, ranked with ts_rank. Both stem English, so "shipped" finds "shipping".
+stored tsvector columns, ranked with ts_rank. Both stem English, so "shipped" finds "shipping".
 Customers and orders are found through commerce's indexed keys (exact order number, email and
 tracking number, name prefix): those are what agents type for them, and B-tree lookups answer
 them exactly.
@@ -16,7 +16,8 @@ Ranking reads at most `CANDIDATES` best matches per index before filters apply; 
 helpdesks' search (Zendesk stops at 1,000 results), a very common word finds some of them, not
 every one, and the query stays fast at millions of messages. On SQLite, words that match more
 than `CANDIDATES` documents give the newest matches (bm25 would first count and rank every
-one of them: seconds at a million messages); rarer words are ranked by bm25.
+one of them: seconds at a million messages); rarer words are ranked by bm25. PostgreSQL is
+bounded the same way.
 """
 
 from __future__ import annotations
@@ -48,16 +49,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REFERENCE = re.compile(r"^#?[A-Za-z0-9-]{3,64}$")
 
-# The tsvector expressions the GIN indexes of migration 0002 are built on; keep them identical.
-PG_TICKET_VECTOR = (
-    "(setweight(to_tsvector('english'::regconfig, coalesce({t}.subject, '')), 'A') "
-    "|| setweight(to_tsvector('english'::regconfig, "
-    "coalesce({t}.requester_name, '') || ' ' || coalesce({t}.requester_email, '')), 'B'))"
-)
-PG_MESSAGE_VECTOR = (
-    "(setweight(to_tsvector('english'::regconfig, coalesce({m}.subject, '')), 'A') "
-    "|| setweight(to_tsvector('english'::regconfig, coalesce({m}.text, '')), 'B'))"
-)
+# PostgreSQL's stored tsvector columns (desk migration 0007), each with its GIN index.
+PG_TICKET_VECTOR = "{t}.search_vector"
+PG_MESSAGE_VECTOR = "{m}.search_vector"
 
 
 class SearchError(ValueError):
@@ -138,11 +132,11 @@ def fts5_match(terms: list[str], *, prefix: bool = True) -> str:
     return " ".join(quoted)
 
 
-def pg_tsquery(terms: list[str]) -> str:
+def pg_tsquery(terms: list[str], *, prefix: bool = True) -> str:
     """A to_tsquery() text: terms are `\\w+` only (no operator can appear), joined with AND."""
     parts = [re.sub(r"[^\w]", "", term) for term in terms]
     parts = [part for part in parts if part]
-    if parts and len(parts[-1]) >= 3:
+    if prefix and parts and len(parts[-1]) >= 3:
         parts[-1] += ":*"
     return " & ".join(parts)
 
@@ -220,6 +214,31 @@ def _sqlite_hits(table: str, weights: str, terms: list[str]) -> tuple[str, list[
     return sql, [exact, *counted, CANDIDATES, typed, *counted, CANDIDATES]
 
 
+def _postgres_hits(
+    table: str, vector: str, id_column: str, ticket_column: str, terms: list[str]
+) -> tuple[str, list[Any]]:
+    """(hit_id, ticket_id, score) from a GIN-indexed stored tsvector column, bounded like
+    `_sqlite_hits`: ranking every match of a common word sorts hundreds of thousands of rows,
+    so above `CANDIDATES` matches the newest are taken unranked. The GIN index answers the
+    count; LIMIT 0 keeps the other branch from running."""
+    exact, typed = pg_tsquery(terms, prefix=False), pg_tsquery(terms)
+    ticket = ticket_column or "NULL::bigint"
+    common = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {vector} @@"
+        " to_tsquery('english', %s) LIMIT %s) c) > %s"
+    )
+    sql = (
+        f"(SELECT {id_column} AS hit_id, {ticket} AS ticket_id, 0.0::real AS score"
+        f" FROM {table} WHERE {vector} @@ to_tsquery('english', %s)"
+        f" ORDER BY {id_column} DESC LIMIT (CASE WHEN {common} THEN %s ELSE 0 END))"
+        f" UNION ALL (SELECT {id_column}, {ticket}, ts_rank({vector}, to_tsquery('english', %s))"
+        f" AS score FROM {table} WHERE {vector} @@ to_tsquery('english', %s)"
+        f" ORDER BY score DESC LIMIT (CASE WHEN {common} THEN 0 ELSE %s END))"
+    )
+    counted = [exact, CANDIDATES + 1, CANDIDATES]
+    return sql, [exact, *counted, CANDIDATES, typed, typed, *counted, CANDIDATES]
+
+
 def _message_hits_sql(terms: list[str]) -> tuple[str, list[Any]]:
     """(message id, ticket id, score) of the best-ranked messages; higher score is better."""
     if connection.vendor == "sqlite":
@@ -230,14 +249,8 @@ def _message_hits_sql(terms: list[str]) -> tuple[str, list[Any]]:
         )
         return sql, params
     vector = PG_MESSAGE_VECTOR.format(m="m")
-    sql = (
-        f"SELECT m.id AS message_id, m.ticket_id AS ticket_id,"
-        f" ts_rank({vector}, to_tsquery('english', %s)) AS score"
-        f" FROM desk_message m WHERE {vector} @@ to_tsquery('english', %s)"
-        " ORDER BY score DESC LIMIT %s"
-    )
-    query = pg_tsquery(terms)
-    return sql, [query, query, CANDIDATES]
+    sql, params = _postgres_hits("desk_message m", vector, "m.id", "m.ticket_id", terms)
+    return f"SELECT hit_id AS message_id, ticket_id, score FROM ({sql}) mh", params
 
 
 def _ticket_hits_sql(terms: list[str]) -> tuple[str, list[Any]]:
@@ -245,14 +258,10 @@ def _ticket_hits_sql(terms: list[str]) -> tuple[str, list[Any]]:
     if connection.vendor == "sqlite":
         hits, params = _sqlite_hits("desk_ticket_fts", "3.0, 1.5, 1.0", terms)
         return f"SELECT rid AS ticket_id, score FROM ({hits}) f", params
-    vector = PG_TICKET_VECTOR.format(t="dt")
-    sql = (
-        f"SELECT dt.id AS ticket_id, ts_rank({vector}, to_tsquery('english', %s)) AS score"
-        f" FROM desk_ticket dt WHERE {vector} @@ to_tsquery('english', %s)"
-        " ORDER BY score DESC LIMIT %s"
+    sql, params = _postgres_hits(
+        "desk_ticket dt", PG_TICKET_VECTOR.format(t="dt"), "dt.id", "", terms
     )
-    query = pg_tsquery(terms)
-    return sql, [query, query, CANDIDATES]
+    return f"SELECT hit_id AS ticket_id, score FROM ({sql}) th", params
 
 
 def full_text_available() -> bool:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
-from storedesk.audit.services import record_audit
+from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.commerce.models import Customer, Order, Store
 from storedesk.core.events import record_event
 from storedesk.core.models import Counter
@@ -133,6 +134,24 @@ def is_our_message_id(message_id: str) -> bool:
     return message_id.strip().lower().endswith(f"@{settings.DESK_MESSAGE_ID_DOMAIN}>")
 
 
+def lock_ticket(ticket_id: int) -> Ticket:
+    """The one way to lock a ticket row (inside a transaction): what changes one ticket is
+    serialised by it. Only the ticket's own row is locked, never rows a query joins."""
+    return Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+
+
+def lock_tickets(*ticket_ids: int) -> dict[int, Ticket]:
+    """Lock several tickets, always in primary-key order, so two actions over the same tickets
+    named in opposite orders (a merge of A into B and of B into A) wait instead of
+    deadlocking. Tickets that do not exist are simply absent from the answer."""
+    return {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ticket_ids)
+        .order_by("pk")
+    }
+
+
 def message_by_id(message_id: str) -> Message | None:
     """The message with this Message-ID. The unique index is partial (non-empty ids), and
     SQLite only uses it when the query repeats that condition: without it, a full scan."""
@@ -154,6 +173,25 @@ def _timeline(ticket: Ticket, kind: str, actor=None, *, moment=None, **data) -> 
         data=data,
         created_at=moment or timezone.now(),
     )
+
+
+def do_add_timeline_event(ticket: Ticket, kind: str, *, actor=None, **data) -> TicketEvent:
+    """A line on the ticket's timeline for something another app did to it (a rule fired, a
+    playbook step, a hand-off): the desk owns the timeline, so other apps write it here. One
+    insert, so it needs no transaction of its own; call it inside the caller's."""
+    return _timeline(ticket, kind, actor, **data)
+
+
+def do_add_timeline_events(kind: str, data_by_ticket: Mapping[int, dict], *, at: datetime) -> int:
+    """The same kind of system line on many tickets' timelines in one insert (e.g. the SLA
+    sweep's warnings and breaches): set-based, whatever the number of tickets."""
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=ticket_id, kind=kind, actor_label=SYSTEM_ACTOR, data=data, created_at=at
+        )
+        for ticket_id, data in data_by_ticket.items()
+    )
+    return len(data_by_ticket)
 
 
 def find_customer(email: str, store: Store | None = None) -> Customer | None:
@@ -309,7 +347,7 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
         existing = message_by_id(message.message_id)
         if existing is not None:
             return existing
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if ticket.status == Ticket.Status.CLOSED:
         ticket = do_open_ticket(
             channel=message.channel,
@@ -322,7 +360,7 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
             orders=list(ticket.orders.all()),
             follow_up_of=ticket,
         )
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket = lock_ticket(ticket.pk)
     received_at = message.received_at or timezone.now()
     stored = inbound_message_row(message, ticket, received_at)
     stored.save(force_insert=True)
@@ -345,6 +383,11 @@ def do_receive_message(ticket: Ticket, message: InboundMessage, *, is_new: bool 
     )
     record_event("message_received", ticket_id=ticket.pk, message_id=stored.pk)
     return stored
+
+
+def reply_with_key(ticket: Ticket, idempotency_key: str) -> Message | None:
+    """The reply already sent on this ticket with this idempotency key, if any."""
+    return Message.objects.filter(ticket=ticket, headers__idempotency_key=idempotency_key).first()
 
 
 @transaction.atomic
@@ -375,11 +418,10 @@ def do_reply(
     refuse_unfilled(text, html)
     # The key is looked up under the ticket's row lock: two submits of one reply at the same
     # moment (a retry to another web process) would otherwise both find nothing and both send.
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # The unique constraint on (ticket, key) stands behind the lock.
+    ticket = lock_ticket(ticket.pk)
     if idempotency_key:
-        existing = Message.objects.filter(
-            ticket=ticket, headers__idempotency_key=idempotency_key
-        ).first()
+        existing = reply_with_key(ticket, idempotency_key)
         if existing is not None:
             return existing
     previous = list(
@@ -397,28 +439,35 @@ def do_reply(
     if ticket.token not in subject:
         subject = f"Re: {subject} {ticket.token}" if previous else f"{subject} {ticket.token}"
     is_email = ticket.channel in (Channel.EMAIL, Channel.FORM, Channel.API)
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.OUTBOUND,
-        channel=ticket.channel,
-        author=author,
-        from_email=ticket.mailbox.address if ticket.mailbox_id else "",
-        from_name=getattr(author, "display_name", ""),
-        to=[ticket.requester_email] if ticket.requester_email else [],
-        cc=list(cc),
-        subject=subject[:250],
-        text=text,
-        html=html or text_to_html(text),
-        new_text=text,
-        message_id=new_message_id(),
-        in_reply_to=in_reply_to,
-        references=references,
-        headers={"idempotency_key": idempotency_key} if idempotency_key else {},
-        template=template,
-        delivery=Message.Delivery.QUEUED if is_email else Message.Delivery.SENT,
-        sent_at=None if is_email else now,
-        created_at=now,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a refused insert leaves the transaction usable
+            message = Message.objects.create(
+                ticket=ticket,
+                kind=Message.Kind.OUTBOUND,
+                channel=ticket.channel,
+                author=author,
+                from_email=ticket.mailbox.address if ticket.mailbox_id else "",
+                from_name=getattr(author, "display_name", ""),
+                to=[ticket.requester_email] if ticket.requester_email else [],
+                cc=list(cc),
+                subject=subject[:250],
+                text=text,
+                html=html or text_to_html(text),
+                new_text=text,
+                message_id=new_message_id(),
+                in_reply_to=in_reply_to,
+                references=references,
+                headers={"idempotency_key": idempotency_key} if idempotency_key else {},
+                template=template,
+                delivery=Message.Delivery.QUEUED if is_email else Message.Delivery.SENT,
+                sent_at=None if is_email else now,
+                created_at=now,
+            )
+    except IntegrityError:
+        existing = reply_with_key(ticket, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing  # the same submission, stored by another process a moment ago
     _store_attachments(message, attachments)
     if template is not None:
         ReplyTemplate.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
@@ -511,7 +560,7 @@ def _set_status(ticket: Ticket, status: str, actor, *, at: datetime | None = Non
 @transaction.atomic
 def do_change_status(ticket: Ticket, status: str, *, actor, at: datetime | None = None) -> Ticket:
     """`at` dates a change written into history (imports, the demo); it defaults to now."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if ticket.status != status:
         _set_status(ticket, status, actor, at=at)
     return ticket
@@ -522,7 +571,7 @@ def do_assign(
     ticket: Ticket, *, actor, assignee=None, team=None, at: datetime | None = None
 ) -> Ticket:
     """Assign to an agent and/or a team; None clears it. `at` dates it into history."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     old = {"assignee": ticket.assignee_id, "team": ticket.team_id}
     ticket.assignee, ticket.team = assignee, team
     new = {"assignee": ticket.assignee_id, "team": ticket.team_id}
@@ -548,7 +597,7 @@ def do_assign(
 def do_set_priority(ticket: Ticket, priority: int, *, actor, reason: str = "") -> Ticket:
     if priority not in Ticket.Priority.values:
         raise ValidationError(f"unknown priority: {priority}")
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     old = ticket.priority
     if old == priority:
         return ticket
@@ -563,6 +612,56 @@ def do_set_priority(ticket: Ticket, priority: int, *, actor, reason: str = "") -
     )
     record_event("ticket_priority_changed", ticket_ids=[ticket.pk], old=old, new=priority)
     return ticket
+
+
+@transaction.atomic
+def do_set_scored_priorities(
+    levels: Mapping[int, tuple[int, str]], *, at: datetime | None = None
+) -> dict[int, tuple[int, int]]:
+    """Set many tickets' priority from a computed score, `{ticket_id: (level, reason)}`,
+    set-based: the tickets are locked in primary-key order, a priority a person set is kept,
+    and each change gets its timeline line and audit entry; one `ticket_priority_changed`
+    event names them all (SLA policies go by priority). Returns `{ticket_id: (old, new)}`."""
+    at = at or timezone.now()
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",)).filter(pk__in=list(levels)).order_by("pk")
+    )
+    by_hand = set(
+        TicketEvent.objects.filter(ticket_id__in=list(levels), kind="priority", actor__isnull=False)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    changed = [
+        ticket
+        for ticket in tickets
+        if ticket.pk not in by_hand and ticket.priority != levels[ticket.pk][0]
+    ]
+    if not changed:
+        return {}
+    moves = {ticket.pk: (ticket.priority, levels[ticket.pk][0]) for ticket in changed}
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for pk, (_old, new) in moves.items():
+        by_level[new].append(pk)
+    for level, pks in by_level.items():
+        Ticket.objects.filter(pk__in=pks).update(priority=level, updated_at=at)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=pk,
+            kind="priority",
+            actor_label=SYSTEM_ACTOR,
+            data={"old": old, "new": new, "reason": levels[pk][1]},
+            created_at=at,
+        )
+        for pk, (old, new) in moves.items()
+    )
+    record_audit_bulk(
+        actor_label=SYSTEM_ACTOR,
+        action="desk.priority_changed",
+        objects=changed,
+        changes_for=lambda ticket: dict(zip(("old", "new"), moves[ticket.pk], strict=True)),
+    )
+    record_event("ticket_priority_changed", ticket_ids=list(moves))
+    return moves
 
 
 def normalise_tag(name: str) -> str:
@@ -602,7 +701,7 @@ def do_link_orders(
 
 @transaction.atomic
 def do_set_follow_up(ticket: Ticket, when: datetime | None, *, actor) -> Ticket:
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     ticket.follow_up_at = when
     if when is not None and ticket.status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
         ticket.stage = Ticket.Stage.FOLLOW_UP
@@ -619,12 +718,12 @@ def do_merge(source: Ticket, target: Ticket, *, actor) -> Ticket:
     No message is lost: they change ticket, keeping their ids and Message-IDs."""
     if source.pk == target.pk:
         raise ValidationError("a ticket cannot be merged into itself")
-    locked = {
-        t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
-    }
+    locked = lock_tickets(source.pk, target.pk)
     source, target = locked[source.pk], locked[target.pk]
     if source.merged_into_id:
         raise ValidationError(f"ticket {source.number} was already merged")
+    if target.merged_into_id:  # a merge the other way round got there first
+        raise ValidationError(f"ticket {target.number} was merged into another ticket")
     moved = Message.objects.filter(ticket=source).update(ticket=target)
     for participant in source.participants.all():
         Participant.objects.get_or_create(
@@ -666,7 +765,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor) -> Ticket:
 @transaction.atomic
 def do_split(ticket: Ticket, message_ids: Sequence[int], *, actor, subject: str = "") -> Ticket:
     """Move the chosen messages to a new ticket for the same requester."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     chosen = list(ticket.messages.filter(pk__in=message_ids).order_by("created_at"))
     if not chosen or len(chosen) != len(set(message_ids)):
         raise ValidationError("choose messages of this ticket to split off")

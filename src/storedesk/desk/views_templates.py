@@ -9,7 +9,6 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from storedesk.accounts.models import User
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.desk import replies
 from storedesk.desk.models import Channel, ReplyTemplate, ReplyTemplateVersion, Ticket
@@ -88,7 +88,7 @@ def template_list(request):
         templates = templates.filter(category=category)
     else:
         category = ""
-    page = Paginator(templates, TEMPLATES_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, templates, TEMPLATES_PER_PAGE)
     labels = dict(ReplyTemplate.Category.choices)
     groups: list[dict] = []
     for template in page.object_list:
@@ -117,12 +117,13 @@ def _template_or_404(pk: int) -> ReplyTemplate:
 
 
 def _detail_context(request, template: ReplyTemplate, form: ProposalForm | None = None) -> dict:
-    versions = Paginator(
+    versions = paginate(
+        request,
         template.versions.select_related("proposed_by", "decided_by").order_by(
             "-created_at", "-id"
         ),
         VERSIONS_PER_PAGE,
-    ).get_page(request.GET.get("page"))
+    )
     for version in versions.object_list:
         if version.status == ReplyTemplateVersion.Status.PROPOSED:
             version.subject_changed = version.subject != template.subject

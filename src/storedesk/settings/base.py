@@ -162,6 +162,8 @@ TASKS = {
 # Work whose task vanished (its worker was killed, a queue was lost) is queued again by the
 # sweeps (domain events, Stripe events) once it has waited this long without being done.
 TASK_LOST_AFTER = timedelta(seconds=int(os.environ.get("TASK_LOST_AFTER_SECONDS", "120")))
+# Tries of one outgoing webhook delivery before it is marked failed (backoff 30 s … 6 h).
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

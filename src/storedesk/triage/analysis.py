@@ -11,16 +11,10 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
-
-from storedesk.audit.services import record_audit
-from storedesk.core.events import handles, record_event
 from storedesk.triage.intents import Intent
 from storedesk.triage.language import detect_language
 from storedesk.triage.mood import read_mood
-from storedesk.triage.orders import extract_refs, resolve_for_sender
+from storedesk.triage.orders import extract_refs
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +114,7 @@ def analyse_text(text: str, subject: str = "", *, model=None) -> TextAnalysis:
     )
 
 
-def _store_of(ticket):
+def store_of(ticket):
     if ticket.store_id:
         return ticket.store
     from storedesk.commerce.queries import current_store
@@ -128,66 +122,12 @@ def _store_of(ticket):
     return current_store()
 
 
-def do_analyse_message(message):
-    """Analyse an inbound message and store it (again, if asked twice: idempotent). Orders the
-    message names are linked to the ticket only when they are the sender's own."""
-    from storedesk.desk.services import do_link_orders
-    from storedesk.triage.models import MessageAnalysis
-    from storedesk.triage.orders import OrderRef
-
-    ticket = message.ticket
-    found = analyse_text(message.new_text or message.text, subject=_subject(message))
-    sender = resolve_for_sender(
-        [OrderRef(r["kind"], r["value"], r["text"]) for r in found.order_refs],
-        email=message.from_email or ticket.requester_email,
-        customer_id=ticket.customer_id,
-        store=_store_of(ticket),
-    )
-    tracked = _tracking_numbers(sender.named, found.order_refs)
-    refs = []
-    for ref in found.order_refs:
-        own = _own_order(ref, sender.named, tracked)
-        refs.append(ref | ({"order_id": own.pk, "number": own.number} if own else {}))
-    refs += [
-        {"kind": "recent_order", "value": o.number, "order_id": o.pk, "number": o.number}
-        for o in sender.recent
-    ]
-    intents = {item["intent"] for item in found.intents}
-    needs_order_number = (
-        bool(intents & ORDER_INTENTS) and not sender.named and len(sender.recent) != 1
-    )
-    with transaction.atomic():
-        analysis, _ = MessageAnalysis.objects.update_or_create(
-            message=message,
-            defaults={
-                "ticket": ticket,
-                "intents": found.intents,
-                "primary_intent": found.primary_intent,
-                "explanation": found.explanation | ({"notes": found.notes} if found.notes else {}),
-                "order_refs": refs,
-                "needs_order_number": needs_order_number,
-                "mood": found.mood,
-                "anger": found.anger,
-                "threats": found.threats,
-                "has_threat": bool(found.threats),
-                "language": found.language,
-                "is_english": found.is_english,
-                "model_version": found.model_version,
-                "analysed_at": timezone.now(),
-            },
-        )
-        if sender.named:
-            do_link_orders(ticket, sender.named, actor=None)
-        record_event("message_analysed", ticket_id=ticket.pk, message_id=message.pk)
-    return analysis
-
-
-def _subject(message) -> str:
+def message_subject(message) -> str:
     subject = message.subject or ""
     return "" if subject.lower().startswith(("re:", "fwd:", "fw:")) else subject
 
 
-def _tracking_numbers(orders, refs: list[dict]) -> dict[str, int]:
+def tracking_numbers(orders, refs: list[dict]) -> dict[str, int]:
     """Tracking number (upper-cased) → order id, for the sender's orders a message names by
     tracking number (one query, only when it names one)."""
     from storedesk.commerce.models import Shipment
@@ -198,7 +138,7 @@ def _tracking_numbers(orders, refs: list[dict]) -> dict[str, int]:
     return {number.upper(): order_id for number, order_id in shipments if number}
 
 
-def _own_order(ref: dict, orders, tracked: dict[str, int]):
+def named_own_order(ref: dict, orders, tracked: dict[str, int]):
     """The sender's order a written reference means (by number or by tracking number)."""
     if ref["kind"] == "tracking":
         order_id = tracked.get(ref["value"].upper())
@@ -208,52 +148,3 @@ def _own_order(ref: dict, orders, tracked: dict[str, int]):
         if ref["kind"] == "order" and re.sub(r"\D", "", order.number) == digits:
             return order
     return None
-
-
-@handles("message_received")
-def analyse_received_message(event) -> None:
-    """Every inbound message is understood as it arrives (runs again harmlessly)."""
-    from storedesk.desk.models import Message
-
-    message = (
-        Message.objects.select_related("ticket")
-        .filter(pk=event.payload.get("message_id"), kind=Message.Kind.INBOUND)
-        .first()
-    )
-    if message is not None:
-        do_analyse_message(message)
-
-
-def do_label_message(message, intents: list[str], *, actor):
-    """An agent confirms or corrects a message's intents: a training label for the next model."""
-    from storedesk.triage.models import IntentLabel, MessageAnalysis
-
-    chosen = list(dict.fromkeys(i for i in intents if i))
-    unknown = [i for i in chosen if i not in Intent.values]
-    if unknown:
-        raise ValidationError(f"unknown intent: {', '.join(unknown)}")
-    if not chosen:
-        raise ValidationError("choose at least one intent")
-    if len(chosen) > MAX_LABELLED_INTENTS:
-        raise ValidationError(f"at most {MAX_LABELLED_INTENTS} intents")
-    analysis = MessageAnalysis.objects.filter(message=message).only("intents").first()
-    predicted = [item["intent"] for item in analysis.intents] if analysis else []
-    with transaction.atomic():
-        label, created = IntentLabel.objects.update_or_create(
-            message=message,
-            defaults={
-                "intents": chosen,
-                "predicted": predicted,
-                "labelled_by": actor,
-                "created_at": timezone.now(),
-            },
-        )
-        record_audit(
-            actor=actor,
-            action="triage.intents_confirmed"
-            if set(chosen) == set(predicted)
-            else "triage.intents_corrected",
-            obj=label,
-            changes={"intents": chosen, "predicted": predicted, "first_label": created},
-        )
-    return label

@@ -10,14 +10,9 @@ from pydantic import Field
 from storedesk.core.api import COMMON_ERRORS, ApiError, ErrorOut, permission_required
 from storedesk.triage.analysis import analyse_text
 from storedesk.triage.intents import Intent, Mood, Threat
-from storedesk.triage.priority import (
-    WeightsError,
-    do_save_priority_weights,
-    latest_weights,
-    validate_weights,
-    weights_of,
-)
+from storedesk.triage.priority import WeightsError, latest_weights, validate_weights, weights_of
 from storedesk.triage.queries import report_range, sla_report, team_zone
+from storedesk.triage.services import do_save_priority_weights
 
 router = Router(tags=["triage"])
 

@@ -17,11 +17,9 @@ from functools import lru_cache
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from storedesk.audit.services import record_audit
-from storedesk.triage.workflow_models import BusinessCalendar
+from storedesk.triage.models import BusinessCalendar
 
 MAX_DAYS_AHEAD = 800  # a target never reaches further; guards a calendar with no open day
 
@@ -194,49 +192,3 @@ def calendar_of(record: BusinessCalendar | None) -> Calendar:
 
 def default_calendar_record() -> BusinessCalendar | None:
     return BusinessCalendar.objects.filter(is_default=True).first()
-
-
-@transaction.atomic
-def do_save_calendar(
-    calendar: BusinessCalendar | None,
-    *,
-    actor,
-    name: str,
-    timezone: str,
-    working_days,
-    hours,
-    holiday_country: str,
-    closed_days,
-) -> BusinessCalendar:
-    """Create or change a calendar; validated whole first, so nothing is half-saved."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError(_("A calendar needs a name."))
-    checked = validate_calendar_fields(
-        timezone=timezone,
-        working_days=working_days,
-        hours=hours,
-        holiday_country=holiday_country,
-        closed_days=closed_days,
-    )
-    if (
-        BusinessCalendar.objects.filter(name=name)
-        .exclude(pk=getattr(calendar, "pk", None))
-        .exists()
-    ):
-        raise ValidationError(_("Another calendar is called %(name)s.") % {"name": name})
-    calendar = calendar or BusinessCalendar()
-    calendar.name = name
-    calendar.timezone = checked.zone
-    calendar.working_days = sorted(checked.working_days)
-    calendar.hours = [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in checked.shifts]
-    calendar.holiday_country = checked.holiday_country
-    calendar.closed_days = sorted(day.isoformat() for day in checked.closed_days)
-    calendar.save()
-    record_audit(
-        actor=actor,
-        action="triage.calendar_saved",
-        obj=calendar,
-        changes={"hours": calendar.hours, "days": calendar.working_days},
-    )
-    return calendar

@@ -23,6 +23,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from storedesk.triage.intents import Intent
+from storedesk.triage.training import Example, build_training_set, data_fingerprint, is_held_out
+
 ALGORITHM = "tfidf word1-2 + char_wb3-5, one-vs-rest logistic regression"
 MODEL_TEXT_LIMIT = 5_000
 SECOND_INTENT_THRESHOLD = 0.35
@@ -245,8 +248,6 @@ _builtin: dict[str, IntentClassifier] = {}
 
 def builtin_classifier() -> tuple[str, IntentClassifier]:
     """The model of the shipped training data alone, versioned by the data's fingerprint."""
-    from storedesk.triage.training import build_training_set, data_fingerprint
-
     version = f"builtin-{data_fingerprint()}"
     with _cache_lock:
         if version not in _builtin:
@@ -263,3 +264,25 @@ def remember(version: str, classifier: IntentClassifier) -> None:
     with _cache_lock:
         _cache.clear()
         _cache[version] = classifier
+
+
+def held_out_metrics(examples: list[Example]) -> dict:
+    """Accuracy and macro-F1 of the primary intent on the messages of held-out templates (one
+    in `training.HOLDOUT_EVERY`, so the phrasing is new to the model), trained on the rest."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    held_out = {e.template for e in examples if e.template and is_held_out(e.template)}
+    test = [e for e in examples if e.template in held_out]
+    train = [e for e in examples if e.template not in held_out]
+    model = IntentClassifier.fit([e.text for e in train], [e.intents for e in train])
+    predicted = [p.primary for p in model.predict_many([e.text for e in test])]
+    truth = [e.intents[0] for e in test]
+    per_intent = f1_score(truth, predicted, labels=Intent.values, average=None, zero_division=0)
+    return {
+        "held_out": len(test),
+        "accuracy": round(accuracy_score(truth, predicted), 4),
+        "macro_f1": round(f1_score(truth, predicted, average="macro", zero_division=0), 4),
+        "f1_per_intent": {
+            i: round(float(f), 4) for i, f in zip(Intent.values, per_intent, strict=True)
+        },
+    }

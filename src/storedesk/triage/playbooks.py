@@ -7,17 +7,11 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from storedesk.audit.services import record_audit
 from storedesk.desk.models import Ticket
-from storedesk.desk.services import _timeline
-from storedesk.triage.intents import Intent
-from storedesk.triage.models import MessageAnalysis
-from storedesk.triage.workflow_models import Playbook, PlaybookStep
+from storedesk.triage.models import MessageAnalysis, Playbook, PlaybookStep
 
 MAX_STEPS = 20
 
@@ -57,32 +51,6 @@ def steps_text(playbook: Playbook) -> str:
     return "\n".join(f"{step['key']}: {step['text']}" for step in playbook.steps)
 
 
-@transaction.atomic
-def do_save_playbook(
-    playbook: Playbook | None, *, intent: str, title: str, steps: str, actor
-) -> Playbook:
-    if intent not in Intent.values:
-        raise ValidationError(_("Unknown intent: %(intent)s") % {"intent": intent})
-    title = " ".join((title or "").split())
-    if not title:
-        raise ValidationError(_("A playbook needs a title."))
-    parsed = parse_steps(steps)
-    if Playbook.objects.filter(intent=intent).exclude(pk=getattr(playbook, "pk", None)).exists():
-        raise ValidationError(_("That intent already has a playbook."))
-    playbook = playbook or Playbook()
-    before = list(playbook.steps) if playbook.pk else None
-    playbook.intent, playbook.title, playbook.steps = intent, title, parsed
-    playbook.updated_at = timezone.now()
-    playbook.save()
-    record_audit(
-        actor=actor,
-        action="triage.playbook_saved",
-        obj=playbook,
-        changes={"before": before, "steps": parsed},
-    )
-    return playbook
-
-
 def ticket_intent(ticket: Ticket) -> str | None:
     return (
         MessageAnalysis.objects.filter(ticket=ticket)
@@ -117,32 +85,3 @@ def checklist(ticket: Ticket) -> tuple[Playbook | None, list[ChecklistStep]]:
             )
         )
     return playbook, steps
-
-
-@transaction.atomic
-def do_set_step(
-    ticket: Ticket, playbook: Playbook, step_key: str, status: str, *, actor
-) -> PlaybookStep:
-    if step_key not in {step["key"] for step in playbook.steps}:
-        raise ValidationError(_("That step is not in the playbook."))
-    if status not in PlaybookStep.Status.values:
-        raise ValidationError(_("Unknown step status."))
-    done = status != PlaybookStep.Status.TODO
-    row, _created = PlaybookStep.objects.update_or_create(
-        ticket=ticket,
-        playbook=playbook,
-        step_key=step_key,
-        defaults={
-            "status": status,
-            "done_by": actor if done else None,
-            "done_at": timezone.now() if done else None,
-        },
-    )
-    _timeline(ticket, "playbook_step", actor, playbook=playbook.title, step=step_key, status=status)
-    record_audit(
-        actor=actor,
-        action="triage.playbook_step",
-        obj=ticket,
-        changes={"playbook": playbook.pk, "step": step_key, "status": status},
-    )
-    return row

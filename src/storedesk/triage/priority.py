@@ -10,27 +10,17 @@ a priority an agent set by hand is never overridden.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import batched
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
-from storedesk.core.events import handles, record_event
-from storedesk.core.models import Counter, DomainEvent
 from storedesk.desk.models import Ticket, TicketEvent
-from storedesk.desk.services import do_set_priority
-from storedesk.triage.facts import facts_for, facts_for_tickets, tickets_for_facts
 from storedesk.triage.intents import Intent, Mood, Threat
-from storedesk.triage.workflow_models import PriorityWeights, TicketPriority
+from storedesk.triage.models import PriorityWeights
 
 DEFAULT_WEIGHTS: dict = {
     "intent": {
@@ -217,40 +207,6 @@ def bands_text(bands) -> str:
     return ", ".join(f"{threshold}:{points}" for threshold, points in bands)
 
 
-def _bands_from_text(text: str, name: str) -> list[list[str]]:
-    bands = []
-    for part in (text or "").replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        threshold, colon, points = part.partition(":")
-        if not colon:
-            raise WeightsError(
-                _("%(field)s: write each band as amount:points, e.g. 500:15, 200:8.")
-                % {"field": name},
-                name,
-            )
-        bands.append([threshold.strip(), points.strip()])
-    return bands
-
-
-def weights_from_form(data) -> dict:
-    """The weights page's fields (`intent.refund_request`, `order_value` as `500:15, 200:8`,
-    `levels.urgent` …) as the dict `validate_weights` checks. An empty field is 0 points."""
-
-    def value(name: str):
-        return (data.get(name) or "").strip() or "0"
-
-    return {
-        "intent": {intent: value(f"intent.{intent}") for intent in Intent.values},
-        "mood": {mood: value(f"mood.{mood}") for mood in Mood.values},
-        "threat": {threat: value(f"threat.{threat}") for threat in Threat.values},
-        "order_value": _bands_from_text(data.get("order_value", ""), "order_value"),
-        "lifetime_spend": _bands_from_text(data.get("lifetime_spend", ""), "lifetime_spend"),
-        "levels": {key: value(f"levels.{key}") for key in LEVEL_KEYS},
-        **{name: value(name) for name in SCALAR_WEIGHTS},
-    }
-
-
 def level_thresholds(w: dict) -> dict[str, int]:
     by_level = {level: threshold for threshold, level in w["levels"]}
     return {key: by_level.get(level) for key, level in LEVEL_KEYS.items()}
@@ -269,39 +225,6 @@ def weights_of(version: PriorityWeights | None) -> dict:
 def weights() -> dict:
     """The weights that apply now (one query: the newest saved version)."""
     return weights_of(latest_weights())
-
-
-WEIGHTS_LOCK = "triage.priority_weights"
-
-
-@transaction.atomic
-def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWeights:
-    """Validate the whole set, then store it as a new version with an audit entry. Nothing is
-    saved when a value is wrong; an unchanged set writes no version (returns the current one).
-    Tickets scored from now on use it; open tickets keep their score until re-scored."""
-    checked = validate_weights(data)
-    # One lock row, there even before the first version: concurrent saves queue up behind it
-    # (locking the newest version left two first saves both writing version 1).
-    Counter.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
-    current = PriorityWeights.objects.order_by("-version").first()
-    before = validate_weights(weights_of(current))
-    if current is not None and checked == before:
-        return current
-    changed = {key: [before[key], checked[key]] for key in checked if checked[key] != before[key]}
-    saved = PriorityWeights.objects.create(
-        version=(current.version if current else 0) + 1,
-        weights=checked,
-        note=(note or "").strip()[:200],
-        changed_by=actor if getattr(actor, "pk", None) else None,
-        changed_at=timezone.now(),
-    )
-    record_audit(
-        actor=actor,
-        action="triage.priority_weights_saved",
-        obj=saved,
-        changes={"version": saved.version, "changed": changed, "note": saved.note},
-    )
-    return saved
 
 
 @dataclass
@@ -364,7 +287,7 @@ def score_facts(facts: dict, w: dict | None = None) -> PriorityScore:
     return PriorityScore(score=score, level=level, reasons=reasons)
 
 
-def _version_number(version: PriorityWeights | None) -> int | None:
+def version_number(version: PriorityWeights | None) -> int | None:
     return version.version if version is not None else None
 
 
@@ -372,184 +295,4 @@ def set_by_hand(ticket: Ticket) -> bool:
     return TicketEvent.objects.filter(ticket=ticket, kind="priority", actor__isnull=False).exists()
 
 
-@transaction.atomic
-def do_score_priority(ticket: Ticket, *, now: datetime | None = None) -> PriorityScore:
-    """Score the ticket, store the reasons, and set the desk priority unless a person did."""
-    now = now or timezone.now()
-    version = latest_weights()
-    result = score_facts(facts_for(ticket, now), weights_of(version))
-    TicketPriority.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "score": result.score,
-            "level": result.level,
-            "reasons": result.reasons,
-            "weights_version": _version_number(version),
-            "computed_at": now,
-        },
-    )
-    if not set_by_hand(ticket):
-        top = ", ".join(item["reason"] for item in result.reasons[:3])
-        do_set_priority(ticket, result.level, actor=None, reason=f"score {result.score}: {top}")
-    return result
-
-
 # --- re-scoring the open tickets ---------------------------------------------------------------
-
-RESCORE_BATCH = 500
-
-
-@dataclass
-class RescoreResult:
-    scored: int = 0
-    changed: int = 0
-    weights_version: int | None = None
-    levels: dict[int, int] = field(default_factory=dict)
-
-
-def _rescore_batch(
-    ids: tuple[int, ...], w: dict, version: int | None, now: datetime, result: RescoreResult
-) -> None:
-    """One batch in one transaction and a fixed number of queries, whatever its size."""
-    tickets = list(tickets_for_facts(ids))
-    facts = facts_for_tickets(tickets, now)
-    scores = {ticket.pk: score_facts(facts[ticket.pk], w) for ticket in tickets}
-    TicketPriority.objects.bulk_create(
-        [
-            TicketPriority(
-                ticket_id=pk,
-                score=score.score,
-                level=score.level,
-                reasons=score.reasons,
-                weights_version=version,
-                computed_at=now,
-            )
-            for pk, score in scores.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["ticket"],
-        update_fields=["score", "level", "reasons", "weights_version", "computed_at"],
-    )
-    by_hand = set(
-        TicketEvent.objects.filter(ticket_id__in=ids, kind="priority", actor__isnull=False)
-        .values_list("ticket_id", flat=True)
-        .distinct()
-    )
-    changed = [
-        ticket
-        for ticket in tickets
-        if ticket.pk not in by_hand and ticket.priority != scores[ticket.pk].level
-    ]
-    by_level: dict[int, list[int]] = defaultdict(list)
-    for ticket in changed:
-        by_level[scores[ticket.pk].level].append(ticket.pk)
-    for level, pks in by_level.items():
-        Ticket.objects.filter(pk__in=pks).update(priority=level, updated_at=now)
-        result.levels[level] = result.levels.get(level, 0) + len(pks)
-    TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket_id=ticket.pk,
-            kind="priority",
-            actor_label=SYSTEM_ACTOR,
-            data={
-                "old": ticket.priority,
-                "new": scores[ticket.pk].level,
-                "reason": f"re-scored with weights v{version or 0}: score "
-                f"{scores[ticket.pk].score}",
-            },
-            created_at=now,
-        )
-        for ticket in changed
-    )
-    if changed:
-        new_levels = {ticket.pk: scores[ticket.pk].level for ticket in changed}
-        record_audit_bulk(
-            actor_label=SYSTEM_ACTOR,
-            action="desk.priority_changed",
-            objects=changed,
-            changes_for=lambda ticket: {"old": ticket.priority, "new": new_levels[ticket.pk]},
-        )
-        # SLA policies go by priority: the clocks of these tickets follow after commit.
-        record_event("ticket_priority_changed", ticket_ids=[ticket.pk for ticket in changed])
-    result.scored += len(tickets)
-    result.changed += len(changed)
-
-
-def _rescore(ids, *, now: datetime | None, batch_size: int) -> RescoreResult:
-    now = now or timezone.now()
-    version = latest_weights()
-    w = weights_of(version)
-    result = RescoreResult(weights_version=_version_number(version))
-    for batch in batched(ids, batch_size):
-        with transaction.atomic():
-            _rescore_batch(batch, w, result.weights_version, now, result)
-    return result
-
-
-def _open_tickets():
-    return Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
-
-
-def do_rescore_open_tickets(
-    *, now: datetime | None = None, batch_size: int = RESCORE_BATCH
-) -> RescoreResult:
-    """Score every open ticket again with the weights that apply now: set-based, a fixed
-    number of queries per batch of `batch_size` tickets, one transaction per batch. Priorities
-    a person set stay; changed ones get a timeline event and an audit entry."""
-    open_ids = _open_tickets().order_by("pk").values_list("pk", flat=True)
-    return _rescore(open_ids.iterator(chunk_size=batch_size * 4), now=now, batch_size=batch_size)
-
-
-def do_rescore_tickets_of_orders(order_ids, *, now: datetime | None = None) -> RescoreResult:
-    """Re-score the open tickets about these orders (a dispute or an early fraud warning
-    arrived: the dispute risk of their customers' messages changed)."""
-    order_ids = [order_id for order_id in order_ids or () if order_id]
-    if not order_ids:
-        return RescoreResult()
-    ids = list(
-        _open_tickets()
-        .filter(orders__in=order_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-    if not ids:  # most disputes are about orders nobody wrote to us about
-        return RescoreResult()
-    return _rescore(ids, now=now, batch_size=RESCORE_BATCH)
-
-
-@handles("ticket_orders_linked")
-def rescore_after_orders_linked(event: DomainEvent) -> None:
-    """An order linked (by hand, by a rule or by a merge) brings its value and dispute risk."""
-    ids = list(
-        _open_tickets().filter(pk=event.payload.get("ticket_id")).values_list("pk", flat=True)
-    )
-    if ids:
-        _rescore(ids, now=None, batch_size=RESCORE_BATCH)
-
-
-@handles("disputes_opened")
-def rescore_after_disputes(event: DomainEvent) -> None:
-    do_rescore_tickets_of_orders(event.payload.get("order_ids") or [])
-
-
-@handles("early_fraud_warning_recorded")
-def rescore_after_early_fraud_warning(event: DomainEvent) -> None:
-    do_rescore_tickets_of_orders([event.payload.get("order_id")])
-
-
-@handles("early_fraud_warning_updated")
-def rescore_after_early_fraud_warning_linked(event: DomainEvent) -> None:
-    """A warning stored before its charge was known counts once its order is found."""
-    if {"order_id", "actionable"} & set(event.payload.get("changed") or ()):
-        do_rescore_tickets_of_orders([event.payload.get("order_id")])
-
-
-@handles("order_risk_approved")
-@handles("order_risk_cancelled")
-@handles("order_risk_closed")
-@handles("order_flagged")
-def rescore_after_risk_review_changed(event: DomainEvent) -> None:
-    """A review decided, closed or (re)opened: "payment in risk review" must follow it on
-    the tickets about that order."""
-    do_rescore_tickets_of_orders([event.payload.get("order_id")])

@@ -17,11 +17,25 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from storedesk.accounts.models import Team
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.queries import not_merged
 from storedesk.triage.calendar import calendar_of, default_calendar_record
+from storedesk.triage.models import (
+    BusinessCalendar,
+    Handoff,
+    IntentLabel,
+    MessageAnalysis,
+    Playbook,
+    PriorityWeights,
+    RoutingRule,
+    SlaPolicy,
+    TicketPriority,
+    TicketSla,
+)
 
 GROUP_FIELDS = {
     "policy": "sla__policy__name",
@@ -259,3 +273,149 @@ def report_ticket_rows(period: ReportRange) -> QuerySet[Ticket]:
         )
         .order_by("created_at", "pk")
     )
+
+
+# --- SLA clocks ------------------------------------------------------------------------------
+
+
+def sla_at_risk(now: datetime | None = None) -> QuerySet[TicketSla]:
+    """Clocks whose next due time is within its warning window or past: the index on
+    `warn_at` makes this a range scan."""
+    now = now or timezone.now()
+    return TicketSla.objects.filter(warn_at__lte=now, next_due_at__isnull=False)
+
+
+def sla_overdue(now: datetime | None = None) -> QuerySet[TicketSla]:
+    """Clocks past their next due time: a range scan of the next-due index."""
+    now = now or timezone.now()
+    return TicketSla.objects.filter(next_due_at__lte=now)
+
+
+def sla_at_risk_ticket_ids(now: datetime) -> QuerySet:
+    """The desk inbox's "SLA at risk" view (registered with the desk at start-up)."""
+    return sla_at_risk(now).values("ticket_id")
+
+
+def sla_overdue_ticket_ids(now: datetime) -> QuerySet:
+    """The desk inbox's "Overdue" view (registered with the desk at start-up)."""
+    return sla_overdue(now).values("ticket_id")
+
+
+# --- the set-up pages ------------------------------------------------------------------------
+
+
+def routing_rules() -> QuerySet[RoutingRule]:
+    """The rules in the order they run, with who changed each last."""
+    return RoutingRule.objects.select_related("updated_by").order_by("position", "pk")
+
+
+def teams() -> QuerySet[Team]:
+    """Every team, by name: the departments a rule or a hand-off can send a ticket to."""
+    return Team.objects.order_by("name")
+
+
+def sla_policies() -> QuerySet[SlaPolicy]:
+    """The policies in the order they are tried, with their calendars."""
+    return SlaPolicy.objects.select_related("calendar").order_by("position", "pk")
+
+
+def business_calendars() -> QuerySet[BusinessCalendar]:
+    return BusinessCalendar.objects.order_by("name")
+
+
+def playbooks() -> QuerySet[Playbook]:
+    return Playbook.objects.order_by("intent")
+
+
+def priority_weights_history() -> QuerySet[PriorityWeights]:
+    """Every saved version of the priority weights, newest first, with who saved it."""
+    return PriorityWeights.objects.select_related("changed_by").order_by("-version")
+
+
+# --- departments and the ticket panel --------------------------------------------------------
+
+
+def departments_with_open_handoffs() -> list[tuple[Team, int]]:
+    """Every team with the number of hand-offs waiting in its queue (two queries)."""
+    counts = dict(
+        Handoff.objects.filter(status=Handoff.Status.OPEN)
+        .values_list("to_team")
+        .annotate(n=Count("pk"))
+        .values_list("to_team", "n")
+    )
+    return [(team, counts.get(team.pk, 0)) for team in teams()]
+
+
+def department_queue(team: Team):
+    """A department's open hand-offs, newest first (index: to_team, status, -created_at)."""
+    return (
+        Handoff.objects.filter(to_team=team, status=Handoff.Status.OPEN)
+        .select_related("ticket", "created_by")
+        .order_by("-created_at")
+    )
+
+
+def panel_tickets() -> QuerySet[Ticket]:
+    """Tickets as the triage panel shows them (their team and owner at hand)."""
+    return Ticket.objects.select_related("team", "assignee")
+
+
+@dataclass
+class TicketPanel:
+    """What the triage panel beside a ticket shows besides its checklist."""
+
+    sla: TicketSla | None
+    score: TicketPriority | None
+    open_handoff: Handoff | None
+    other_teams: QuerySet[Team]
+
+
+def ticket_panel(ticket: Ticket) -> TicketPanel:
+    """The ticket's SLA clock, priority score and open hand-off, and the teams it could go to."""
+    return TicketPanel(
+        sla=TicketSla.objects.filter(ticket=ticket).select_related("policy").first(),
+        score=TicketPriority.objects.filter(ticket=ticket).first(),
+        open_handoff=Handoff.objects.filter(ticket=ticket, status=Handoff.Status.OPEN)
+        .select_related("to_team", "from_team", "from_assignee")
+        .first(),
+        other_teams=teams().exclude(pk=ticket.team_id),
+    )
+
+
+# --- a message's analysis --------------------------------------------------------------------
+
+ANALYSIS_FIELDS = (
+    "intents",
+    "primary_intent",
+    "explanation",
+    "order_refs",
+    "needs_order_number",
+    "mood",
+    "anger",
+    "threats",
+    "language",
+    "is_english",
+    "model_version",
+    "analysed_at",
+    "ticket_id",
+)
+
+
+def ticket_by_number(number: int) -> Ticket | None:
+    return Ticket.objects.filter(number=number).only("pk", "number").first()
+
+
+def latest_analysis(ticket: Ticket) -> MessageAnalysis | None:
+    """The analysis of the ticket's latest analysed message (the fields the panel shows)."""
+    return (
+        MessageAnalysis.objects.filter(ticket=ticket)
+        .select_related("message")
+        .only("message__id", "message__ticket_id", "message__created_at", *ANALYSIS_FIELDS)
+        .order_by("-analysed_at", "-pk")
+        .first()
+    )
+
+
+def intent_label(message_id: int) -> IntentLabel | None:
+    """The intents an agent confirmed for a message, if one did."""
+    return IntentLabel.objects.filter(message_id=message_id).only("intents").first()

@@ -29,19 +29,16 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storedesk.accounts.models import Team
-from storedesk.audit.services import record_audit
 from storedesk.desk.models import ReplyTemplate, Ticket
 from storedesk.desk.replies import unfilled_placeholders
 from storedesk.risk.evaluation import evaluate
 from storedesk.risk.language import Rule, RuleError, check, parse_rule
 from storedesk.triage.facts import ATTRIBUTES, facts_for_tickets
-from storedesk.triage.workflow_models import RoutingRule
+from storedesk.triage.models import RoutingRule
 
 _PREFIX = "review if "
 ASSIGN_STRATEGIES = ("round_robin", "least_loaded", "team_only")
@@ -179,82 +176,6 @@ def parse_actions(source: str) -> list[dict]:
     return actions
 
 
-@transaction.atomic
-def do_save_rule(
-    rule: RoutingRule | None,
-    *,
-    actor,
-    name: str,
-    condition: str,
-    actions: str,
-    position: int | None = None,
-    stop_processing: bool = False,
-    is_active: bool = True,
-) -> RoutingRule:
-    """Create or change a rule. Everything is checked before anything is written, so a rule
-    with a mistake is refused whole with a message saying where."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise RuleSyntaxError("name", _("A rule needs a name."))
-    if RoutingRule.objects.filter(name=name).exclude(pk=getattr(rule, "pk", None)).exists():
-        raise RuleSyntaxError("name", _("Another rule is called %(name)s.") % {"name": name})
-    parse_condition(condition)
-    parsed = parse_actions(actions)
-    before = None
-    if rule is None:
-        rule = RoutingRule()
-        if position is None:
-            last = RoutingRule.objects.order_by("-position").values_list("position", flat=True)
-            position = (last.first() or 0) + 10
-    else:
-        before = {"condition": rule.condition, "actions": rule.actions}
-    rule.name = name
-    rule.condition = condition.strip()
-    rule.actions = "\n".join(line.strip() for line in actions.strip().splitlines() if line.strip())
-    rule.parsed_actions = parsed
-    if position is not None:
-        rule.position = position
-    rule.stop_processing = stop_processing
-    rule.is_active = is_active
-    rule.updated_by = actor if getattr(actor, "pk", None) else None
-    rule.updated_at = timezone.now()
-    rule.save()
-    record_audit(
-        actor=actor,
-        action="triage.rule_saved",
-        obj=rule,
-        changes={"before": before, "condition": rule.condition, "actions": rule.actions},
-    )
-    return rule
-
-
-@transaction.atomic
-def do_delete_rule(rule: RoutingRule, *, actor) -> None:
-    record_audit(
-        actor=actor,
-        action="triage.rule_deleted",
-        obj=rule,
-        changes={"name": rule.name, "condition": rule.condition},
-    )
-    rule.delete()
-
-
-@transaction.atomic
-def do_move_rule(rule: RoutingRule, *, actor, direction: int) -> None:
-    """Swap a rule with its neighbour above (-1) or below (+1)."""
-    rules = list(RoutingRule.objects.select_for_update().order_by("position", "pk"))
-    index = next(i for i, item in enumerate(rules) if item.pk == rule.pk)
-    other = index + (1 if direction > 0 else -1)
-    if not 0 <= other < len(rules):
-        return
-    rules[index], rules[other] = rules[other], rules[index]
-    for position, item in enumerate(rules, start=1):
-        RoutingRule.objects.filter(pk=item.pk).update(position=position * 10)
-    record_audit(
-        actor=actor, action="triage.rule_moved", obj=rule, changes={"direction": direction}
-    )
-
-
 def matching_rules(facts: dict, rules: list[RoutingRule] | None = None) -> list[RoutingRule]:
     """The active rules whose condition is definitely true for these facts, in order."""
     rules = rules if rules is not None else list(RoutingRule.objects.filter(is_active=True))
@@ -293,7 +214,3 @@ def try_condition(
         ]
     examples = list(Ticket.objects.filter(pk__in=matched_ids[:20]).order_by("-created_at"))
     return RuleTest(tested=len(ids), matched=len(matched_ids), examples=examples)
-
-
-def increment_fire_count(rule: RoutingRule) -> None:
-    RoutingRule.objects.filter(pk=rule.pk).update(fire_count=F("fire_count") + 1)

@@ -164,7 +164,7 @@ def build_training_set(seed: int = SEED) -> list[Example]:
 HOLDOUT_EVERY = 7
 
 
-def _held_out(template: str) -> bool:
+def is_held_out(template: str) -> bool:
     return zlib.crc32(template.encode()) % HOLDOUT_EVERY == 0
 
 
@@ -198,71 +198,3 @@ def message_text(message) -> str:
     if subject.lower().startswith(("re:", "fwd:", "fw:")):
         subject = ""
     return f"{subject}\n{body}".strip()
-
-
-def _held_out_metrics(examples: list[Example]) -> dict:
-    """Accuracy and macro-F1 of the primary intent on the messages of held-out templates (one
-    in HOLDOUT_EVERY, so the phrasing is new to the model), trained on the rest."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    from storedesk.triage.classifier import IntentClassifier
-
-    held_out = {e.template for e in examples if e.template and _held_out(e.template)}
-    test = [e for e in examples if e.template in held_out]
-    train = [e for e in examples if e.template not in held_out]
-    model = IntentClassifier.fit([e.text for e in train], [e.intents for e in train])
-    predicted = [p.primary for p in model.predict_many([e.text for e in test])]
-    truth = [e.intents[0] for e in test]
-    per_intent = f1_score(truth, predicted, labels=Intent.values, average=None, zero_division=0)
-    return {
-        "held_out": len(test),
-        "accuracy": round(accuracy_score(truth, predicted), 4),
-        "macro_f1": round(f1_score(truth, predicted, average="macro", zero_division=0), 4),
-        "f1_per_intent": {
-            i: round(float(f), 4) for i, f in zip(Intent.values, per_intent, strict=True)
-        },
-    }
-
-
-def do_train_intent_model(*, actor=None, evaluate: bool = True) -> "TrainingReport":
-    """Train on the project's data plus agents' labels, store the model as a new version and
-    make it the active one. Agents' labels count three times: they are the store's own words."""
-    import time
-
-    from django.db import transaction
-    from django.utils import timezone
-
-    from storedesk.audit.services import record_audit
-    from storedesk.triage.classifier import ALGORITHM, IntentClassifier, remember
-    from storedesk.triage.models import IntentModel
-
-    started = time.perf_counter()
-    examples = build_training_set()
-    labelled = agent_examples()
-    examples += labelled * 3
-    metrics = _held_out_metrics(examples) if evaluate else {}
-    classifier = IntentClassifier.fit([e.text for e in examples], [e.intents for e in examples])
-    now = timezone.now()
-    version = now.strftime("intent-%Y%m%d-%H%M%S-%f")
-    artifact = classifier.to_bytes()
-    with transaction.atomic():
-        IntentModel.objects.select_for_update().filter(is_active=True).update(is_active=False)
-        intent_model = IntentModel.objects.create(
-            version=version,
-            algorithm=ALGORITHM,
-            trained_at=now,
-            training_size=len(examples),
-            labels=classifier.labels,
-            metrics=metrics | {"agent_labels": len(labelled)},
-            artifact=artifact,
-            is_active=True,
-        )
-        record_audit(
-            actor=actor,
-            action="triage.model_trained",
-            obj=intent_model,
-            changes={"training_size": len(examples), "agent_labels": len(labelled)}
-            | {k: metrics[k] for k in ("accuracy", "macro_f1") if k in metrics},
-        )
-    remember(version, classifier)
-    return TrainingReport(intent_model, time.perf_counter() - started, len(labelled))

@@ -8,16 +8,10 @@ reply is the shipped template filled from the shipment data; the ticket waits on
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import Order, Shipment
-from storedesk.desk.mail_out import do_send_acknowledgement
-from storedesk.desk.models import Message, ReplyTemplate, Ticket
-from storedesk.desk.replies import render_reply
-from storedesk.desk.services import do_change_status, do_link_orders
-from storedesk.triage.intents import Intent
+from storedesk.desk.models import ReplyTemplate, Ticket
 from storedesk.triage.models import MessageAnalysis
 
 IN_TRANSIT_TEMPLATE = "Where is my order: on its way"
@@ -25,7 +19,7 @@ NOT_SHIPPED_TEMPLATE = "Where is my order: still being made"
 SIGNATURE = "The Care team"
 
 
-def _own_order(ticket: Ticket, analysis: MessageAnalysis) -> Order | None:
+def wismo_order(ticket: Ticket, analysis: MessageAnalysis) -> Order | None:
     """The one order the message is about, among the sender's own orders. When the message
     names orders (by number or tracking number), only those count: a number that is not the
     sender's is never answered, not even with their other order. Otherwise the sender's one
@@ -47,34 +41,7 @@ def _own_order(ticket: Ticket, analysis: MessageAnalysis) -> Order | None:
     return linked[0] if len(linked) == 1 else None
 
 
-def _template_for(order: Order) -> ReplyTemplate | None:
+def wismo_template(order: Order) -> ReplyTemplate | None:
     shipped = Shipment.objects.filter(order=order).exclude(tracking_number="").exists()
     name = IN_TRANSIT_TEMPLATE if shipped else NOT_SHIPPED_TEMPLATE
     return ReplyTemplate.objects.filter(name=name, is_active=True).first()
-
-
-@transaction.atomic
-def do_answer_wismo(ticket: Ticket, message: Message) -> str:
-    """Answer the message if it can be answered honestly; return what happened (for the
-    rule's timeline entry): 'sent', or why not."""
-    analysis = MessageAnalysis.objects.filter(message=message).first()
-    if analysis is None:
-        return _("not analysed yet")
-    intents = {item.get("intent") for item in analysis.intents} | {analysis.primary_intent}
-    if Intent.ORDER_STATUS not in intents:
-        return _("not an order-status question")
-    if message.is_automatic:
-        return _("automatic mail is never answered")
-    order = _own_order(ticket, analysis)
-    if order is None:
-        return _("no single order of the sender's identified")
-    template = _template_for(order)
-    if template is None:
-        return _("the where-is-my-order template is missing")
-    do_link_orders(ticket, [order], actor=None)
-    rendered = render_reply(template, ticket, extra={"agent_name": SIGNATURE})
-    if rendered.missing:
-        return _("the template lacks: %(names)s") % {"names": ", ".join(rendered.missing)}
-    do_send_acknowledgement(ticket, text=rendered.text, reason="wismo")
-    do_change_status(ticket, Ticket.Status.PENDING, actor=None)
-    return "sent"

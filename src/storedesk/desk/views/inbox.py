@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from storedesk.accounts.models import Team, User
+from storedesk.core.pagination import render_list
 from storedesk.core.permissions import permission_required
 from storedesk.desk import queries
 from storedesk.desk.agent_services import do_bulk_action
@@ -229,8 +230,7 @@ def inbox(request):
         "bulk_priorities": BulkActionForm.base_fields["priority"].choices[1:],
         "saved_view_form": SavedViewForm(),
     }
-    template = "desk/inbox.html#ticket-list" if request.htmx else "desk/inbox.html"
-    return render(request, template, context)
+    return render_list(request, "desk/inbox.html", "desk/inbox.html#ticket-list", context)
 
 
 @require_POST

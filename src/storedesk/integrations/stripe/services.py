@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from storedesk.audit.services import record_audit
 from storedesk.core.context import get_correlation_id, set_correlation_id
+from storedesk.core.retry import RetryPolicy
 from storedesk.core.tasks import enqueue_on_commit
 from storedesk.integrations.stripe.events import EventNotApplied, process_event
 from storedesk.integrations.stripe.models import StripeEvent
@@ -28,9 +29,9 @@ from storedesk.integrations.stripe.tasks import process_stripe_event
 logger = logging.getLogger(__name__)
 
 ACTOR = "stripe-webhook"  # who the audit trail names for what Stripe's events change
-MAX_ATTEMPTS = 12  # about a day of retries: long enough for a late order import
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_WAIT = timedelta(hours=6)
+# 1 min, 2 min, 4 min … at most 6 h: about a day of retries, long enough for a late order import
+RETRY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(hours=6), max_attempts=12)
+MAX_ATTEMPTS = RETRY.max_attempts
 DUE_BATCH = 200
 
 Status = StripeEvent.Status
@@ -72,11 +73,6 @@ def do_receive_event(event: Mapping[str, Any]) -> ReceivedEvent:
         return ReceivedEvent(StripeEvent.objects.get(event_id=event_id), created=False)
     enqueue_on_commit(process_stripe_event, stored.pk)
     return ReceivedEvent(stored, created=True)
-
-
-def backoff(attempts: int) -> timedelta:
-    """1 min, 2 min, 4 min … capped at 6 h, after the n-th failed attempt."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
 
 
 def _lock(stored_id: int) -> StripeEvent | None:
@@ -176,10 +172,8 @@ def _failed(stored: StripeEvent, reason: str, *, retry: bool, now: datetime) -> 
     stored.status = Status.FAILED
     stored.outcome = "failed"
     stored.last_error = reason[:2000]
-    if retry and stored.attempts < MAX_ATTEMPTS:
-        stored.next_attempt_at = now + backoff(stored.attempts)
-    else:
-        stored.next_attempt_at = None
+    stored.next_attempt_at = RETRY.next_attempt_at(stored.attempts, now) if retry else None
+    if stored.next_attempt_at is None:
         logger.error("Stripe event %s needs a person: %s", stored.event_id, reason)
 
 

@@ -3,12 +3,12 @@
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
 from storedesk.commerce.queries import current_store, store_today
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.risk.digest import (
     DigestDayError,
@@ -76,7 +76,7 @@ def digest_order_list(request):
     context |= {
         "title": title,
         "key": key,
-        "page": Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate(request, orders, PAGE_SIZE),
         "query": query.urlencode(),
     }
     return render(request, "risk/digest_orders.html", context)

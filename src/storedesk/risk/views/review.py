@@ -3,7 +3,6 @@ decides. Views validate and call `risk.review` services; reads come from `review
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order, OrderTask
 from storedesk.commerce.services import cancel_check
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.risk import review, review_queries
 from storedesk.risk.language import Action
@@ -61,7 +61,7 @@ def review_queue(request):
         action=chosen.get("action") or None,
         min_score=chosen.get("min_score"),
     )
-    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, queue, PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

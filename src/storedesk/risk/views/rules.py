@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import polars as pl
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from storedesk.core.pagination import paginate, render_list
 from storedesk.core.permissions import permission_required
 from storedesk.risk import rule_queries
 from storedesk.risk.backtest import BacktestResult, backtest_rule
@@ -113,9 +113,7 @@ def rule_check(request):
 
 @permission_required("risk.view_riskrule")
 def rule_list(request):
-    page = Paginator(rule_queries.rules_in_order(), RULES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = paginate(request, rule_queries.rules_in_order(), RULES_PER_PAGE)
     rule_queries.mark_broken(rule_queries.with_fire_counts(list(page.object_list)))
     return render(
         request,
@@ -216,9 +214,7 @@ def rule_edit(request, pk: int | None = None):
             check = check_rule(rule.source, DEFAULT_BACKTEST_DAYS)
     versions = None
     if rule is not None:
-        versions = Paginator(rule_queries.versions_of(rule), VERSIONS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        versions = paginate(request, rule_queries.versions_of(rule), VERSIONS_PER_PAGE)
         rule_queries.with_diffs(list(versions.object_list), rule)
     return render(
         request,
@@ -270,13 +266,11 @@ def list_detail(request, name: str):
             messages.success(request, message)
             return redirect("risk:list", name=risk_list.name)
     q = request.GET.get("q", "").strip()[:254]
-    page = Paginator(rule_queries.entries_of(risk_list, q), ENTRIES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    template = "risk/list_detail.html#entries" if request.htmx else "risk/list_detail.html"
-    return render(
+    page = paginate(request, rule_queries.entries_of(risk_list, q), ENTRIES_PER_PAGE)
+    return render_list(
         request,
-        template,
+        "risk/list_detail.html",
+        "risk/list_detail.html#entries",
         {
             "risk_list": risk_list,
             "kind": list_kind(risk_list),

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import storedesk.triage.workflow_models
+import storedesk.triage.models
 
 
 class Migration(migrations.Migration):
@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
                 (
                     "working_days",
                     models.JSONField(
-                        default=storedesk.triage.workflow_models.default_working_days,
+                        default=storedesk.triage.models.default_working_days,
                         help_text="0 = Monday … 6 = Sunday",
                         verbose_name="working days",
                     ),
@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 (
                     "hours",
                     models.JSONField(
-                        default=storedesk.triage.workflow_models.default_hours,
+                        default=storedesk.triage.models.default_hours,
                         help_text='[["08:30", "12:00"], …]',
                         verbose_name="working hours",
                     ),

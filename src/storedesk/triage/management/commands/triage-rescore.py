@@ -3,7 +3,7 @@ apply now (set-based, in batches); priorities a person set are kept."""
 
 from django.core.management.base import BaseCommand
 
-from storedesk.triage.priority import RESCORE_BATCH, do_rescore_open_tickets
+from storedesk.triage.services import RESCORE_BATCH, do_rescore_open_tickets
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ last brought up to date before the clock kept it, so the SLA report counts them.
 
 from django.core.management.base import BaseCommand
 
-from storedesk.triage.sla import do_backfill_resolution_times
+from storedesk.triage.services import do_backfill_resolution_times
 
 
 class Command(BaseCommand):

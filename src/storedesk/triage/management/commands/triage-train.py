@@ -3,7 +3,7 @@ plus every intent agents confirmed or corrected, and make it the active model.""
 
 from django.core.management.base import BaseCommand
 
-from storedesk.triage.training import do_train_intent_model
+from storedesk.triage.services import do_train_intent_model
 
 
 class Command(BaseCommand):

@@ -7,41 +7,33 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from storedesk.core.permissions import permission_required
-from storedesk.desk.models import Ticket
-from storedesk.triage.analysis import do_label_message
+from storedesk.triage import queries
+from storedesk.triage.forms import IntentLabelForm
 from storedesk.triage.intents import Intent, Mood, Threat
-from storedesk.triage.models import IntentLabel, MessageAnalysis
+from storedesk.triage.services import do_label_message
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required("desk.view_ticket", "triage.view_messageanalysis")
 def ticket_analysis(request, number: int):
     """The latest inbound message's analysis; POST records the agent's intents for it."""
-    ticket = Ticket.objects.filter(number=number).only("pk", "number").first()
+    ticket = queries.ticket_by_number(number)
     if ticket is None:
         raise Http404
-    analysis = (
-        MessageAnalysis.objects.filter(ticket=ticket)
-        .select_related("message")
-        .only("message__id", "message__ticket_id", "message__created_at", *_ANALYSIS_FIELDS)
-        .order_by("-analysed_at", "-pk")
-        .first()
-    )
+    analysis = queries.latest_analysis(ticket)
     error = ""
     if request.method == "POST":
         if not request.user.has_perm("triage.add_intentlabel"):
             return render(request, "triage/_analysis.html", {"denied": True}, status=403)
         if analysis is None:
             raise Http404
+        form = IntentLabelForm(request.POST)
+        form.is_valid()  # the service says which intents are allowed
         try:
-            do_label_message(analysis.message, request.POST.getlist("intent"), actor=request.user)
+            do_label_message(analysis.message, form.cleaned_data["intent"], actor=request.user)
         except ValidationError as refused:
             error = " ".join(refused.messages)
-    label = (
-        IntentLabel.objects.filter(message_id=analysis.message_id).only("intents").first()
-        if analysis
-        else None
-    )
+    label = queries.intent_label(analysis.message_id) if analysis else None
     context = {
         "ticket": ticket,
         "analysis": analysis,
@@ -54,23 +46,6 @@ def ticket_analysis(request, number: int):
         "explained": _explained(analysis),
     }
     return render(request, "triage/_analysis.html", context, status=422 if error else 200)
-
-
-_ANALYSIS_FIELDS = (
-    "intents",
-    "primary_intent",
-    "explanation",
-    "order_refs",
-    "needs_order_number",
-    "mood",
-    "anger",
-    "threats",
-    "language",
-    "is_english",
-    "model_version",
-    "analysed_at",
-    "ticket_id",
-)
 
 
 def _choices(analysis, label) -> list[tuple[str, str, bool]]:
