@@ -12,7 +12,7 @@ from storedesk.disputes.reasons import ACTIONS, CHECKLIST_ITEMS
 
 STATUS_CHOICES = [
     ("open", _("Waiting for our response")),
-    ("responded", _("Responded, waiting for the gateway")),
+    ("responded", _("Responded or under review")),
     ("closed", _("Closed")),
     ("all", _("All")),
 ]

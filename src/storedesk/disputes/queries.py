@@ -41,6 +41,15 @@ def disputes_of_orders(order_ids: list[int]) -> dict[int, list[Dispute]]:
 # --- The disputes workspace ------------------------------------------------------------------
 
 URGENT_BUSINESS_HOURS = 48
+# The gateway waits for the merchant: Stripe's (warning_)needs_response, PayPal's
+# WAITING_FOR_SELLER_RESPONSE (and OPEN, before PayPal asks either side).
+NEEDS_RESPONSE_STATUSES = (
+    "needs_response",
+    "warning_needs_response",
+    "WAITING_FOR_SELLER_RESPONSE",
+    "OPEN",
+)
+WAITING = Q(closed_at__isnull=True, responded_at__isnull=True, status__in=NEEDS_RESPONSE_STATUSES)
 
 
 def team_calendar():
@@ -95,9 +104,9 @@ def dispute_queue(chosen: QueueFilter) -> QuerySet[Dispute]:
         "order__email",
     )
     if chosen.status == "open":
-        disputes = disputes.filter(closed_at__isnull=True, responded_at__isnull=True)
+        disputes = disputes.filter(WAITING)
     elif chosen.status == "responded":
-        disputes = disputes.filter(closed_at__isnull=True, responded_at__isnull=False)
+        disputes = disputes.filter(closed_at__isnull=True).exclude(WAITING)
     elif chosen.status == "closed":
         disputes = disputes.filter(closed_at__isnull=False)
     for name in ("gateway", "stage", "family"):
@@ -117,7 +126,11 @@ def dispute_queue(chosen: QueueFilter) -> QuerySet[Dispute]:
 
 def urgency(dispute: Dispute, now: datetime, cutoff: datetime) -> str:
     """overdue / urgent (within 48 business hours) / later / none, for the row's badge."""
-    if dispute.closed_at is not None or dispute.responded_at is not None:
+    if (
+        dispute.closed_at is not None
+        or dispute.responded_at is not None
+        or dispute.status not in NEEDS_RESPONSE_STATUSES
+    ):
         return "done"
     if dispute.evidence_due_by is None:
         return "none"
@@ -130,7 +143,7 @@ def needing_response_count(now=None) -> tuple[int, int]:
     """(open disputes awaiting our response, of which due within 48 business hours or
     overdue), for the navigation badge: one query."""
     cutoff = urgent_cutoff(now)
-    counts = Dispute.objects.filter(closed_at__isnull=True, responded_at__isnull=True).aggregate(
+    counts = Dispute.objects.filter(WAITING).aggregate(
         open=Count("pk"), urgent=Count("pk", filter=Q(evidence_due_by__lte=cutoff))
     )
     return counts["open"], counts["urgent"]

@@ -911,19 +911,18 @@ def _record_accepted_refund(dispute: Dispute, actor, idempotency_key: str) -> li
 def do_send_reminders(now=None) -> int:
     """Remind owners of disputes due within each threshold (business hours of the team's
     calendar); one reminder per dispute, threshold and deadline, however often this runs."""
-    from storedesk.disputes.queries import team_calendar
+    from storedesk.disputes.queries import WAITING, team_calendar
 
     now = now or timezone.now()
     calendar = team_calendar()
     created = 0
     for hours in sorted(settings.DISPUTE_REMINDER_HOURS, reverse=True):
         cutoff = calendar.add_business_minutes(now, hours * 60)
-        due = Dispute.objects.filter(
-            closed_at__isnull=True,
-            responded_at__isnull=True,
-            evidence_due_by__gt=now,
-            evidence_due_by__lte=cutoff,
-        ).only("pk", "owner_id", "evidence_due_by")
+        due = (
+            Dispute.objects.filter(WAITING)
+            .filter(evidence_due_by__gt=now, evidence_due_by__lte=cutoff)
+            .only("pk", "owner_id", "evidence_due_by")
+        )
         rows = [
             DisputeReminder(
                 dispute_id=d.pk,
