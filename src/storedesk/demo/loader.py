@@ -39,7 +39,13 @@ from storedesk.demo import builtin  # noqa: F401  (registers the built-in scenar
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, registered
 from storedesk.demo.world import Catalog, World
-from storedesk.disputes.models import Dispute
+from storedesk.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeReminder,
+    DisputeSubmission,
+    EvidencePack,
+)
 
 DEMO_PASSWORD = "storedesk-demo"  # noqa: S105  (documented demo login, not a secret)
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -127,6 +133,10 @@ def reset_demo() -> None:
             item.reset(store)
         for queryset in (
             GroundTruth.objects.filter(order__store=store),
+            *(
+                model.objects.filter(dispute__order__store=store)
+                for model in (DisputeEvent, DisputeReminder, DisputeSubmission, EvidencePack)
+            ),
             Dispute.objects.filter(order__store=store),
             Refund.objects.filter(order__store=store),
             ShipmentEvent.objects.filter(shipment__order__store=store),

@@ -1,6 +1,7 @@
 """The evidence pack as one readable PDF (WeasyPrint), for the bank and as the file uploaded
 to the gateway. Always US English: it is read by the card issuer, not by the team."""
 
+import logging
 import shutil
 import subprocess
 import unicodedata
@@ -12,6 +13,8 @@ from django.utils import translation
 from storedesk.disputes.evidence import checklist_status, stripe_evidence
 
 PDF_FONT = "DejaVu Sans"
+# fontTools logs every subsetting step at INFO: thousands of lines per PDF.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 @cache
