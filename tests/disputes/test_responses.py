@@ -14,6 +14,8 @@ from storedesk.disputes.models import DisputeSubmission, Outcome
 from storedesk.disputes.services import (
     do_accept_dispute,
     do_assemble_pack,
+    do_escalate,
+    do_make_offer,
     do_submit_evidence,
     do_update_evidence,
 )
@@ -288,3 +290,42 @@ def test_an_unconfigured_gateway_is_reported_and_nothing_is_kept_sending(setting
 
     assert DisputeSubmission.objects.get().status == "failed"
     assert timezone.now() < dispute.evidence_due_by
+
+
+def test_a_paypal_inquiry_gets_an_offer_then_an_escalation(paypal_server):
+    dispute = disputed_order(
+        **{**paypal_dispute_kwargs(), "raw": {"dispute_life_cycle_stage": "INQUIRY"}}
+    )
+    base = f"/v1/customer/disputes/{dispute.provider_id}"
+    paypal_server.expect_oneshot_request(f"{base}/make-offer", method="POST").respond_with_json(
+        subsequent_action(dispute.provider_id)
+    )
+    paypal_server.expect_oneshot_request(f"{base}/escalate", method="POST").respond_with_json(
+        subsequent_action(dispute.provider_id)
+    )
+
+    do_make_offer(
+        dispute, actor="specialist", idempotency_key="offer-key-1", amount=Decimal("30.00")
+    )
+    with pytest.raises(ResponseRefused, match="make an offer. was already sent"):
+        do_make_offer(
+            dispute, actor="specialist", idempotency_key="offer-key-2", amount=Decimal("40.00")
+        )
+    do_escalate(dispute, actor="specialist", idempotency_key="escalate-key-1")
+
+    offer = json.loads(paypal_server.log[1][0].data)
+    assert offer == {
+        "note": "We would like to make this right with an offer.",
+        "offer_amount": {"currency_code": "USD", "value": "30.00"},
+        "offer_type": "REFUND",
+    }
+    assert paypal_server.log[-1][0].path == f"{base}/escalate"
+    dispute.refresh_from_db()
+    assert dispute.responded_at is None  # evidence can still be submitted
+
+
+def test_a_stripe_dispute_takes_no_offer():
+    dispute = disputed_order()
+
+    with pytest.raises(ResponseRefused, match="only for PayPal"):
+        do_make_offer(dispute, actor="x", idempotency_key="stripe-offer", amount=Decimal("5"))

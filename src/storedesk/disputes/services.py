@@ -713,7 +713,7 @@ def _claim_response(
         return dispute, existing, False
     sent = DisputeSubmission.objects.filter(
         dispute=dispute,
-        action__in=[DisputeSubmission.Action.SUBMIT, DisputeSubmission.Action.ACCEPT],
+        action__in={DisputeSubmission.Action.SUBMIT, DisputeSubmission.Action.ACCEPT, action},
         status__in=[DisputeSubmission.Status.SENDING, DisputeSubmission.Status.SENT],
     ).first()
     if sent is not None:
@@ -754,9 +754,11 @@ def _finish_response(
     submission.warnings = list(warnings)
     if error is None:
         submission.status = DisputeSubmission.Status.SENT
-        dispute.responded_at = timezone.now()
+        updates = []
+        if submission.action in (DisputeSubmission.Action.SUBMIT, DisputeSubmission.Action.ACCEPT):
+            dispute.responded_at = timezone.now()
+            updates.append("responded_at")
         new_status = str((response or {}).get("status") or "")
-        updates = ["responded_at"]
         if (
             new_status
             and dispute.gateway == Payment.Gateway.STRIPE
@@ -767,7 +769,8 @@ def _finish_response(
         if submission.action == DisputeSubmission.Action.ACCEPT:
             dispute.outcome = Outcome.ACCEPTED
             updates.append("outcome")
-        dispute.save(update_fields=updates)
+        if updates:
+            dispute.save(update_fields=updates)
     else:
         submission.status = DisputeSubmission.Status.FAILED
         submission.error = str(error)
@@ -1010,3 +1013,79 @@ def do_act_on_early_fraud_warning(warning_id: int) -> str:
             changes={"order_id": order.pk, "task": task.pk, "refund_now": refund_now},
         )
     return "refund now" if refund_now else "review"
+
+
+def _paypal_only(dispute: Dispute, action: str) -> None:
+    if dispute.gateway != Payment.Gateway.PAYPAL:
+        raise ResponseRefused(f"{action} exists only for PayPal disputes", "not_allowed")
+
+
+def do_make_offer(
+    dispute: Dispute,
+    *,
+    actor,
+    idempotency_key: str,
+    amount: Decimal,
+    offer_type: str = "REFUND",
+    note: str = "",
+) -> DisputeSubmission:
+    """PayPal inquiries: offer the buyer a (partial) refund or a replacement instead of the
+    claim; once per dispute. The refund, if the buyer accepts, arrives as a dispute update."""
+    _paypal_only(dispute, "make-offer")
+    if offer_type not in {
+        "REFUND",
+        "REFUND_WITH_RETURN",
+        "REFUND_WITH_REPLACEMENT",
+        "REPLACEMENT_WITHOUT_REFUND",
+    }:
+        raise ResponseRefused(f"unknown offer type {offer_type!r}", "invalid")
+    if amount <= 0 or amount > dispute.amount:
+        raise ResponseRefused(
+            f"an offer must be more than 0 and at most {dispute.amount}", "invalid"
+        )
+    dispute, submission, fresh = _claim_response(
+        dispute.pk, DisputeSubmission.Action.OFFER, actor=actor, idempotency_key=idempotency_key
+    )
+    if not fresh:
+        return submission
+    from storedesk.integrations.paypal import disputes_client as paypal_disputes
+
+    money = {"currency_code": dispute.currency, "value": f"{amount:.2f}"}
+    note = (note or "We would like to make this right with an offer.")[:RESPONSE_NOTE_LIMIT]
+    return _send(
+        dispute,
+        submission,
+        actor,
+        lambda: (
+            paypal_disputes.make_offer(
+                dispute.provider_id, note, money, offer_type, idempotency_key=idempotency_key
+            ),
+            [],
+        ),
+    )
+
+
+def do_escalate(
+    dispute: Dispute, *, actor, idempotency_key: str, note: str = ""
+) -> DisputeSubmission:
+    """PayPal inquiries: ask PayPal to decide (a claim) when talking to the buyer failed."""
+    _paypal_only(dispute, "escalate")
+    dispute, submission, fresh = _claim_response(
+        dispute.pk, DisputeSubmission.Action.ESCALATE, actor=actor, idempotency_key=idempotency_key
+    )
+    if not fresh:
+        return submission
+    from storedesk.integrations.paypal import disputes_client as paypal_disputes
+
+    note = (note or "We could not agree with the buyer; please review the evidence.")[
+        :RESPONSE_NOTE_LIMIT
+    ]
+    return _send(
+        dispute,
+        submission,
+        actor,
+        lambda: (
+            paypal_disputes.escalate(dispute.provider_id, note, idempotency_key=idempotency_key),
+            [],
+        ),
+    )
