@@ -150,7 +150,7 @@ def generate(count: int, seed: int, keep_triggers: bool) -> dict:
     from storedesk.commerce.models import Store
     from storedesk.commerce.services import do_create_store
     from storedesk.core.bulk import bulk_insert
-    from storedesk.core.models import Counter
+    from storedesk.core.models import NamedSequence
     from storedesk.desk.models import Message, Participant, Tag, Ticket, TicketEvent
     from storedesk.desk.services import FIRST_TICKET_NUMBER, TICKET_COUNTER
 
@@ -304,7 +304,9 @@ def generate(count: int, seed: int, keep_triggers: bool) -> dict:
         )
     stats["load_seconds"] = time.perf_counter() - started
     _after_load(cursor, connection.vendor, keep_triggers, stats)
-    Counter.objects.update_or_create(name=TICKET_COUNTER, defaults={"value": first + count - 1})
+    NamedSequence.objects.update_or_create(
+        name=TICKET_COUNTER, defaults={"value": first + count - 1}
+    )
     return stats
 
 

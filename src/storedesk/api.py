@@ -1,16 +1,17 @@
 """API v1: one NinjaAPI; each app adds its router in its own api.py.
 
-Every endpoint needs a bearer token or a signed-in session (see core.api_auth) and answers errors
-in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships, served from
-our own static files with no inline script, so it works offline under the strict CSP.
+Every endpoint needs a bearer token or a signed-in session (see accounts.api_auth) and answers
+errors in one JSON shape (see core.api). The docs page uses the Swagger UI files ninja ships,
+served from our own static files with no inline script, so it works offline under the strict
+CSP.
 """
 
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 
+from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
-from storedesk.core.api_auth import api_auth
 from storedesk.desk.api import router as desk_router
 from storedesk.disputes.api import router as disputes_router
 from storedesk.risk.api import router as risk_router

@@ -2,16 +2,17 @@ from django.urls import include, path
 
 from storedesk.api import api
 from storedesk.core.api import urls_answering_405_in_json
+from storedesk.desk import urls as desk_urls
 from storedesk.triage.urls import analysis_urlpatterns as triage_analysis_urls
 
 urlpatterns = [
     path("accounts/", include("storedesk.accounts.urls")),
     path("audit/", include("storedesk.audit.urls")),
-    path("desk/", include("storedesk.desk.templates_urls")),  # before desk.urls: more specific
+    path("desk/", include(desk_urls.template_urls)),  # before the desk's own: more specific
     path("desk/", include("storedesk.desk.urls")),
-    path("desk/live/", include("storedesk.desk.live_urls")),
+    path("desk/live/", include(desk_urls.live_urls)),
     path("disputes/", include("storedesk.disputes.urls")),
-    path("help/", include("storedesk.desk.public_urls")),
+    path("help/", include(desk_urls.public_urls)),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("risk/", include("storedesk.risk.urls")),

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from storedesk.accounts.api_auth import SessionCsrfAuth
 from storedesk.accounts.models import ApiToken
 from storedesk.accounts.roles import Role
 from storedesk.accounts.services import do_revoke_api_token
 from storedesk.core.api import ApiError
-from storedesk.core.api_auth import SessionCsrfAuth
 
 ORDERS = "/api/v1/orders"
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from storedesk.audit.models import AuditEntry
-from storedesk.commerce.policies import policies_in_force, policy_in_force
+from storedesk.commerce.queries import policies_in_force, policy_in_force
 from storedesk.commerce.services import PolicyError, do_publish_policy
 from tests.factories import BASE_TIME, StoreFactory
 

@@ -19,10 +19,10 @@ def do_slow_work(event) -> None:
     """Count the work in the event's transaction, then wait while the hold file exists."""
     from django.db.models import F
 
-    from storedesk.core.models import Counter
+    from storedesk.core.models import NamedSequence
 
-    Counter.objects.get_or_create(name=SLOW_WORK_COUNTER)
-    Counter.objects.filter(name=SLOW_WORK_COUNTER).update(value=F("value") + 1)
+    NamedSequence.objects.get_or_create(name=SLOW_WORK_COUNTER)
+    NamedSequence.objects.filter(name=SLOW_WORK_COUNTER).update(value=F("value") + 1)
     if started := os.environ.get(STARTED_FILE):
         Path(started).touch()
     hold = os.environ.get(HOLD_FILE)

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.models import Counter, DomainEvent
+from storedesk.core.models import DomainEvent, NamedSequence
 
 pytestmark = pytest.mark.django_db
 
@@ -71,25 +71,25 @@ def test_more_rows_than_one_statement_holds_all_arrive_in_order():
 def test_a_broken_row_raises_djangos_error_and_rolls_the_statement_back(logged):
     """Both ways of running the statement (straight on the driver, or through Django's cursor
     when queries are logged) translate the driver's error into Django's."""
-    Counter.objects.create(name="tickets", value=7)
+    NamedSequence.objects.create(name="tickets", value=7)
     rows = [{"name": "orders", "value": 1}, {"name": "tickets", "value": 2}]
 
     capture = CaptureQueriesContext(connection) if logged else nullcontext()
 
     with capture, pytest.raises(IntegrityError), transaction.atomic():
-        bulk_insert(Counter, rows)
+        bulk_insert(NamedSequence, rows)
 
-    assert dict(Counter.objects.values_list("name", "value")) == {"tickets": 7}
+    assert dict(NamedSequence.objects.values_list("name", "value")) == {"tickets": 7}
     if logged:
         assert any("INSERT" in query["sql"] for query in capture.captured_queries)
 
 
 def test_rows_missing_a_column_take_its_default():
-    bulk_insert(Counter, [{"name": "with-value", "value": 5}, {"name": "without-value"}])
+    bulk_insert(NamedSequence, [{"name": "with-value", "value": 5}, {"name": "without-value"}])
 
-    assert dict(Counter.objects.values_list("name", "value")) == {
+    assert dict(NamedSequence.objects.values_list("name", "value")) == {
         "with-value": 5,
-        "without-value": Counter._meta.get_field("value").get_default(),
+        "without-value": NamedSequence._meta.get_field("value").get_default(),
     }
 
 

@@ -22,7 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from storedesk.accounts.roles import Role
 from storedesk.core import events
 from storedesk.core.events import record_event, redispatch_stale_events
-from storedesk.core.models import Counter, DomainEvent, WorkerHeartbeat
+from storedesk.core.models import DomainEvent, NamedSequence, WorkerHeartbeat
 from storedesk.core.queries import (
     TASK_LEASE,
     WORKER_LOST_AFTER,
@@ -250,7 +250,7 @@ def test_a_killed_worker_leaves_a_row_that_is_marked_and_the_work_is_done_once(
 
         row = DBTaskResult.objects.get(task_path="storedesk.core.events.dispatch_event")
         assert row.status == "RUNNING"  # what the killed worker left behind
-        assert not Counter.objects.filter(name=slow_work_worker.SLOW_WORK_COUNTER).exists()
+        assert not NamedSequence.objects.filter(name=slow_work_worker.SLOW_WORK_COUNTER).exists()
 
         out = StringIO()
         call_command("stuck-tasks", "--mark", stdout=out)
@@ -270,7 +270,7 @@ def test_a_killed_worker_leaves_a_row_that_is_marked_and_the_work_is_done_once(
 
     event.refresh_from_db()
     assert event.handled_at is not None
-    assert Counter.objects.get(name=slow_work_worker.SLOW_WORK_COUNTER).value == 1
+    assert NamedSequence.objects.get(name=slow_work_worker.SLOW_WORK_COUNTER).value == 1
     assert DomainEvent.objects.count() == 1
     assert list(DBTaskResult.objects.order_by("enqueued_at").values_list("status", flat=True)) == [
         "FAILED",

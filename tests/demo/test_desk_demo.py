@@ -6,12 +6,12 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
+from storedesk.demo import desk_scenarios
+from storedesk.demo.desk_scenarios import RECENT_DAYS
+from storedesk.demo.desk_text import SITUATIONS
 from storedesk.demo.digest import demo_digest
 from storedesk.demo.loader import demo_store
 from storedesk.demo.models import GroundTruth
-from storedesk.desk import demo_scenarios
-from storedesk.desk.demo_scenarios import RECENT_DAYS
-from storedesk.desk.demo_text import SITUATIONS
 from storedesk.desk.models import Channel, Message, QuarantinedMail, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_the_desk_is_part_of_the_demo_digest_and_deterministic():
 
 
 def test_a_big_store_sends_only_its_latest_conversations_through_the_real_paths(monkeypatch):
-    monkeypatch.setattr(demo_scenarios, "RECENT_TICKETS", 5)
+    monkeypatch.setattr(desk_scenarios, "RECENT_TICKETS", 5)
     out = StringIO()
     call_command("demo", *SMALL, stdout=out)
 
@@ -118,9 +118,9 @@ def test_a_demo_reply_uses_only_a_template_whose_facts_the_ticket_has():
     plan = SimpleNamespace(situation="where-is-my-order")
     unshipped = frozenset({"order_number", "order_date", "items"})
     shipped = unshipped | {"carrier", "tracking_number", "tracking_link", "tracking_last_event"}
-    chosen = demo_scenarios._fitting_template(world, plan, unshipped)
+    chosen = desk_scenarios._fitting_template(world, plan, unshipped)
     assert chosen.name == "Where is my order: still being made"
-    assert demo_scenarios._fitting_template(world, plan, shipped).name == (
+    assert desk_scenarios._fitting_template(world, plan, shipped).name == (
         "Where is my order: on its way"
     )
-    assert demo_scenarios._fitting_template(world, plan, frozenset()) is None
+    assert desk_scenarios._fitting_template(world, plan, frozenset()) is None

@@ -6,9 +6,10 @@ import json
 import pytest
 from django.core.cache import cache
 
-from storedesk.desk import chat, live, public_views
+from storedesk.desk import chat, live
 from storedesk.desk.models import ChatSession, Message, Participant, Ticket
 from storedesk.desk.services import do_add_note, do_merge, do_open_ticket, do_reply
+from storedesk.desk.views import public as public_views
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from storedesk.desk import public_views
 from storedesk.desk.models import Message, Ticket
+from storedesk.desk.views import public as public_views
 from tests.factories import CustomerFactory, OrderFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
 from storedesk.desk.mail_in import do_ingest_batch
 from storedesk.desk.models import Message, Ticket
 from storedesk.desk.services import (
@@ -21,10 +21,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def test_ticket_numbers_start_at_the_first_and_follow_without_gaps():
-    assert not Counter.objects.filter(name=TICKET_COUNTER).exists()
+    assert not NamedSequence.objects.filter(name=TICKET_COUNTER).exists()
     numbers = [next_ticket_number() for _ in range(3)]
     assert numbers == [FIRST_TICKET_NUMBER, FIRST_TICKET_NUMBER + 1, FIRST_TICKET_NUMBER + 2]
-    assert Counter.objects.get(name=TICKET_COUNTER).value == FIRST_TICKET_NUMBER + 2
+    assert NamedSequence.objects.get(name=TICKET_COUNTER).value == FIRST_TICKET_NUMBER + 2
 
 
 def test_a_new_mail_is_stored_in_few_queries_with_its_raw_source():

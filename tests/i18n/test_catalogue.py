@@ -16,10 +16,10 @@ from django.utils.timesince import timesince
 
 from storedesk.accounts.roles import Role
 from storedesk.disputes.labels import REASON_LABELS, STATUS_LABELS, reason_label
+from storedesk.risk.fraud_signals import SIGNALS
 from storedesk.risk.language import ACTION_LABELS
 from storedesk.risk.scoring import DEFAULT_WEIGHTS, GATEWAY_LEVEL_REASONS, THRESHOLDS
 from storedesk.risk.services import DEFAULT_LISTS, DEFAULT_RULES
-from storedesk.risk.signals import SIGNALS
 from storedesk.triage.defaults import DEPARTMENTS, PLAYBOOKS, SLA_POLICIES
 from tests.desk.builders import make_ticket
 from tests.i18n.catalogue import read_po

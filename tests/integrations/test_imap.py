@@ -15,7 +15,7 @@ from imapclient import IMAPClient
 
 from storedesk.desk.models import Mailbox, Message, QuarantinedMail
 from storedesk.integrations.mail import imap
-from storedesk.integrations.mail.jobs import poll_mailboxes
+from storedesk.integrations.mail.tasks import poll_mailboxes
 from tests.desk.mail_helpers import build_mail, media  # noqa: F401
 
 DOVECOT = shutil.which("dovecot") or (

@@ -35,9 +35,9 @@ from storedesk.accounts.services import do_create_api_token
 from storedesk.commerce.ingest import DisputeIn
 from storedesk.commerce.models import OrderTask
 from storedesk.desk.models import Attachment, SavedView
-from storedesk.desk.public_views import CONFIRMATION_SALT
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
+from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.risk.models import RiskList, RiskRule

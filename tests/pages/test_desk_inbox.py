@@ -12,10 +12,10 @@ from django.utils import timezone
 from storedesk.accounts.roles import Role
 from storedesk.audit.models import AuditEntry
 from storedesk.core.scheduler import registered_jobs
-from storedesk.desk.jobs import refresh_inbox_counts
 from storedesk.desk.models import SavedView, Ticket, TicketEvent
 from storedesk.desk.queries import TAG_COUNTS_KEY, TEAM_VIEW_COUNTS_KEY, Cursor, view_counts_key
 from storedesk.desk.services import do_set_tags
+from storedesk.desk.tasks import refresh_inbox_counts
 from tests.desk.builders import make_ticket, make_tickets
 from tests.factories import BASE_TIME, OrderFactory, StoreFactory
 

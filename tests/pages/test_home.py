@@ -12,9 +12,9 @@ from django.utils import timezone
 from storedesk.accounts.models import Team
 from storedesk.commerce.models import OrderTask, Payment, Refund
 from storedesk.commerce.queries import day_bounds, store_overview
-from storedesk.desk.jobs import refresh_inbox_counts
 from storedesk.desk.models import SavedView
 from storedesk.desk.queries import TEAM_QUEUE_COUNTS_KEY
+from storedesk.desk.tasks import refresh_inbox_counts
 from storedesk.triage.models import TicketSla
 from tests.desk.builders import make_ticket
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory

@@ -70,7 +70,7 @@ def test_yesterday_by_default_with_its_figures_and_anomalies(agent_client, busy,
     assert html.count('data-testid="anomaly"') == 2
     assert "Card testing: declined payments from one IP" in html
     assert "filter=anomaly&amp;value=decline_burst_ip&amp;key=45.77.51.50" in html
-    assert 'data-testid="digest-efw">0<' in html  # none warned that day
+    assert 'data-testid="digest-early-fraud-warnings">0<' in html  # none warned that day
     assert 'rel="next"' in html  # yesterday has a next day: today
     assert f'href="/risk/digest/?date={yesterday - timedelta(days=1):%Y-%m-%d}"' in html
 

@@ -374,7 +374,7 @@ def test_the_order_pages_risk_panel_says_the_order_was_warned_of(lead_client, ri
 
     html = lead_client.get(f"/orders/{risk.order_id}/").text
 
-    assert 'data-testid="risk-efw">1 early fraud warning<' in html
+    assert 'data-testid="risk-early-fraud-warnings">1 early fraud warning<' in html
     assert 'data-testid="risk-disputes"' not in html
 
 

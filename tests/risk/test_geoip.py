@@ -9,13 +9,13 @@ from django.core.management import call_command
 
 from storedesk.risk import reference
 from storedesk.risk.checks import check_geoip_files
+from storedesk.risk.fraud_signals import compute_signals
 from storedesk.risk.models import OrderRisk
 from storedesk.risk.reference import GeoIp
 from storedesk.risk.services import do_install_defaults, do_save_rule, do_score_orders
-from storedesk.risk.signals import compute_signals
 from tests.factories import BASE_TIME, CustomerFactory, OrderFactory, PaymentFactory, StoreFactory
 from tests.risk.mmdb import city_record, write_database
-from tests.risk.test_signals import facts
+from tests.risk.test_fraud_signals import facts
 
 HANOI_IP, NEW_YORK_IP, UNLISTED_IP = "203.0.113.7", "198.51.100.9", "192.0.2.1"
 IP_SIGNALS = [

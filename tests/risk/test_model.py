@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from storedesk.commerce.models import Order
 from storedesk.risk import model as risk_model
+from storedesk.risk import training as risk_training
+from storedesk.risk.fraud_signals import SIGNALS
 from storedesk.risk.model import (
     NotEnoughLabels,
     ScoreModel,
     TrainingOptions,
     active_model,
-    do_train_model,
     labelled_frame,
     score_from_probability,
     split,
@@ -26,8 +27,8 @@ from storedesk.risk.model import (
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskModel, RiskRule
 from storedesk.risk.scoring import default_score
 from storedesk.risk.services import do_install_defaults, do_save_rule, do_score_orders
-from storedesk.risk.signals import SIGNALS
 from storedesk.risk.tasks import train_risk_model
+from storedesk.risk.training import do_train_model
 from tests.factories import OrderFactory, PaymentFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -301,10 +302,10 @@ def test_a_worse_model_is_kept_out_unless_forced():
     trained = risk_model.fit(labelled_frame(AS_OF, options), options, "candidate")
     oracle = ScoreModel("oracle", [], Oracle(trained.test_frame["label"].to_numpy()))
 
-    decision, activate = risk_model._compare(trained, oracle, force=False)
+    decision, activate = risk_training._compare(trained, oracle, force=False)
     assert not activate
     assert decision.startswith("kept oracle")
-    decision, activate = risk_model._compare(trained, oracle, force=True)
+    decision, activate = risk_training._compare(trained, oracle, force=True)
     assert activate
     assert "forced" in decision
 

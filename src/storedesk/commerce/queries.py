@@ -7,6 +7,7 @@ B-tree index on SQLite and on PostgreSQL whatever the collation, where `LIKE 'em
 
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -250,8 +251,9 @@ def search_customers(store: Store, q: str) -> QuerySet[Customer]:
     )
 
 
-def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
-    """One order with everything its page shows, in a fixed number of queries.
+def order_for_page(pk: int, *, extra_prefetches: Sequence[Prefetch] = ()) -> Order:
+    """One order with everything its page shows, in a fixed number of queries; the apps above
+    commerce add theirs as `extra_prefetches` (see `commerce.extensions.order_prefetches`).
 
     Raises Order.DoesNotExist for an unknown id.
     """
@@ -269,15 +271,7 @@ def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
             ),
         ),
     ]
-    if with_disputes:
-        from storedesk.disputes.models import Dispute
-
-        prefetches.append(
-            Prefetch(
-                "disputes",
-                queryset=Dispute.objects.select_related("payment").order_by("opened_at", "id"),
-            )
-        )
+    prefetches.extend(extra_prefetches)
     prefetches.append(  # the risk panel's "refund needed" tasks
         Prefetch(
             "tasks",
@@ -292,11 +286,30 @@ def order_for_page(pk: int, *, with_disputes: bool = False) -> Order:
     )
 
 
+def policies_in_force(store: Store | int, at: datetime) -> dict[str, Policy]:
+    """Each kind's newest version whose effective date is at or before `at` (what a buyer was
+    shown then: evidence packs and refund decisions need that, not today's text), in one query.
+
+    A later version with the same effective date wins (a same-day correction).
+    """
+    in_force = Policy.objects.filter(store=store, effective_from__lte=at)
+    latest = in_force.filter(kind=OuterRef("kind")).order_by("-effective_from", "-version")
+    chosen = in_force.filter(pk=Subquery(latest.values("pk")[:1])).order_by("kind")
+    return {policy.kind: policy for policy in chosen}
+
+
+def policy_in_force(store: Store | int, kind: str, at: datetime) -> Policy | None:
+    """The one version of `kind` in force at `at`, or None before the first was published."""
+    return (
+        Policy.objects.filter(store=store, kind=kind, effective_from__lte=at)
+        .order_by("-effective_from", "-version")
+        .first()
+    )
+
+
 def policies_at(order: Order) -> list[Policy]:
     """The latest version of each policy in force when the order was placed, in one query."""
-    in_force = Policy.objects.filter(store_id=order.store_id, effective_from__lte=order.created_at)
-    latest = in_force.filter(kind=OuterRef("kind")).order_by("-effective_from", "-version")
-    return list(in_force.filter(pk=Subquery(latest.values("pk")[:1])).order_by("kind"))
+    return list(policies_in_force(order.store_id, order.created_at).values())
 
 
 def customer_for_page(pk: int) -> Customer:

@@ -1,4 +1,7 @@
-"""Commerce pages: thin views over `commerce.queries`; every page needs a commerce permission."""
+"""Commerce pages: thin views over `commerce.queries`; every page needs a commerce permission.
+
+What the desk and disputes add to these pages comes through `commerce.extensions`.
+"""
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -6,12 +9,11 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from storedesk.audit.queries import history_of
-from storedesk.commerce import queries
+from storedesk.commerce import extensions, queries
 from storedesk.commerce.forms import TaskFilterForm
 from storedesk.commerce.models import Customer, Order, OrderTask
 from storedesk.core.pagination import paginate, render_list
 from storedesk.core.permissions import permission_required
-from storedesk.desk import queries as desk_queries
 
 PAGE_SIZE = 50
 ORDER_HISTORY_SHOWN = 20
@@ -25,8 +27,7 @@ def home(request):
     store = queries.current_store()
     now = timezone.now()
     context = {"store": store, "overview": None, "now": now}
-    if request.user.has_perm("desk.view_ticket"):
-        context |= _desk_queues(request.user, now)
+    context |= extensions.page_sections("home", request.user, now=now)
     if store is not None:
         context["overview"] = queries.store_overview(
             store, timezone.localdate(now), timezone.get_current_timezone_name()
@@ -34,28 +35,6 @@ def home(request):
         if request.user.has_perm("commerce.view_ordertask"):
             context["task_counts"] = queries.open_task_counts(store)
     return render(request, "commerce/home.html", context)
-
-
-HOME_VIEWS = ("mine", "unassigned", "open", "urgent", "pending", "on_hold")
-HOME_DEADLINES = ("overdue", "sla_at_risk")
-
-
-def _desk_queues(user, now) -> dict:
-    """The inbox's own views and counts (kept for the whole team, so Home and the inbox
-    sidebar show the same figures), and the open tickets of each team."""
-    views = desk_queries.builtin_views(user, now) + desk_queries.saved_inbox_views(
-        user, desk_queries.saved_views_of(user)
-    )
-    counted_at = desk_queries.count_views_shared(user, views, now)
-    teams, teams_counted_at = desk_queries.team_queues(now)
-    by_key = {view.key: view for view in views}
-    return {
-        "queue_views": [by_key[key] for key in HOME_VIEWS],
-        "deadline_views": [by_key[key] for key in HOME_DEADLINES],
-        "saved_views": [view for view in views if view.group == "saved"],
-        "team_queues": teams,
-        "counts_age": int((now - min(counted_at, teams_counted_at)).total_seconds()),
-    }
 
 
 @permission_required("commerce.view_ordertask")
@@ -103,7 +82,7 @@ def order_detail(request, pk: int):
     """Everything about one order that a care or payments person needs on one screen."""
     user = request.user
     try:
-        order = queries.order_for_page(pk, with_disputes=user.has_perm("disputes.view_dispute"))
+        order = queries.order_for_page(pk, extra_prefetches=extensions.order_prefetches(user))
     except Order.DoesNotExist as missing:
         raise Http404 from missing
     context = {
@@ -121,23 +100,8 @@ def order_detail(request, pk: int):
     context["payments"], context["folded_payments"] = queries.fold_failed_attempts(
         list(order.payments.all())
     )
-    if user.has_perm("desk.view_ticket"):
-        context.update(_order_tickets(order))
+    context |= extensions.page_sections("order", user, order=order)
     return render(request, "commerce/order_detail.html", context)
-
-
-def _order_tickets(order: Order) -> dict:
-    """The tickets about the order and the customer's other tickets (two indexed queries)."""
-    limit = desk_queries.CUSTOMER_TICKETS
-    about = desk_queries.tickets_about_order(order, limit)
-    others = desk_queries.tickets_of_customer(order.customer_id, limit) if order.customer_id else []
-    about_pks = {ticket.pk for ticket in about}
-    return {
-        "order_tickets": about[:limit],
-        "more_order_tickets": len(about) > limit,
-        "other_tickets": [ticket for ticket in others[:limit] if ticket.pk not in about_pks],
-        "more_other_tickets": len(others) > limit,
-    }
 
 
 @permission_required("commerce.view_customer")
@@ -169,8 +133,5 @@ def customer_detail(request, pk: int):
         "standing": queries.customer_standing(customer),
         "page": page,
     }
-    if request.user.has_perm("desk.view_ticket"):
-        tickets = desk_queries.tickets_of_customer(customer.pk)
-        context["tickets"] = tickets[: desk_queries.CUSTOMER_TICKETS]
-        context["more_tickets"] = len(tickets) > desk_queries.CUSTOMER_TICKETS
+    context |= extensions.page_sections("customer", request.user, customer=customer)
     return render(request, "commerce/customer_detail.html", context)

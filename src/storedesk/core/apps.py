@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Import the modules that register event handlers and periodic jobs.
-        from storedesk.core import jobs, webhooks  # noqa: F401
+        from storedesk.core import tasks, webhooks  # noqa: F401

@@ -7,7 +7,7 @@ re-dispatches events whose task was lost, so no event is lost and handlers must 
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,16 +15,18 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from storedesk.core.bulk import bulk_insert
 from storedesk.core.context import get_correlation_id, set_correlation_id
 from storedesk.core.models import DomainEvent
+from storedesk.core.queueing import enqueue_on_commit
 from storedesk.core.retry import RetryPolicy
-from storedesk.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[DomainEvent], None]
 _handlers: dict[str, list[EventHandler]] = defaultdict(list)
 MAX_ATTEMPTS = 8
+EVENTS_PER_INSERT = 1000
 
 
 def handles(event_name: str) -> Callable[[EventHandler], EventHandler]:
@@ -49,6 +51,43 @@ def record_event(name: str, **payload) -> DomainEvent:
     )
     enqueue_on_commit(dispatch_event, event.pk)
     return event
+
+
+def record_events_bulk(name: str, payloads: Sequence[dict], *, dispatch: bool = True) -> int:
+    """Write many outbox events in one insert, in the caller's transaction.
+
+    With `dispatch`, each is enqueued after commit like `record_event`; bulk loads that would
+    flood the queue pass False and leave them to the outbox sweep.
+    """
+    if not payloads:
+        return 0
+    correlation_id = get_correlation_id()
+    if not dispatch:
+        now = timezone.now()
+        return bulk_insert(
+            DomainEvent,
+            [
+                {
+                    "name": name,
+                    "payload": payload,
+                    "correlation_id": correlation_id,
+                    "created_at": now,
+                    "attempts": 0,
+                    "last_error": "",
+                }
+                for payload in payloads
+            ],
+        )
+    events = DomainEvent.objects.bulk_create(
+        [
+            DomainEvent(name=name, payload=payload, correlation_id=correlation_id)
+            for payload in payloads
+        ],
+        batch_size=EVENTS_PER_INSERT,
+    )
+    for event in events:
+        enqueue_on_commit(dispatch_event, event.pk)
+    return len(events)
 
 
 @task()

@@ -44,8 +44,9 @@ class ScheduledRun(models.Model):
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
 
 
-class Counter(models.Model):
-    """A named gap-free sequence (ticket numbers), advanced under a row lock."""
+class NamedSequence(models.Model):
+    """A named gap-free sequence (ticket numbers), advanced under its row lock. Its row also
+    serves as a named lock: a writer that must run alone locks the row of its name."""
 
     name = models.CharField(max_length=40, unique=True)
     value = models.BigIntegerField(default=0)

@@ -29,6 +29,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -41,9 +42,9 @@ from django.utils import timezone
 
 from storedesk.core.events import handles
 from storedesk.core.models import DomainEvent, WebhookDelivery, WebhookEndpoint
+from storedesk.core.queueing import enqueue_on_commit
 from storedesk.core.retry import RetryPolicy
 from storedesk.core.scheduler import periodic
-from storedesk.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -156,33 +157,24 @@ for _event_name in TICKET_EVENTS:
 # --- delivering ------------------------------------------------------------------------------
 
 
-def event_body(event: DomainEvent) -> bytes:
-    """The JSON we POST: the event, and the ticket it concerns as it is now."""
-    data = dict(event.payload)
-    ticket_id = data.get("ticket_id")
-    if ticket_id:
-        from storedesk.desk.models import Ticket
+# What an event's ids point to, described by the app that owns those rows (core sits below
+# them all): payload key -> (key in the body, a function returning the row as JSON data).
+_subjects: dict[str, tuple[str, Callable[[int], dict | None]]] = {}
 
-        ticket = (
-            Ticket.objects.filter(pk=ticket_id)
-            .values(
-                "number",
-                "subject",
-                "status",
-                "priority",
-                "channel",
-                "requester_email",
-                "assignee__username",
-                "team__name",
-                "updated_at",
-            )
-            .first()
-        )
-        if ticket is not None:
-            ticket["updated_at"] = ticket["updated_at"].isoformat()
-            ticket["assignee"] = ticket.pop("assignee__username")
-            ticket["team"] = ticket.pop("team__name")
-            data["ticket"] = ticket
+
+def register_subject(payload_key: str, body_key: str, describe: Callable[[int], dict | None]):
+    """Add `describe(payload[payload_key])` to each body as `body_key` (e.g. the ticket)."""
+    _subjects[payload_key] = (body_key, describe)
+
+
+def event_body(event: DomainEvent) -> bytes:
+    """The JSON we POST: the event, and what it concerns as it is now (e.g. the ticket)."""
+    data = dict(event.payload)
+    for payload_key, (body_key, describe) in _subjects.items():
+        if data.get(payload_key):
+            described = describe(data[payload_key])
+            if described is not None:
+                data[body_key] = described
     body = {
         "id": f"evt_{event.pk}",
         "type": event.name,

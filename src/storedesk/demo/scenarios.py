@@ -13,8 +13,10 @@ A scenario is a class registered with `@scenario(name, order=…)`. Its hooks ru
 - `reset(store)`: wipe this scenario's own data before `demo --reset` wipes the store.
 
 Each scenario draws from its own random stream (`ctx.random_for(name)`), so adding a scenario
-never changes what the others generate. Later apps put their scenarios in a `demo_scenarios`
-module of their package; `load_demo` imports those modules of every installed app.
+never changes what the others generate. Scenarios live with the demo, one module per app
+(`builtin` for commerce, `desk_scenarios`, `risk_scenarios`), imported by `demo.loader`: the
+demo sits on top of the apps it feeds and no app imports it. (`load_demo` still imports a
+`demo_scenarios` module from any installed app that has one.)
 """
 
 from __future__ import annotations

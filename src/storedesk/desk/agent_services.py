@@ -1,4 +1,5 @@
-"""Writes the agent's screens need beyond `desk.services`: bulk actions and unlinking an order.
+"""Writes the agent's screens need beyond `desk.services`: bulk actions, unlinking an order and
+the inbox views an agent saves.
 
 Bulk actions call the ordinary services once per ticket, so each ticket gets its own timeline
 event, audit entry and domain event, exactly as if the agent had changed it by hand.
@@ -14,7 +15,7 @@ from django.db import transaction
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order
 from storedesk.desk import services
-from storedesk.desk.models import Ticket
+from storedesk.desk.models import SavedView, Ticket
 
 
 @transaction.atomic
@@ -63,3 +64,18 @@ def do_bulk_action(
         else:
             raise ValidationError(f"unknown action: {action}")
     return len(tickets)
+
+
+@transaction.atomic
+def do_save_view(*, owner, name: str, filters: dict, is_shared: bool = False) -> SavedView:
+    """Save inbox filters as a view of `owner`'s (shared: the whole team sees it too)."""
+    if not filters:
+        raise ValidationError("a view needs at least one filter")
+    return SavedView.objects.create(name=name, owner=owner, filters=filters, is_shared=is_shared)
+
+
+@transaction.atomic
+def do_delete_view(view_id: int, *, owner) -> bool:
+    """Delete one of `owner`'s own views; False when it is not theirs (or gone)."""
+    deleted, _count = SavedView.objects.filter(pk=view_id, owner=owner).delete()
+    return bool(deleted)

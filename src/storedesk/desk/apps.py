@@ -9,11 +9,11 @@ class DeskConfig(AppConfig):
     verbose_name = _("Desk")
 
     def ready(self) -> None:
-        from storedesk.desk import jobs as desk_jobs  # noqa: F401  (the inbox counts)
-        from storedesk.desk import mail_out, services  # noqa: F401  (registers event handlers)
+        # Importing these registers the event handlers and the periodic jobs (inbox counts).
+        from storedesk.desk import extensions, mail_out, services, tasks  # noqa: F401
         from storedesk.desk.replies import install_defaults_on_fresh_install
-        from storedesk.integrations.mail import inbound, jobs  # noqa: F401  (webhook, polling)
 
+        extensions.register()  # what the desk adds to commerce's pages and to webhooks
         # A fresh install starts with the shipped reply templates (see desk/replies.py).
         post_migrate.connect(
             install_defaults_on_fresh_install, sender=self, dispatch_uid="desk-default-templates"

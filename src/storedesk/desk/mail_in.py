@@ -269,3 +269,25 @@ def do_save_mailbox(
         changes={key: value for key, value in values.items() if key != "imap_password_env"},
     )
     return mailbox, created
+
+
+# --- A mailbox's polling bookkeeping (written by the mail integration as it reads a server) ---
+
+
+def do_advance_mailbox(mailbox: Mailbox, uid: int) -> None:
+    """Remember that mail `uid` is safely stored; never moves backwards, so two pollers that
+    race leave the higher UID."""
+    Mailbox.objects.filter(pk=mailbox.pk, last_uid__lt=uid).update(last_uid=uid)
+    mailbox.last_uid = max(mailbox.last_uid, uid)
+
+
+def do_restart_mailbox(mailbox: Mailbox, uid_validity: int) -> None:
+    """The server renumbered the folder (a new UIDVALIDITY): read it again from the start;
+    Message-IDs dedupe what was stored before."""
+    mailbox.uid_validity, mailbox.last_uid = uid_validity, 0
+    Mailbox.objects.filter(pk=mailbox.pk).update(uid_validity=uid_validity, last_uid=0)
+
+
+def do_record_mailbox_poll(mailbox_id: int, *, error: str = "") -> None:
+    """When the mailbox was last polled and how it went ("" when it went well)."""
+    Mailbox.objects.filter(pk=mailbox_id).update(last_polled_at=timezone.now(), last_error=error)

@@ -27,7 +27,7 @@ from django.utils.html import escape, linebreaks
 from storedesk.audit.services import SYSTEM_ACTOR, record_audit, record_audit_bulk
 from storedesk.commerce.models import Customer, Order, Store
 from storedesk.core.events import record_event
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
 from storedesk.desk.models import (
     Attachment,
     Channel,
@@ -90,7 +90,7 @@ def next_ticket_number() -> int:
     """The next ticket number, gap-free under concurrency: one UPDATE … RETURNING takes the
     counter's row lock and reads the new value (SQLite ≥ 3.35 and PostgreSQL), instead of a
     locking read and a write; the counter row is created the first time."""
-    table = connection.ops.quote_name(Counter._meta.db_table)
+    table = connection.ops.quote_name(NamedSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value",  # noqa: S608
@@ -99,7 +99,7 @@ def next_ticket_number() -> int:
         row = cursor.fetchone()
     if row is not None:
         return row[0]
-    counter, _ = Counter.objects.select_for_update().get_or_create(
+    counter, _ = NamedSequence.objects.select_for_update().get_or_create(
         name=TICKET_COUNTER, defaults={"value": FIRST_TICKET_NUMBER - 1}
     )
     counter.value += 1
@@ -115,7 +115,7 @@ def next_ticket_numbers(count: int) -> list[int]:
     first = next_ticket_number()
     if count == 1:
         return [first]
-    table = connection.ops.quote_name(Counter._meta.db_table)
+    table = connection.ops.quote_name(NamedSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value",  # noqa: S608

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils.translation import gettext
 
 from storedesk.commerce.models import LineItem, Order, Refund, Shipment, ShipmentEvent
-from storedesk.commerce.policies import policies_in_force
+from storedesk.commerce.queries import policies_in_force
 from storedesk.desk.models import Attachment, Message, Ticket
 from storedesk.disputes.models import Dispute, Family
 from storedesk.disputes.reasons import CHECKLIST_ITEMS, rule_for

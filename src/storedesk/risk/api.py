@@ -9,12 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
-from storedesk.commerce.models import OrderTask
 from storedesk.core.api import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -28,7 +26,7 @@ from storedesk.core.api import (
     permission_required,
 )
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
-from storedesk.risk import review, review_queries
+from storedesk.risk import queries, review
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
 
@@ -60,7 +58,7 @@ def _visible(values: dict, context: dict) -> dict:
     """Signal values the caller may read: payment details only for those allowed."""
     if has_permission(context, PAYMENT_DETAILS):
         return values
-    return {k: v for k, v in values.items() if k not in review_queries.PAYMENT_DETAIL_SIGNALS}
+    return {k: v for k, v in values.items() if k not in queries.PAYMENT_DETAIL_SIGNALS}
 
 
 # --- Schemas
@@ -122,7 +120,7 @@ class ReviewSummary(Schema):
 
     @staticmethod
     def resolve_top_reasons(obj: OrderRisk) -> list[dict]:
-        return review_queries.top_reasons(obj)
+        return queries.top_reasons(obj)
 
     @staticmethod
     def resolve_decided_by_rule(obj: OrderRisk) -> str | None:
@@ -241,24 +239,7 @@ class DecisionResult(Schema):
 
 def _review(order_id: int) -> OrderRisk:
     """One order's assessment with everything the detail shows (one query per collection)."""
-    risk = (
-        OrderRisk.objects.select_related("order__customer", "decided_by_rule")
-        .prefetch_related(
-            Prefetch(
-                "decisions",
-                queryset=RiskDecision.objects.select_related("actor").order_by("created_at", "pk"),
-            ),
-            Prefetch(
-                "order__tasks",
-                queryset=OrderTask.objects.filter(status=OrderTask.Status.OPEN).order_by(
-                    "created_at"
-                ),
-                to_attr="open_tasks",
-            ),
-        )
-        .filter(order_id=order_id)
-        .first()
-    )
+    risk = queries.review_for_api(order_id)
     if risk is None:
         raise ApiError(
             404, "not_found", f"No risk assessment for order {order_id}: unknown or not scored."
@@ -274,7 +255,7 @@ def _review(order_id: int) -> OrderRisk:
 @permission_required(VIEW)
 def list_reviews(request: HttpRequest, filters: Query[ReviewFilters]):
     """Needs risk.view_orderrisk. Pages with `next_cursor`; filters combine with AND."""
-    queue = review_queries.review_queue(
+    queue = queries.review_queue(
         stage=filters.stage, action=filters.action, min_score=filters.min_score
     )
     return paginate(queue, REVIEW_KEYSET, filters)

@@ -24,16 +24,16 @@ from storedesk.core.api import (
     permission_required,
 )
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
-from storedesk.risk import rule_queries
+from storedesk.risk import queries
 from storedesk.risk.backtest import (
     BROAD_MATCH_WARNING,
     MAX_BACKTEST_DAYS,
     BacktestResult,
     backtest_rule,
 )
+from storedesk.risk.forms import DEFAULT_BACKTEST_DAYS, RULE_MAX_LENGTH
 from storedesk.risk.language import Action, RuleError, parse_rule
 from storedesk.risk.models import RiskRule
-from storedesk.risk.rule_forms import DEFAULT_BACKTEST_DAYS, RULE_MAX_LENGTH
 from storedesk.risk.services import do_save_rule, next_rule_priority
 
 VIEW = "risk.view_riskrule"
@@ -183,7 +183,7 @@ def _rule_detail(rule_id: int) -> RiskRule:
     rule = RiskRule.objects.filter(pk=rule_id).first()
     if rule is None:
         raise ApiError(404, "not_found", f"No risk rule has the id {rule_id}.")
-    rule.versions_shown = list(rule_queries.versions_of(rule)[:VERSIONS_SHOWN])
+    rule.versions_shown = list(queries.versions_of(rule)[:VERSIONS_SHOWN])
     return rule
 
 

@@ -28,7 +28,7 @@ from storedesk.disputes.models import Dispute, EarlyFraudWarning
 from storedesk.risk.columnar import polars_expression
 from storedesk.risk.language import Action, Rule, ValueType
 from storedesk.risk.models import OrderRisk, RiskDecision
-from storedesk.risk.services import list_values, rule_attributes, validate_rule
+from storedesk.risk.queries import list_values, rule_attributes, validate_rule
 
 BROAD_MATCH_WARNING = 0.05  # warn before saving a rule that would act on more than 5% of orders
 BACKTEST_DAYS = (30, 90, 180, 365)

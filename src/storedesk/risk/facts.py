@@ -25,13 +25,13 @@ from storedesk.commerce.models import LineItem, Order, Payment
 from storedesk.core.bulk import bulk_insert
 from storedesk.desk.models import Ticket
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
-from storedesk.risk.models import OrderIdentity
-from storedesk.risk.signals import (
+from storedesk.risk.fraud_signals import (
     VELOCITY_WINDOWS,
     LineFacts,
     OrderFacts,
     PaymentFacts,
 )
+from storedesk.risk.models import OrderIdentity
 
 HISTORY = timedelta(days=7)
 FORWARDER_LIST = "freight_forwarders"

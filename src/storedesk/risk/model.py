@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import math
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,17 +29,14 @@ import joblib
 import numpy as np
 import polars as pl
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order, Refund
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
+from storedesk.risk.fraud_signals import AFTER_THE_ORDER, SIGNALS, signal_types
 from storedesk.risk.language import ValueType
 from storedesk.risk.models import RiskDecision, RiskModel
 from storedesk.risk.scoring import Score
-from storedesk.risk.signals import AFTER_THE_ORDER, SIGNALS, signal_types
 
 ALGORITHM = "HistGradientBoostingClassifier, sigmoid-calibrated"  # fits max_length 60
 FRAUD_DISPUTE_REASONS = ("fraudulent", "UNAUTHORISED")  # Stripe, PayPal
@@ -548,134 +544,6 @@ def fit(frame: pl.DataFrame, options: TrainingOptions, version: str) -> TrainedM
     )
 
 
-def _version(now: datetime) -> str:
-    base = f"gbm-{now:%Y%m%d-%H%M}"
-    taken = set(
-        RiskModel.objects.filter(version__startswith=base).values_list("version", flat=True)
-    )
-    if base not in taken:
-        return base
-    serial = 2
-    while f"{base}-{serial}" in taken:
-        serial += 1
-    return f"{base}-{serial}"
-
-
-@dataclass
-class TrainingReport:
-    risk_model: RiskModel
-    activated: bool
-    decision: str
-    rescored: int = 0
-    seconds: float = 0.0
-
-
-def do_train_model(
-    *,
-    actor=None,
-    force: bool = False,
-    holdout_days: int | None = None,
-    as_of: datetime | None = None,
-    rescore: bool = True,
-) -> TrainingReport:
-    """Train on the labelled history as of `as_of` (now), store the model as a new version and
-    activate it if it scores at least as well as the active one on the same held-out window
-    (or `force`). Raises NotEnoughLabels when the history is too thin.
-
-    After an activation, orders of the last `RESCORE_DAYS` whose review nobody has touched
-    are re-scored, so what is still waiting (to ship, or in the queue) is judged by the new
-    model; older orders keep the score they had when the team acted on them.
-    """
-    started = time.perf_counter()
-    now = timezone.now()
-    as_of = as_of or now
-    options = TrainingOptions.from_settings(holdout_days=holdout_days)
-    frame = labelled_frame(as_of, options)
-    trained = fit(frame, options, _version(now))
-    previous = active_model()
-    decision, activate = _compare(trained, previous, force)
-    buffer = io.BytesIO()
-    joblib.dump(trained.model.estimator, buffer)
-    metrics = trained.metrics | {"decision": decision, "as_of": as_of.isoformat()}
-    with transaction.atomic():
-        if activate:
-            RiskModel.objects.select_for_update().filter(is_active=True).update(is_active=False)
-        risk_model = RiskModel.objects.create(
-            version=trained.model.version,
-            algorithm=ALGORITHM,
-            features=[feature.as_json() for feature in trained.model.features],
-            trained_at=now,
-            trained_by=actor if getattr(actor, "pk", None) else None,
-            train_from=trained.train_from,
-            train_until=trained.train_until,
-            test_from=trained.test_from,
-            test_until=trained.test_until,
-            metrics=metrics,
-            artifact=buffer.getvalue(),
-            is_active=activate,
-        )
-        record_audit(
-            actor=actor,
-            action="risk.model_trained",
-            obj=risk_model,
-            changes={
-                "activated": activate,
-                "decision": decision,
-                "pr_auc": metrics["pr_auc"],
-                "roc_auc": metrics["roc_auc"],
-            },
-        )
-    _loaded[risk_model.version] = trained.model
-    report = TrainingReport(risk_model, activate, decision)
-    if activate and rescore:
-        report.rescored = do_rescore_open_orders(as_of=as_of, actor=actor)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _compare(trained: TrainedModel, previous: ScoreModel | None, force: bool) -> tuple[str, bool]:
-    """Whether the new model may replace the active one, judged on the new held-out window."""
-    new = trained.metrics["pr_auc"]
-    if previous is None:
-        return "activated: no model was active", True
-    labels = trained.test_frame["label"].to_numpy()
-    old_scores = previous.raw_scores(frame_matrix(trained.test_frame, previous.features))
-    from sklearn.metrics import average_precision_score
-
-    old = round(float(average_precision_score(labels, old_scores)), 4)
-    trained.metrics["previous"] = {"version": previous.version, "pr_auc": old}
-    if new >= old:
-        return f"activated: PR-AUC {new:.3f} ≥ {old:.3f} of {previous.version}", True
-    if force:
-        return f"activated (forced): PR-AUC {new:.3f} < {old:.3f} of {previous.version}", True
-    return f"kept {previous.version}: its PR-AUC {old:.3f} > {new:.3f} on the same window", False
-
-
-RESCORE_DAYS = 7
-
-
-def do_rescore_open_orders(
-    *, as_of: datetime | None = None, actor=None, days: int = RESCORE_DAYS, dispatch_events=True
-) -> int:
-    """Re-score the last `days` of orders whose assessment no person has acted on (clear, or
-    in review at its first stages) with today's rules, lists and model."""
-    from storedesk.risk.models import OrderRisk
-    from storedesk.risk.services import do_score_orders
-
-    as_of = as_of or timezone.now()
-    ids = list(
-        OrderRisk.objects.filter(
-            order__created_at__gte=as_of - timedelta(days=days),
-            order__created_at__lte=as_of,
-            status__in=[OrderRisk.Status.CLEAR, OrderRisk.Status.IN_REVIEW],
-            stage__in=[OrderRisk.Stage.DETECT, OrderRisk.Stage.CHECK],
-        )
-        .order_by("order__created_at", "order_id")
-        .values_list("order_id", flat=True)
-    )
-    return do_score_orders(ids, actor=actor, dispatch_events=dispatch_events)
-
-
 # --- The active model, loaded once per version -------------------------------------------------
 
 _loaded: OrderedDict[str, ScoreModel] = OrderedDict()
@@ -692,6 +560,13 @@ def load_model(risk_model: RiskModel) -> ScoreModel:
         while len(_loaded) > _KEEP_LOADED:
             _loaded.popitem(last=False)
     return model
+
+
+def keep_loaded(version: str, model: ScoreModel) -> None:
+    """Keep a model just trained in memory, so its first scores need no artifact read."""
+    _loaded[version] = model
+    while len(_loaded) > _KEEP_LOADED:
+        _loaded.popitem(last=False)
 
 
 def active_model() -> ScoreModel | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,9 @@ from storedesk.commerce.services import (
     LIVE_REFUND_STATUSES,
     CancelRefused,
     do_cancel_order,
+    do_complete_order_task,
+    do_open_refund_task,
+    do_set_cancel_reason,
     lock_order,
     shipped_at_by_order,
 )
@@ -170,7 +173,7 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
     whose customer threatens a chargeback. Each order's review timeline, the audit log and
     the ticket's timeline say so; asking again for the same ticket changes nothing. A review
     opened this way stays open when a re-score finds nothing: a person asked for it."""
-    from storedesk.desk.services import _timeline
+    from storedesk.desk.services import do_add_timeline_event
     from storedesk.risk.services import do_score_orders
 
     reason = (reason or "").strip()[:REASON_MAX_LENGTH]
@@ -221,10 +224,10 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
             )
         results.append(ReviewRequested(order_id, number, outcome, decision))
     if any(result.outcome != "already_requested" for result in results):
-        _timeline(
+        do_add_timeline_event(
             ticket,
             "risk_review_opened",
-            actor,
+            actor=actor,
             reason=reason,
             reviews=[{"order": r.number, "outcome": r.outcome} for r in results],
         )
@@ -260,43 +263,6 @@ def refund_due(order: Order) -> Decimal:
         order=order, status__in=LIVE_REFUND_STATUSES, currency=order.currency
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
     return quantize(max(captured - refunded, Decimal("0")), order.currency)
-
-
-def _refund_task(order: Order, amount: Decimal, actor, reason: str) -> OrderTask:
-    """The one open "refund needed" task of the order (the partial unique constraint makes a
-    racing second insert fail; the first one's task is returned)."""
-    existing = OrderTask.objects.filter(
-        order=order, kind=OrderTask.Kind.REFUND_NEEDED, status=OrderTask.Status.OPEN
-    ).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            task = OrderTask.objects.create(
-                order=order,
-                kind=OrderTask.Kind.REFUND_NEEDED,
-                amount=amount,
-                currency=order.currency,
-                reason=reason,
-                created_by=actor if getattr(actor, "pk", None) else None,
-                created_at=timezone.now(),
-            )
-    except IntegrityError:
-        return OrderTask.objects.get(
-            order=order, kind=OrderTask.Kind.REFUND_NEEDED, status=OrderTask.Status.OPEN
-        )
-    record_audit(
-        actor=actor,
-        action="order_task.created",
-        obj=task,
-        changes={
-            "order": order.number,
-            "kind": task.kind,
-            "amount": amount,
-            "currency": order.currency,
-        },
-    )
-    return task
 
 
 def fraud_keys(order: Order) -> dict[str, str]:
@@ -354,7 +320,7 @@ def do_cancel(
     except CancelRefused as refused:
         raise CannotCancel(str(refused)) from None
     due = refund_due(order)
-    task = _refund_task(order, due, actor, reason) if due > 0 else None
+    task = do_open_refund_task(order, due, actor=actor, reason=reason) if due > 0 else None
     blocked = _report_fraud(order, actor, reason) if report_fraud else {}
     locked.status, locked.fulfillment_held = Status.CANCELLED, True
     locked.stage = Stage.GATEWAY if task is not None else Stage.DONE
@@ -378,9 +344,7 @@ def do_cancel(
 def _report_later(order_risk: OrderRisk, order: Order, actor, reason: str) -> RiskDecision:
     """A cancelled order found to be fraud afterwards: block its keys and label it fraud."""
     blocked = _report_fraud(order, actor, reason)
-    if order.cancel_reason != CANCEL_REASON_FRAUD:
-        order.cancel_reason = CANCEL_REASON_FRAUD
-        order.save(update_fields=["cancel_reason"])
+    do_set_cancel_reason(order, CANCEL_REASON_FRAUD, actor=actor)
     details = {"cancel_reason": CANCEL_REASON_FRAUD, "blocked": sorted(blocked), "label": "fraud"}
     return _decide(
         order_risk, order, Kind.CANCEL_FRAUD, actor, reason, details, "order_risk_cancelled"
@@ -657,21 +621,10 @@ def do_decide(
 def do_complete_task(task: OrderTask, actor, note: str = "") -> OrderTask:
     """Mark work owed on an order as done (e.g. the refund was made at the gateway). When it
     was the last open task of a cancelled review, the review is done too."""
-    order = lock_order(task.order_id)
-    locked = OrderTask.objects.select_for_update(of=("self",)).get(pk=task.pk)
-    if locked.status == OrderTask.Status.DONE:
-        return locked
-    locked.status, locked.done_by, locked.done_at = OrderTask.Status.DONE, actor, timezone.now()
-    locked.save(update_fields=["status", "done_by", "done_at"])
     note = (note or "").strip()[:REASON_MAX_LENGTH]
-    record_audit(
-        actor=actor,
-        action="order_task.done",
-        obj=locked,
-        changes={"order": order.number, "kind": locked.kind, "note": note},
-    )
-    record_event("order_task_done", task_id=locked.pk, order_id=order.pk, kind=locked.kind)
-    _finish_review_after_task(order, actor, locked)
+    order, locked, completed = do_complete_order_task(task, actor=actor, note=note)
+    if completed:
+        _finish_review_after_task(order, actor, locked)
     return locked
 
 

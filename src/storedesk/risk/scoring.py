@@ -16,9 +16,9 @@ from decimal import Decimal
 from django.utils.translation import gettext_noop
 
 from storedesk.risk.evaluation import RuleSet
+from storedesk.risk.fraud_signals import OrderFacts, compute_signals
 from storedesk.risk.language import Action, Rule
 from storedesk.risk.reference import geoip
-from storedesk.risk.signals import OrderFacts, compute_signals
 
 SCORE_ATTRIBUTE = "risk_score"
 

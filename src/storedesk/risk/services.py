@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
@@ -26,12 +26,11 @@ from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.models import Order
-from storedesk.commerce.services import record_events_bulk
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.events import handles
+from storedesk.core.events import handles, record_events_bulk
 from storedesk.risk import assessor
 from storedesk.risk.facts import address_key, among, facts_for_orders, store_amounts
-from storedesk.risk.language import Action, Rule, RuleError, ValueType, check, parse_rule
+from storedesk.risk.language import Action, Rule, RuleError, check, parse_rule
 from storedesk.risk.model import active_model
 from storedesk.risk.models import (
     OrderRisk,
@@ -41,8 +40,13 @@ from storedesk.risk.models import (
     RiskRule,
     RiskRuleVersion,
 )
+from storedesk.risk.queries import (  # noqa: F401  (also their old import path)
+    list_types,
+    list_values,
+    rule_attributes,
+    validate_rule,
+)
 from storedesk.risk.scoring import SCORE_ATTRIBUTE, assess
-from storedesk.risk.signals import signal_types
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,19 +90,6 @@ DEFAULT_RULES = [
         "review if :expedited_first_order: and :amount_usd: > 400",
     ),
 ]
-
-
-def rule_attributes() -> dict[str, ValueType]:
-    return signal_types() | {SCORE_ATTRIBUTE: ValueType.NUMBER}
-
-
-def list_types() -> dict[str, ValueType]:
-    return dict(RiskList.objects.values_list("name", "value_type"))
-
-
-def validate_rule(source: str) -> Rule:
-    """Parse and check a rule against today's signals and lists; RuleError says what is wrong."""
-    return check(parse_rule(source), rule_attributes(), list_types())
 
 
 def _rule_state(rule: RiskRule) -> dict:
@@ -366,15 +357,6 @@ def _checked(source: str, lists: frozenset) -> Rule:
     """A rule's text parsed and checked once per process (scoring reads the rules for every
     order), again when the text or the lists change; an error is not cached."""
     return check(parse_rule(source), rule_attributes(), dict(lists))
-
-
-def list_values() -> dict[str, frozenset]:
-    values: dict[str, set] = {
-        name: set() for name in RiskList.objects.values_list("name", flat=True)
-    }
-    for name, value in RiskListEntry.objects.values_list("risk_list__name", "value"):
-        values[name].add(value)
-    return {name: frozenset(members) for name, members in values.items()}
 
 
 # --- Scoring -------------------------------------------------------------------------------------
@@ -842,3 +824,27 @@ def rescore_after_early_fraud_warning_linked(event) -> None:
 @handles("ticket_orders_linked")
 def rescore_after_ticket(event) -> None:
     do_rescore_orders(event.payload.get("order_ids") or [], because="ticket")
+
+
+# --- Re-scoring after a new model ----------------------------------------------------------
+
+RESCORE_DAYS = 7
+
+
+def do_rescore_open_orders(
+    *, as_of: datetime | None = None, actor=None, days: int = RESCORE_DAYS, dispatch_events=True
+) -> int:
+    """Re-score the last `days` of orders whose assessment no person has acted on (clear, or
+    in review at its first stages) with today's rules, lists and model."""
+    as_of = as_of or timezone.now()
+    ids = list(
+        OrderRisk.objects.filter(
+            order__created_at__gte=as_of - timedelta(days=days),
+            order__created_at__lte=as_of,
+            status__in=[OrderRisk.Status.CLEAR, OrderRisk.Status.IN_REVIEW],
+            stage__in=[OrderRisk.Stage.DETECT, OrderRisk.Stage.CHECK],
+        )
+        .order_by("order__created_at", "order_id")
+        .values_list("order_id", flat=True)
+    )
+    return do_score_orders(ids, actor=actor, dispatch_events=dispatch_events)

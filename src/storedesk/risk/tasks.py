@@ -10,7 +10,8 @@ from django.utils import timezone
 from storedesk.commerce.queries import current_store
 from storedesk.core.scheduler import periodic
 from storedesk.risk.digest_email import do_send_digest, due_day, send_time
-from storedesk.risk.model import NotEnoughLabels, do_train_model
+from storedesk.risk.model import NotEnoughLabels
+from storedesk.risk.training import do_train_model
 
 DIGEST_CHECK_EVERY = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=7)
@@ -39,7 +40,7 @@ def send_daily_digest() -> str:
 @task()
 def retrain_risk_model() -> str:
     """Weekly: train on the labels of the past week too; the new model replaces the active one
-    only if it does at least as well on the held-out window (`risk.model.do_train_model`)."""
+    only if it does at least as well on the held-out window (`risk.training.do_train_model`)."""
     return _train()
 
 

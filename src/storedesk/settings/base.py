@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "storedesk.disputes",
     "storedesk.risk",
     "storedesk.integrations.stripe",
+    "storedesk.integrations.mail",
     "storedesk.demo",
 ]
 

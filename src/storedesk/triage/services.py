@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from storedesk.accounts.models import Team
 from storedesk.audit.services import record_audit
 from storedesk.core.events import record_event
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
 from storedesk.desk.mail_out import do_send_acknowledgement
 from storedesk.desk.models import Channel, Message, ReplyTemplate, Ticket
 from storedesk.desk.replies import render_reply
@@ -697,7 +697,7 @@ def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWe
     checked = validate_weights(data)
     # One lock row, there even before the first version: concurrent saves queue up behind it
     # (locking the newest version left two first saves both writing version 1).
-    Counter.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
+    NamedSequence.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
     current = PriorityWeights.objects.order_by("-version").first()
     before = validate_weights(weights_of(current))
     if current is not None and checked == before:

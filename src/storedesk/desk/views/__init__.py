@@ -1,1 +1,2 @@
-"""The agent's screens: the inbox (`inbox`) and the ticket page (`ticket`)."""
+"""The desk's screens: the inbox (`inbox`), the ticket page (`ticket`), the reply-template
+library and search (`templates`), and the customers' public chat and contact form (`public`)."""

@@ -24,9 +24,9 @@ from storedesk.accounts.models import Team, User
 from storedesk.core.pagination import render_list
 from storedesk.core.permissions import permission_required
 from storedesk.desk import queries
-from storedesk.desk.agent_services import do_bulk_action
+from storedesk.desk.agent_services import do_bulk_action, do_delete_view, do_save_view
 from storedesk.desk.forms import BulkActionForm, InboxFilterForm, SavedViewForm
-from storedesk.desk.models import Channel, SavedView, Ticket
+from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.search import SearchError, SearchFilters, search_tickets
 from storedesk.desk.views.form_rendering import WIDGETS
 
@@ -293,9 +293,9 @@ def save_view(request):
     if not filters:
         messages.error(request, _("Choose at least one filter before saving a view."))
         return redirect("desk:inbox")
-    view = SavedView.objects.create(
-        name=form.cleaned_data["name"],
+    view = do_save_view(
         owner=request.user,
+        name=form.cleaned_data["name"],
         filters=filters,
         is_shared=form.cleaned_data["is_shared"],
     )
@@ -307,8 +307,7 @@ def save_view(request):
 @permission_required("desk.view_ticket", "desk.add_savedview")
 def delete_view(request, pk: int):
     """Only the owner deletes a view."""
-    deleted, _count = SavedView.objects.filter(pk=pk, owner=request.user).delete()
-    if not deleted:
+    if not do_delete_view(pk, owner=request.user):
         return HttpResponseBadRequest(_("You can only delete your own views."))
     messages.success(request, _("View deleted."))
     return redirect("desk:inbox")

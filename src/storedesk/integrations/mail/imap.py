@@ -25,7 +25,6 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -33,7 +32,10 @@ from storedesk.desk.mail_in import (
     DUPLICATE,
     QUARANTINED,
     STORED,
+    do_advance_mailbox,
     do_ingest_batch,
+    do_record_mailbox_poll,
+    do_restart_mailbox,
     quarantine,
 )
 from storedesk.desk.models import Mailbox
@@ -101,8 +103,7 @@ def _after_commit(client: IMAPClient, mailbox: Mailbox, uid: int) -> None:
         client.move([uid], mailbox.imap_done_folder)
     else:
         client.add_flags([uid], [SEEN])
-    Mailbox.objects.filter(pk=mailbox.pk, last_uid__lt=uid).update(last_uid=uid)
-    mailbox.last_uid = max(mailbox.last_uid, uid)
+    do_advance_mailbox(mailbox, uid)
 
 
 def _source(mailbox: Mailbox, uid: int) -> str:
@@ -133,8 +134,7 @@ def poll_mailbox(mailbox: Mailbox, *, batch_size: int = BATCH_SIZE) -> PollResul
         uid_validity = int(folder[b"UIDVALIDITY"])
         if mailbox.uid_validity != uid_validity:
             # The server renumbered the folder: read it again; Message-IDs dedupe.
-            mailbox.uid_validity, mailbox.last_uid = uid_validity, 0
-            Mailbox.objects.filter(pk=mailbox.pk).update(uid_validity=uid_validity, last_uid=0)
+            do_restart_mailbox(mailbox, uid_validity)
         uids = sorted(
             uid
             for uid in client.search(["UID", f"{mailbox.last_uid + 1}:*"])
@@ -156,8 +156,7 @@ def poll_mailbox(mailbox: Mailbox, *, batch_size: int = BATCH_SIZE) -> PollResul
                         mailbox=mailbox,
                     )
                     result.quarantined += 1
-                    Mailbox.objects.filter(pk=mailbox.pk, last_uid__lt=uid).update(last_uid=uid)
-                    mailbox.last_uid = max(mailbox.last_uid, uid)
+                    do_advance_mailbox(mailbox, uid)
             bodies = _fetch_bodies(client, small) if small else {}
             fetched = [uid for uid in small if isinstance(bodies.get(uid), bytes)]
             outcomes = do_ingest_batch(
@@ -191,9 +190,7 @@ def poll_mailbox_by_id(mailbox_id: int) -> PollResult | None:
         except Exception as exc:  # a dead server must not stop the other mailboxes
             logger.exception("Polling %s failed", mailbox)
             result, error = None, f"{type(exc).__name__}: {exc}"[:2000]
-        Mailbox.objects.filter(pk=mailbox_id).update(
-            last_polled_at=timezone.now(), last_error=error
-        )
+        do_record_mailbox_poll(mailbox_id, error=error)
         return result
     finally:
         with _polling_lock:

@@ -1,23 +1,40 @@
 """Tasks of the Stripe receiver: process one stored event; retry the due ones every minute."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.tasks import task
+from django.utils import timezone
 
 from storedesk.core.scheduler import periodic
+from storedesk.integrations.stripe.models import StripeEvent
+from storedesk.integrations.stripe.processing import Status, do_process_event
+
+DUE_BATCH = 200
 
 
 @task()
 def process_stripe_event(stored_id: int) -> str:
     """Idempotent: an event already processed, or not yet due for a retry, is skipped."""
-    from storedesk.integrations.stripe.services import do_process_event  # services queue us
-
     return do_process_event(stored_id)
+
+
+def enqueue_due_events(now: datetime | None = None) -> int:
+    """Queue the failed events whose retry time has come and the received ones whose task
+    was lost; returns how many."""
+    now = now or timezone.now()
+    due = list(
+        StripeEvent.objects.filter(
+            status__in=[Status.RECEIVED, Status.FAILED], next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:DUE_BATCH]
+    )
+    for stored_id in due:
+        process_stripe_event.enqueue(stored_id)
+    return len(due)
 
 
 @periodic("stripe-event-retries", every=timedelta(minutes=1))
 @task()
 def retry_stripe_events() -> int:
-    from storedesk.integrations.stripe.services import enqueue_due_events
-
     return enqueue_due_events()

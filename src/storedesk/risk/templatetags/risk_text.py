@@ -3,8 +3,8 @@
 from django import template
 from django.utils.translation import gettext
 
+from storedesk.risk.fraud_signals import SIGNALS
 from storedesk.risk.language import ACTION_LABELS
-from storedesk.risk.signals import SIGNALS
 
 register = template.Library()
 

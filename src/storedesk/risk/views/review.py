@@ -1,7 +1,6 @@
 """Risk review pages: the queue of orders in review and one order's review, where a reviewer
-decides. Views validate and call `risk.review` services; reads come from `review_queries`."""
+decides. Views validate and call `risk.review` services; reads come from `risk.queries`."""
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,13 +9,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from storedesk.commerce import extensions
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Order, OrderTask
 from storedesk.commerce.services import cancel_check
 from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
-from storedesk.risk import review, review_queries
-from storedesk.risk.language import Action
+from storedesk.risk import queries, review
+from storedesk.risk.forms import DecisionForm, QueueFilters, TaskDoneForm
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.reference import ip_source_label
 
@@ -27,23 +27,9 @@ PAYMENT_DETAILS = "commerce.view_payment_details"
 Kind = RiskDecision.Kind
 
 
-class QueueFilters(forms.Form):
-    stage = forms.ChoiceField(
-        label=_("Stage"), required=False, choices=[("", _("Any stage")), *OrderRisk.Stage.choices]
-    )
-    action = forms.ChoiceField(
-        label=_("Rule action"),
-        required=False,
-        choices=[("", _("Any action"))] + [(a.value, a.value) for a in Action],
-    )
-    min_score = forms.IntegerField(
-        label=_("Score at least"), required=False, min_value=0, max_value=100
-    )
-
-
 def _stage_tabs() -> list[tuple[str, str, int]]:
     """The review stages an order can wait in, with how many orders wait there."""
-    counts = review_queries.queue_stage_counts()
+    counts = queries.queue_stage_counts()
     return [
         (value, label, counts.get(value, 0))
         for value, label in OrderRisk.Stage.choices
@@ -56,7 +42,7 @@ def review_queue(request):
     """Orders in review, riskiest and largest first; filters never 500 on bad input."""
     filters = QueueFilters(request.GET)
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    queue = review_queries.review_queue(
+    queue = queries.review_queue(
         stage=chosen.get("stage") or None,
         action=chosen.get("action") or None,
         min_score=chosen.get("min_score"),
@@ -74,27 +60,6 @@ def review_queue(request):
             "query": query.urlencode(),
             "stage_tabs": _stage_tabs(),
         },
-    )
-
-
-class DecisionForm(forms.Form):
-    """One form for every action on the review page; the services say what each one needs."""
-
-    kind = forms.ChoiceField(choices=Kind.choices)
-    reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=review.REASON_MAX_LENGTH, strip=True
-    )
-    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=OrderRisk.Stage.choices)
-    template = forms.ChoiceField(
-        label=_("Template"),
-        required=False,
-        choices=[(t.key, t.label) for t in review.VERIFICATION_TEMPLATES.values()],
-    )
-    message = forms.CharField(
-        label=_("Message to the customer"),
-        required=False,
-        max_length=review.MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea,
     )
 
 
@@ -118,7 +83,7 @@ def _decision_fields(form: DecisionForm) -> dict:
 
 def _order_risk(order_pk: int) -> OrderRisk:
     try:
-        return review_queries.order_risk_of(order_pk)
+        return queries.order_risk_of(order_pk)
     except OrderRisk.DoesNotExist as missing:
         raise Http404 from missing
 
@@ -127,7 +92,7 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
     user = request.user
     try:
         order = commerce_queries.order_for_page(
-            order_pk, with_disputes=user.has_perm("disputes.view_dispute")
+            order_pk, extra_prefetches=extensions.order_prefetches(user)
         )
     except Order.DoesNotExist as missing:
         raise Http404 from missing
@@ -139,26 +104,24 @@ def _review_context(request, order_pk: int, form: DecisionForm | None = None) ->
     if template_key not in review.VERIFICATION_TEMPLATES:
         template_key = "billing_address"
     subject, body = review.render_verification(order, template_key)
-    decisions = review_queries.decisions_of(order_risk)
+    decisions = queries.decisions_of(order_risk)
     in_review = order_risk.status == OrderRisk.Status.IN_REVIEW
     return {
         "store": order.store,
         "order": order,
         "risk": order_risk,
         "reasons": [r for r in order_risk.score_reasons or [] if r["points"]],
-        "signal_groups": review_queries.grouped_signals(order_risk, payment_details=details),
-        "velocity": review_queries.velocity_rows(order_risk),
+        "signal_groups": queries.grouped_signals(order_risk, payment_details=details),
+        "velocity": queries.velocity_rows(order_risk),
         "ip_source": ip_source_label(),
-        "windows": list(review_queries.VELOCITY_WINDOWS),
-        "rules": review_queries.rule_rows(order_risk, payment_details=details),
-        "history": review_queries.customer_history(order),
-        "warnings": review_queries.early_fraud_warnings(order),
-        "tickets": review_queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
+        "windows": list(queries.VELOCITY_WINDOWS),
+        "rules": queries.rule_rows(order_risk, payment_details=details),
+        "history": queries.customer_history(order),
+        "warnings": queries.early_fraud_warnings(order),
+        "tickets": queries.open_tickets(order) if user.has_perm("desk.view_ticket") else [],
         "decisions": decisions,
         "answers": (
-            review_queries.verification_answers(decisions)
-            if user.has_perm("desk.view_ticket")
-            else []
+            queries.verification_answers(decisions) if user.has_perm("desk.view_ticket") else []
         ),
         "cancel_check": cancel_check(order) if in_review else None,
         "stages": OrderRisk.Stage.choices,
@@ -207,10 +170,9 @@ def decide(request, order_pk: int):
 @permission_required(VIEW)
 def verification_preview(request, order_pk: int):
     """The message a verification template makes for this order (htmx swaps it in)."""
-    order = get_object_or_404(
-        Order.objects.select_related("store", "customer").prefetch_related("payments"),
-        pk=order_pk,
-    )
+    order = queries.order_for_verification(order_pk)
+    if order is None:
+        raise Http404
     key = request.GET.get("template", "")
     if key not in review.VERIFICATION_TEMPLATES:
         key = "billing_address"
@@ -227,9 +189,11 @@ def verification_preview(request, order_pk: int):
 def complete_task(request, pk: int):
     """Mark an order task done (e.g. the refund was made at the gateway), then go back."""
     task = get_object_or_404(OrderTask, pk=pk)
-    review.do_complete_task(task, request.user, request.POST.get("note", ""))
+    form = TaskDoneForm(request.POST)
+    form.is_valid()  # every field is optional: nothing to refuse
+    review.do_complete_task(task, request.user, form.cleaned_data.get("note", ""))
     messages.success(request, _("%(task)s: marked done.") % {"task": task.get_kind_display()})
-    back = request.POST.get("next", "")
+    back = form.cleaned_data.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)
     return redirect("commerce:order", pk=task.order_id)

@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 
 from storedesk.core.pagination import paginate, render_list
 from storedesk.core.permissions import permission_required
-from storedesk.risk import rule_queries
+from storedesk.risk import queries
 from storedesk.risk.backtest import BacktestResult, backtest_rule
+from storedesk.risk.forms import DEFAULT_BACKTEST_DAYS, BacktestForm, ListAddForm, RuleForm
 from storedesk.risk.language import Action, RuleError, parse_rule, rule_text
 from storedesk.risk.models import RiskList, RiskRule
-from storedesk.risk.rule_forms import DEFAULT_BACKTEST_DAYS, BacktestForm, ListAddForm, RuleForm
 from storedesk.risk.services import (
     do_add_to_list,
     do_remove_from_list,
@@ -93,7 +93,7 @@ def check_rule(source: str, days: int) -> RuleCheck:
         check.failure = _("The backtest could not run on this rule; the error has been logged.")
         return check
     check.canonical = rule_text(parse_rule(source))
-    check.examples = rule_queries.orders_by_id(check.result.examples)
+    check.examples = queries.orders_by_id(check.result.examples)
     return check
 
 
@@ -113,8 +113,8 @@ def rule_check(request):
 
 @permission_required("risk.view_riskrule")
 def rule_list(request):
-    page = paginate(request, rule_queries.rules_in_order(), RULES_PER_PAGE)
-    rule_queries.mark_broken(rule_queries.with_fire_counts(list(page.object_list)))
+    page = paginate(request, queries.rules_in_order(), RULES_PER_PAGE)
+    queries.mark_broken(queries.with_fire_counts(list(page.object_list)))
     return render(
         request,
         "risk/rule_list.html",
@@ -145,7 +145,7 @@ def rule_set_enabled(request, pk: int):
 @require_POST
 def rule_move(request, pk: int):
     """One place up or down in the order of evaluation."""
-    order = list(RiskRule.objects.order_by("priority", "pk").values_list("pk", flat=True))
+    order = queries.rule_ids_in_order()
     if pk not in order:
         raise Http404
     index = order.index(pk)
@@ -214,8 +214,8 @@ def rule_edit(request, pk: int | None = None):
             check = check_rule(rule.source, DEFAULT_BACKTEST_DAYS)
     versions = None
     if rule is not None:
-        versions = paginate(request, rule_queries.versions_of(rule), VERSIONS_PER_PAGE)
-        rule_queries.with_diffs(list(versions.object_list), rule)
+        versions = paginate(request, queries.versions_of(rule), VERSIONS_PER_PAGE)
+        queries.with_diffs(list(versions.object_list), rule)
     return render(
         request,
         "risk/rule_form.html",
@@ -225,8 +225,8 @@ def rule_edit(request, pk: int | None = None):
             "check": check,
             "can_save": can_save,
             "versions": versions,
-            "attributes": rule_queries.attribute_docs(),
-            "lists": rule_queries.lists_with_counts(),
+            "attributes": queries.attribute_docs(),
+            "lists": queries.lists_with_counts(),
         },
     )
 
@@ -236,7 +236,7 @@ def rule_edit(request, pk: int | None = None):
 
 @permission_required("risk.view_risklist")
 def list_index(request):
-    return render(request, "risk/list_index.html", {"lists": rule_queries.lists_with_counts()})
+    return render(request, "risk/list_index.html", {"lists": queries.lists_with_counts()})
 
 
 @permission_required("risk.view_risklist")
@@ -266,7 +266,7 @@ def list_detail(request, name: str):
             messages.success(request, message)
             return redirect("risk:list", name=risk_list.name)
     q = request.GET.get("q", "").strip()[:254]
-    page = paginate(request, rule_queries.entries_of(risk_list, q), ENTRIES_PER_PAGE)
+    page = paginate(request, queries.entries_of(risk_list, q), ENTRIES_PER_PAGE)
     return render_list(
         request,
         "risk/list_detail.html",

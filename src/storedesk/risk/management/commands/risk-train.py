@@ -3,7 +3,8 @@ store's labelled history and print its held-out metrics."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from storedesk.risk.model import NotEnoughLabels, do_train_model, metrics_table
+from storedesk.risk.model import NotEnoughLabels, metrics_table
+from storedesk.risk.training import do_train_model
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""The desk's periodic jobs."""
+"""Background work of the desk: its periodic jobs (outgoing mail has its own tasks in
+`desk.mail_out`)."""
 
 from django.tasks import task
 

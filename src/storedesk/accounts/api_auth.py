@@ -1,8 +1,9 @@
 """Who is calling the API: an integration with a bearer token, or an agent's browser session.
 
-Bearer keys are checked by accounts.services.authenticate_api_key, which looks the key up by its
-SHA-256 hash (the raw key is never compared byte by byte, so timing reveals nothing about it) and
-records last use at most once a minute. Session callers must send the CSRF token on unsafe methods.
+Bearer keys (accounts own them) are checked by accounts.services.authenticate_api_key, which
+looks the key up by its SHA-256 hash (the raw key is never compared byte by byte, so timing
+reveals nothing about it) and records last use at most once a minute. Session callers must send
+the CSRF token on unsafe methods.
 """
 
 from typing import Any

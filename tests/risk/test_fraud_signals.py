@@ -5,8 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from storedesk.risk.reference import GeoIp, distance_km, zip_place
-from storedesk.risk.signals import (
+from storedesk.risk.fraud_signals import (
     SIGNALS,
     LineFacts,
     OrderFacts,
@@ -15,6 +14,7 @@ from storedesk.risk.signals import (
     local_part_randomness,
     signal_types,
 )
+from storedesk.risk.reference import GeoIp, distance_km, zip_place
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 NEW_YORK = {

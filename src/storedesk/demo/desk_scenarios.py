@@ -33,9 +33,9 @@ from django.db import transaction
 from storedesk.accounts.models import Team, User
 from storedesk.commerce.models import Customer, Order
 from storedesk.core.bulk import bulk_insert
-from storedesk.core.models import Counter
+from storedesk.core.models import NamedSequence
+from storedesk.demo import desk_text
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
-from storedesk.desk import demo_text
 from storedesk.desk.mail_in import do_ingest_batch, do_save_mailbox
 from storedesk.desk.models import (
     Channel,
@@ -179,7 +179,7 @@ def _reply_values(plan: OrderPlan, values: dict) -> dict[str, str]:
 
 
 def _typos(rng: random.Random, text: str) -> str:
-    for right, wrong in rng.sample(demo_text.TYPOS, 2):
+    for right, wrong in rng.sample(desk_text.TYPOS, 2):
         text = text.replace(right, wrong, 1)
     return text.lower() if rng.random() < 0.2 else text
 
@@ -189,11 +189,11 @@ def _compose(rng: random.Random, situation, values: dict, channel: str) -> str:
         return rng.choice(situation.chat_openers).format(**values)
     body = rng.choice(situation.openers).format(**values)
     if rng.random() < 0.3:
-        body += " " + " ".join(rng.sample(demo_text.ASIDES, rng.randint(1, 3)))
+        body += " " + " ".join(rng.sample(desk_text.ASIDES, rng.randint(1, 3)))
     if rng.random() < 0.15:
         body = _typos(rng, body)
-    greeting = rng.choice(demo_text.GREETINGS)
-    sign_off = rng.choice(demo_text.SIGN_OFFS).format(**values)
+    greeting = rng.choice(desk_text.GREETINGS)
+    sign_off = rng.choice(desk_text.SIGN_OFFS).format(**values)
     return "\n\n".join(part for part in (greeting, body, sign_off) if part)
 
 
@@ -276,7 +276,7 @@ class DeskScenario(Scenario):
                 collected.append(self.conversation(ctx, rng, plan, key, at))
 
     def conversation(self, ctx, rng, plan: OrderPlan, key: str, at: datetime) -> TicketPlan:
-        situation = demo_text.BY_KEY[key]
+        situation = desk_text.BY_KEY[key]
         # Whole seconds, as a mail's Date header carries: the timeline's "created" entry and
         # the first message must be the same instant, not a fraction of a second apart.
         at = at.replace(microsecond=0)
@@ -307,8 +307,8 @@ class DeskScenario(Scenario):
         item.turns.append(Turn("outbound", reply_at))
         if rng.random() < 0.35:
             angry = key in {"not-received", "delivered-not-received", "tracking-not-updating"}
-            pool = demo_text.ANGRY_FOLLOW_UPS if angry and rng.random() < 0.4 else ()
-            pool = pool or (situation.follow_ups + demo_text.THANKS_FOLLOW_UPS)
+            pool = desk_text.ANGRY_FOLLOW_UPS if angry and rng.random() < 0.4 else ()
+            pool = pool or (situation.follow_ups + desk_text.THANKS_FOLLOW_UPS)
             back = reply_at + timedelta(
                 minutes=rng.randint(3, 30) if chat else rng.randint(90, 3000)
             )
@@ -372,7 +372,9 @@ class DeskScenario(Scenario):
             queryset._raw_delete(queryset.db)
         # Numbering starts again after the tickets that remain, so a reloaded demo is the same.
         last = Ticket.objects.order_by("-number").values_list("number", flat=True).first()
-        Counter.objects.filter(name=TICKET_COUNTER).update(value=last or FIRST_TICKET_NUMBER - 1)
+        NamedSequence.objects.filter(name=TICKET_COUNTER).update(
+            value=last or FIRST_TICKET_NUMBER - 1
+        )
 
 
 def _wait(rng: random.Random) -> timedelta:
@@ -411,10 +413,10 @@ class _World:
         )
 
     def agent_of(self, plan: TicketPlan) -> User | None:
-        return self.agents.get(AGENTS[demo_text.BY_KEY[plan.situation].team])
+        return self.agents.get(AGENTS[desk_text.BY_KEY[plan.situation].team])
 
     def team_of(self, plan: TicketPlan) -> Team | None:
-        return self.teams.get(demo_text.BY_KEY[plan.situation].team)
+        return self.teams.get(desk_text.BY_KEY[plan.situation].team)
 
 
 def _values(world: _World, plan: TicketPlan) -> dict[str, str]:
@@ -435,7 +437,7 @@ def _fitting_template(world: _World, plan: TicketPlan, present) -> ReplyTemplate
     """The situation's template when the ticket has the facts it needs, else the first one of
     its category that fits (an unshipped order is told it is being made, not that it is on
     its way with a carrier it does not have); None when none fits."""
-    wanted = world.templates.get(demo_text.BY_KEY[plan.situation].template)
+    wanted = world.templates.get(desk_text.BY_KEY[plan.situation].template)
     if wanted is None or is_offered(wanted, present):
         return wanted
     return next(
@@ -480,7 +482,7 @@ def _message_id(plan: TicketPlan, index: int, ours: bool) -> str:
 
 def _take_numbers(count: int) -> int:
     """Reserve `count` ticket numbers at once; the first one."""
-    counter, _ = Counter.objects.select_for_update().get_or_create(
+    counter, _ = NamedSequence.objects.select_for_update().get_or_create(
         name=TICKET_COUNTER, defaults={"value": FIRST_TICKET_NUMBER - 1}
     )
     first = counter.value + 1

@@ -38,7 +38,7 @@ from storedesk.desk.live import event_stream, sse_response, start_after
 from storedesk.desk.models import Ticket
 from storedesk.desk.services import AttachmentIn, validate_attachment
 
-WIDGET_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "js" / "chat-widget.js"
+WIDGET_SCRIPT = Path(__file__).resolve().parents[2] / "static" / "js" / "chat-widget.js"
 MAX_JSON_BYTES = 32 * 1024
 MAX_FORM_ATTACHMENTS = 5
 FORM_TOKEN_SALT = "storedesk.desk.contact-form"  # noqa: S105  a signing namespace, no secret

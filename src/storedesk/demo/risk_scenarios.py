@@ -20,7 +20,7 @@ from storedesk.accounts.models import User
 from storedesk.commerce.models import Order, Shipment
 from storedesk.demo.scenarios import DemoContext, OrderPlan, Scenario, scenario
 from storedesk.risk.facts import StoreTotals
-from storedesk.risk.model import NotEnoughLabels, do_rescore_open_orders, do_train_model
+from storedesk.risk.model import NotEnoughLabels
 from storedesk.risk.models import OrderIdentity, OrderRisk, RiskDecision
 from storedesk.risk.services import (
     PARALLEL_FROM_ORDERS,
@@ -28,8 +28,10 @@ from storedesk.risk.services import (
     ScoringRun,
     do_import_review_decisions,
     do_install_defaults,
+    do_rescore_open_orders,
 )
 from storedesk.risk.tasks import train_risk_model
+from storedesk.risk.training import do_train_model
 
 REVIEWER = "payments"  # the demo's payments specialist decided the past reviews
 APPROVED_BEFORE_SHIPPING = timedelta(minutes=40)

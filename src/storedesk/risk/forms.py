@@ -1,12 +1,15 @@
-"""Forms of the rule editor and the lists pages: they check input, the services write."""
+"""Forms of the risk pages (the review queue and an order's review, the rule editor, the lists):
+they check input, the services write."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from storedesk.risk import review
 from storedesk.risk.backtest import BACKTEST_DAYS
-from storedesk.risk.language import RuleError
+from storedesk.risk.language import Action, RuleError
+from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.services import clean_list_values, validate_rule
 
 DEFAULT_BACKTEST_DAYS = 90
@@ -128,3 +131,50 @@ class ListAddForm(forms.Form):
         if not self.cleaned_values:
             raise forms.ValidationError(_("Write at least one entry."))
         return text
+
+
+# --- The review pages ---------------------------------------------------------------------
+
+Kind = RiskDecision.Kind
+
+
+class QueueFilters(forms.Form):
+    stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=[("", _("Any stage")), *OrderRisk.Stage.choices]
+    )
+    action = forms.ChoiceField(
+        label=_("Rule action"),
+        required=False,
+        choices=[("", _("Any action"))] + [(a.value, a.value) for a in Action],
+    )
+    min_score = forms.IntegerField(
+        label=_("Score at least"), required=False, min_value=0, max_value=100
+    )
+
+
+class DecisionForm(forms.Form):
+    """One form for every action on the review page; the services say what each one needs."""
+
+    kind = forms.ChoiceField(choices=Kind.choices)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=review.REASON_MAX_LENGTH, strip=True
+    )
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=OrderRisk.Stage.choices)
+    template = forms.ChoiceField(
+        label=_("Template"),
+        required=False,
+        choices=[(t.key, t.label) for t in review.VERIFICATION_TEMPLATES.values()],
+    )
+    message = forms.CharField(
+        label=_("Message to the customer"),
+        required=False,
+        max_length=review.MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea,
+    )
+
+
+class TaskDoneForm(forms.Form):
+    """Marking an order task done: an optional note, and the page to go back to."""
+
+    note = forms.CharField(required=False, strip=False)
+    next = forms.CharField(required=False, strip=False)

@@ -1,4 +1,5 @@
-"""The periodic job that polls every IMAP mailbox (one scheduler: storedesk.core.scheduler)."""
+"""Background work of the mail integration: the periodic job that polls every IMAP mailbox
+(one scheduler: storedesk.core.scheduler)."""
 
 from datetime import timedelta
 

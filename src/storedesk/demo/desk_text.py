@@ -1,7 +1,7 @@
 """What the demo store's customers write to the care team, per situation (C3), in US English.
 
 Written for this product: each situation has subjects, first messages and follow-ups with
-`{placeholders}` the demo fills from the customer's real order (see desk.demo_scenarios).
+`{placeholders}` the demo fills from the customer's real order (see demo.desk_scenarios).
 `{order}` is the order number, or words like "my order" when the customer leaves it out.
 Agent answers come from the reply templates (desk/default_templates), as in the real desk.
 """
