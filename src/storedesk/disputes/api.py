@@ -245,8 +245,7 @@ def put_evidence(request: HttpRequest, body: EvidenceIn, dispute_id: int = DISPU
             dispute, actor=request.user, rebuttal=body.rebuttal, fields=body.fields
         )
     except services.EvidenceRefused as refused:
-        status = 409 if "already sent" in str(refused) else 422
-        raise ApiError(status, "evidence_refused", str(refused)) from None
+        raise ApiError(refused.status, "evidence_refused", str(refused)) from None
     return _evidence(_dispute(dispute_id))
 
 

@@ -26,7 +26,12 @@ from storedesk.commerce.models import Payment
 from storedesk.commerce.services import ROWS_PER_INSERT, actor_label, record_events_bulk
 from storedesk.core.events import record_event
 from storedesk.core.lookups import provider_keys_filter
-from storedesk.disputes.errors import DisputeResponseError, GatewayRefused, ResponseRefused
+from storedesk.disputes.errors import (
+    DisputeResponseError,
+    GatewayRefused,
+    GatewayUnavailable,
+    ResponseRefused,
+)
 from storedesk.disputes.models import (
     Dispute,
     DisputeEvent,
@@ -632,7 +637,12 @@ def do_assemble_pack(dispute_id: int, *, actor=None) -> EvidencePack:
 
 
 class EvidenceRefused(ValueError):
-    """An edit of the evidence that cannot be kept; the message names the field."""
+    """An edit of the evidence that cannot be kept; the message names the field. `status`:
+    409 once a response was sent, 422 for a field that does not exist."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @transaction.atomic
@@ -645,7 +655,9 @@ def do_update_evidence(
 
     locked = lock_dispute(dispute.pk)
     if locked.responded_at is not None:
-        raise EvidenceRefused("the response was already sent; the evidence can no longer change")
+        raise EvidenceRefused(
+            "the response was already sent; the evidence can no longer change", status=409
+        )
     unknown = sorted(set(fields or {}) - EDITABLE_FIELDS)
     if unknown:
         raise EvidenceRefused(f"unknown evidence fields: {', '.join(unknown)}")
@@ -802,6 +814,11 @@ def _send(dispute: Dispute, submission: DisputeSubmission, actor, send) -> Dispu
     except DisputeResponseError as error:
         _finish_response(submission, actor=actor, response=None, error=error)
         raise
+    except Exception as unexpected:  # never leave the response reserved as "sending"
+        logger.exception("dispute %s: %s failed", dispute.pk, submission.action)
+        error = GatewayUnavailable(f"the response failed: {unexpected}", "failed")
+        _finish_response(submission, actor=actor, response=None, error=error)
+        raise error from unexpected
     return _finish_response(
         submission, actor=actor, response=response, error=None, warnings=warnings
     )
