@@ -45,14 +45,23 @@ PAYPAL = [
 ]
 
 
-def _times(label: str, samples: list[float], extra: str = "") -> float:
+def _p95(samples: list[float]) -> float:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    print(
-        f"  {label:<44} median {statistics.median(ordered) * 1000:8.1f} ms"
-        f"   p95 {p95 * 1000:8.1f} ms   n={len(ordered)} {extra}"
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def _times(label: str, samples: list[float], extra: str = "", cpu: list[float] = ()) -> float:
+    """Wall time, and the process's CPU time beside it (the machine may be shared)."""
+    cpu_text = (
+        f"   cpu median {statistics.median(cpu) * 1000:7.1f} p95 {_p95(cpu) * 1000:7.1f} ms"
+        if cpu
+        else ""
     )
-    return p95
+    print(
+        f"  {label:<44} median {statistics.median(samples) * 1000:8.1f} ms"
+        f"   p95 {_p95(samples) * 1000:8.1f} ms{cpu_text}   n={len(samples)} {extra}"
+    )
+    return _p95(samples)
 
 
 def _page(client, url: str, runs: int) -> float:
@@ -68,12 +77,13 @@ def _page(client, url: str, runs: int) -> float:
     with connection.execute_wrapper(count):
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         client.get(url)
         samples.append(time.perf_counter() - start)
-    return _times(url, samples, f"queries={len(queries)}")
+        cpu.append(time.process_time() - start_cpu)
+    return _times(url, samples, f"queries={len(queries)}", cpu)
 
 
 def _load(count: int, seed: int):
@@ -319,22 +329,31 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--pdfs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--var-dir", help="keep (and on a second run reuse) the database")
     args = parser.parse_args()
     # The second factor is a session flag checked once per request: off here, it costs the same.
     os.environ.setdefault("STOREDESK_REQUIRE_2FA", "0")
-    setup_django(tempfile.mkdtemp(prefix="storedesk-bench-"))
+    setup_django(args.var_dir or tempfile.mkdtemp(prefix="storedesk-bench-"))
 
     from django.test import Client
 
+    from storedesk.commerce.models import Store
+    from storedesk.disputes.models import Dispute
     from storedesk.disputes.pdf import render_pack_pdf
     from storedesk.disputes.services import do_assemble_pack
 
     start = time.perf_counter()
-    store = _load(args.disputes, args.seed)
-    print(f"  bulk load: {time.perf_counter() - start:.1f} s")
-    dispute = _disputed_with_conversation(store, args.messages)
-    print(f"loaded {args.disputes} disputes in {time.perf_counter() - start:.1f} s")
-    user = _payments_user()
+    if Store.objects.filter(slug="bench").exists():
+        dispute = Dispute.objects.get(provider_id="dp_bench_conversation")
+        print(f"reusing {Dispute.objects.count()} disputes")
+    else:
+        store = _load(args.disputes, args.seed)
+        dispute = _disputed_with_conversation(store, args.messages)
+        _payments_user()
+        print(f"loaded {args.disputes} disputes in {time.perf_counter() - start:.1f} s")
+    from storedesk.accounts.models import User
+
+    user = User.objects.get(username="bench-payments")
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
 
@@ -347,25 +366,28 @@ def main() -> None:
     _page(client, "/disputes/count/", args.requests)
     _page(client, "/api/v1/disputes?status=open&ordering=due_by", args.requests)
 
-    samples = []
+    samples, cpu = [], []
     for _ in range(20):
-        begin = time.perf_counter()
+        begin, begin_cpu = time.perf_counter(), time.process_time()
         pack = do_assemble_pack(dispute.pk, actor="bench")
         samples.append(time.perf_counter() - begin)
+        cpu.append(time.process_time() - begin_cpu)
     print(f"evidence pack of a dispute whose customer wrote {args.messages} messages:")
-    results["assemble"] = _times("do_assemble_pack (every read, saved)", samples)
+    results["assemble"] = _times("do_assemble_pack (every read, saved)", samples, cpu=cpu)
     results["pack_json"] = _page(client, f"/api/v1/disputes/{dispute.pk}/evidence", args.requests)
     _page(client, f"/disputes/{dispute.pk}/", args.requests)
 
-    samples, size = [], 0
+    samples, cpu, size = [], [], 0
     render_pack_pdf(pack.facts, pack.rebuttal)  # fonts loaded once per process
     for _ in range(args.pdfs):
-        begin = time.perf_counter()
+        begin, begin_cpu = time.perf_counter(), time.process_time()
         size = len(render_pack_pdf(pack.facts, pack.rebuttal))
         samples.append(time.perf_counter() - begin)
-    results["pdf"] = _times("render_pack_pdf", samples, f"{size // 1024} KiB")
+        cpu.append(time.process_time() - begin_cpu)
+    results["pdf"] = _times("render_pack_pdf", samples, f"{size // 1024} KiB", cpu)
     print(
-        "targets: queue p95 < 50 ms: {}; pack JSON p95 < 150 ms: {}; PDF < 2 s: {}".format(
+        "targets (wall time): queue p95 < 50 ms: {}; pack JSON p95 < 150 ms: {}; "
+        "PDF < 2 s: {}".format(
             "met" if results["queue"] < 0.05 else "MISSED",
             "met" if results["pack_json"] < 0.15 else "MISSED",
             "met" if results["pdf"] < 2 else "MISSED",
