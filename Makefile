@@ -11,7 +11,7 @@ export DJANGO_SETTINGS_MODULE ?= storedesk.settings.prod
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres test-browser lint format messages demo bench clean
+.PHONY: install run test test-postgres test-browser lint format messages demo bench bench-all clean
 
 $(BIN)/uv:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (pyenv or python3.12 on PATH)"; exit 1; }
@@ -51,8 +51,19 @@ messages: install
 	cd src/storedesk && ../../$(BIN)/storedesk makemessages -l vi --no-obsolete
 	cd src/storedesk && ../../$(BIN)/storedesk compilemessages
 
+# Benchmarks print figures; each script's docstring says what it measures and its options.
+# `make bench` runs one (BENCH, the demo load and order searches by default; arguments in
+# BENCH_ARGS): `make bench BENCH=risk_speed BENCH_ARGS="--orders 5000"`. `make bench-all` runs
+# every script under bench/ at its default size, one after another: hours (desk_scale loads a
+# million tickets), and scale_out needs PostgreSQL and Redis; a failed one does not stop the rest.
+BENCH ?= demo_load
 bench: install
-	$(BIN)/python bench/demo_load.py
+	$(BIN)/python bench/$(BENCH).py $(BENCH_ARGS)
+
+bench-all: install
+	@failed=""; for script in bench/[a-z]*.py; do echo "== $$script"; \
+	  $(BIN)/python $$script || failed="$$failed $$script"; done; \
+	  test -z "$$failed" || { echo "failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storedesk.settings.test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

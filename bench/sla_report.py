@@ -38,7 +38,7 @@ def _fill(count: int, seed: int) -> None:
         tickets, clocks = [], []
         for n in range(start, min(count, start + BATCH)):
             created = END - timedelta(minutes=rng.randrange(365 * 24 * 60))
-            solved = rng.random() < 0.8  # noqa: PLR2004
+            solved = rng.random() < 0.8
             tickets.append(
                 Ticket(
                     number=1000 + n,
@@ -61,7 +61,7 @@ def _fill(count: int, seed: int) -> None:
                     resolution_business_minutes=(
                         int(rng.lognormvariate(6.5, 1)) if ticket.status == "solved" else None
                     ),
-                    breach_count=int(rng.random() < 0.1),  # noqa: PLR2004
+                    breach_count=int(rng.random() < 0.1),
                     updated_at=ticket.created_at,
                 )
             )

@@ -16,7 +16,7 @@ def run_at_once(*calls: Callable[[], object]) -> list:
         try:
             barrier.wait()
             outcomes[index] = call()
-        except Exception as error:  # noqa: BLE001 - handed to the test, which asserts on it
+        except Exception as error:  # handed to the test, which asserts on it
             outcomes[index] = error
         finally:
             close_old_connections()

@@ -22,7 +22,11 @@ api = NinjaAPI(
     title="Storedesk API",
     version="1",
     description=(
-        "Read the store's orders, customers, shipments and payments. Authenticate with "
+        "Read the store's orders, customers, shipments and payments; open, answer and update "
+        "tickets; decide on orders in risk review and manage risk rules; analyse a customer "
+        "message and set the priority weights. Writes take the same permissions as the pages, "
+        "and a reply sent with `idempotency_key` is sent once however often it is retried. "
+        "Authenticate with "
         "`Authorization: Bearer sdk_…` (create a token with `storedesk create_api_token`) or a "
         "signed-in session. Lists page with `limit` and the opaque `next_cursor`. Errors are "
         '`{"code", "message", "details"}`.'

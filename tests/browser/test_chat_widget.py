@@ -29,7 +29,7 @@ STORE_PAGE = """<!doctype html>
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002  the base class's signature
+    def log_message(self, format, *args):  # the base class's signature
         pass
 
 

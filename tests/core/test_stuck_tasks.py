@@ -185,7 +185,7 @@ def test_the_command_lists_and_marks(capsys):
 
 
 def _a_pid_that_is_not_running() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
 

@@ -43,7 +43,7 @@ class RecordingHandler:
         self.received = []
         self.replies = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802  aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         if self.replies:
             return self.replies.pop(0)
         self.received.append(envelope)

@@ -60,7 +60,7 @@ def _glossary_never_words() -> dict[str, str]:
     never = {}
     for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[2] and cells[0] not in ("English", "---"):  # noqa: PLR2004
+        if len(cells) == 4 and cells[2] and cells[0] not in ("English", "---"):
             never[cells[2]] = cells[0]
     return never
 

@@ -621,3 +621,26 @@ def test_list_page_query_count_is_fixed(
         response = lead_client.get("/risk/lists/blocked_emails/")
 
     assert len(response.context["page"]) == entries
+
+
+# session (4), the lists with their entry counts
+LIST_INDEX_QUERIES = SESSION + 1
+
+
+@pytest.mark.parametrize("extra", [0, 6])
+def test_list_index_query_count_is_fixed(
+    lead_client, lead, defaults, django_assert_num_queries, extra
+):
+    for n in range(extra):
+        RiskList.objects.create(name=f"watched_{n}", description=f"Watched {n}")
+        do_add_to_list(f"watched_{n}", [f"u{m}@example.com" for m in range(n + 1)], actor=lead)
+
+    lead_client.get("/risk/lists/")  # warm the session
+
+    with django_assert_num_queries(LIST_INDEX_QUERIES):
+        response = lead_client.get("/risk/lists/")
+
+    assert response.status_code == 200
+    shown = {risk_list.name: risk_list.entry_count for risk_list in response.context["lists"]}
+    assert len(shown) == RiskList.objects.count()
+    assert all(shown[f"watched_{n}"] == n + 1 for n in range(extra))

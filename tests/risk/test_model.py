@@ -1,6 +1,7 @@
 """The trained risk score: labels from the store's own records, a time split, calibration,
 explanations, versioned activation, and scoring with the active model."""
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -226,6 +227,46 @@ def test_the_fast_prediction_path_equals_scikit_learns():
     assert model._arithmetic is not None
     np.testing.assert_allclose(
         model.probabilities(matrix), model.estimator.predict_proba(matrix)[:, 1], atol=1e-12
+    )
+
+
+def test_scikit_learns_private_shape_is_the_one_the_fast_path_reads():
+    """Fails when a scikit-learn upgrade moves what `risk.model._fitted_trees` reads; then
+    adapt that one function (or let the model use the public path) before upgrading."""
+    history(good=400, fraud=40)
+    do_train_model(as_of=AS_OF, rescore=False)
+    model = active_model()
+    boosting = model.estimator.calibrated_classifiers_[0].estimator
+    matrix = risk_model.frame_matrix(labelled_frame(AS_OF, TrainingOptions()), model.features)
+
+    trees = risk_model._fitted_trees(model.estimator)
+
+    assert len(trees.predictors) == boosting.n_iter_
+    assert all(
+        table.dtype.names and "num_threshold" in table.dtype.names for table in trees.node_tables
+    )
+    raw = np.zeros((len(matrix), 1)) + trees.baseline
+    trees.predict_iterations(np.ascontiguousarray(matrix), trees.predictors, raw, False, 1)
+    np.testing.assert_allclose(raw[:, 0], boosting.decision_function(matrix), atol=1e-9)
+
+
+def test_a_fast_path_that_disagrees_with_scikit_learn_is_not_used(monkeypatch):
+    history(good=400, fraud=40)
+    do_train_model(as_of=AS_OF, rescore=False)
+    model = active_model()
+    matrix = risk_model.frame_matrix(labelled_frame(AS_OF, TrainingOptions()), model.features)
+    real = risk_model._fitted_trees
+
+    def shifted(estimator):  # as if an upgrade changed what a private attribute means
+        trees = real(estimator)
+        return dataclasses.replace(trees, baseline=trees.baseline + 1.0)
+
+    monkeypatch.setattr(risk_model, "_fitted_trees", shifted)
+    reloaded = ScoreModel(model.version, model.features, model.estimator)
+
+    assert reloaded._arithmetic is None
+    np.testing.assert_allclose(
+        reloaded.probabilities(matrix), model.estimator.predict_proba(matrix)[:, 1], atol=1e-12
     )
 
 

@@ -85,7 +85,7 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-def FilterText(max_length: int) -> Any:  # noqa: N802 - reads as a type in signatures
+def FilterText(max_length: int) -> Any:  # reads as a type in signatures
     """A free-text filter: trimmed, bounded, printable (an empty one filters nothing)."""
     return Annotated[
         str,

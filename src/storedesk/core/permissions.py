@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 
 
@@ -30,14 +29,3 @@ def permission_required(*permissions: str) -> Callable:
         return login_required(wrapper)
 
     return decorator
-
-
-class PermissionRequiredMixin(LoginRequiredMixin):
-    """The class-based form of `permission_required`: set `permissions` on the view."""
-
-    permissions: tuple[str, ...] = ()
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            check_permissions(request.user, tuple(self.permissions))
-        return super().dispatch(request, *args, **kwargs)

@@ -244,7 +244,7 @@ def deliver_webhook(delivery_id: int) -> str:
     delivery.attempts += 1
     delivery.response_status = status
     now = timezone.now()
-    if status is not None and 200 <= status < 300:  # noqa: PLR2004
+    if status is not None and 200 <= status < 300:
         delivery.status = WebhookDelivery.Status.SUCCEEDED
         delivery.delivered_at, delivery.next_attempt_at, delivery.last_error = now, None, ""
         outcome = "delivered"

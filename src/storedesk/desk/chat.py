@@ -39,7 +39,7 @@ from storedesk.desk.services import (
 
 MAX_CHAT_TEXT = 5000
 AGENT_PRESENCE_KEY = "desk:agents-online"
-AGENT_PRESENCE = timedelta(minutes=getattr(settings, "DESK_CHAT_PRESENCE_MINUTES", 5))
+AGENT_PRESENCE = timedelta(minutes=settings.DESK_CHAT_PRESENCE_MINUTES)
 VISITOR_CONNECTED = timedelta(seconds=60)
 VISITOR_SEEN_WRITE_EVERY = timedelta(seconds=15)
 MAX_MESSAGES_PER_READ = 100

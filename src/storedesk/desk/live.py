@@ -31,11 +31,11 @@ from storedesk.core.permissions import permission_required
 from storedesk.desk.chat import mark_agent_present
 from storedesk.desk.models import Message, Ticket
 
-STREAM_SECONDS = getattr(settings, "DESK_LIVE_STREAM_SECONDS", 25.0)
+STREAM_SECONDS = settings.DESK_LIVE_STREAM_SECONDS
 POLL_SECONDS = 0.4
 HEARTBEAT_SECONDS = 2.0  # a closed connection is noticed at the next write
 RETRY_MS = 1000
-MAX_STREAMS = getattr(settings, "DESK_LIVE_MAX_STREAMS", 4)
+MAX_STREAMS = settings.DESK_LIVE_MAX_STREAMS
 MAX_EVENTS_PER_READ = 100
 
 _streams = threading.BoundedSemaphore(MAX_STREAMS)

@@ -118,7 +118,7 @@ def check_template_source(source: str) -> None:
                         _("Only {%% if %%} … {%% endif %%} blocks are allowed, not “%(tag)s”.")
                         % {"tag": tag}
                     )
-                if tag in ("if", "elif") and len(token.contents.split()) != 2:  # noqa: PLR2004
+                if tag in ("if", "elif") and len(token.contents.split()) != 2:
                     raise ValidationError(_("Write {% if variable %} with one variable."))
             if token.token_type == TokenType.VAR and "|" in token.contents:
                 raise ValidationError(_("Filters are not allowed in templates."))
@@ -313,7 +313,7 @@ def _conditions_on_real_values(source: str) -> str:
     for token in Lexer(source).tokenize():
         if token.token_type == TokenType.BLOCK:
             parts = token.contents.split()
-            if parts[0] in ("if", "elif") and len(parts) == 2:  # noqa: PLR2004
+            if parts[0] in ("if", "elif") and len(parts) == 2:
                 out.append(f"{{% {parts[0]} present_{parts[1]} %}}")
                 continue
             out.append(f"{{% {token.contents} %}}")

@@ -623,9 +623,7 @@ def do_set_scored_priorities(
     and each change gets its timeline line and audit entry; one `ticket_priority_changed`
     event names them all (SLA policies go by priority). Returns `{ticket_id: (old, new)}`."""
     at = at or timezone.now()
-    tickets = list(
-        Ticket.objects.select_for_update(of=("self",)).filter(pk__in=list(levels)).order_by("pk")
-    )
+    tickets = list(lock_tickets(*levels).values())
     by_hand = set(
         TicketEvent.objects.filter(ticket_id__in=list(levels), kind="priority", actor__isnull=False)
         .values_list("ticket_id", flat=True)

@@ -58,7 +58,7 @@ def check(limit: Limit, subject: str, *, consume: bool = True) -> Refusal | None
 def client_ip(request) -> str:
     """The client's address; behind a TLS proxy (BEHIND_TLS_PROXY) the proxy's X-Forwarded-For
     first hop is the client."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+    if settings.SECURE_PROXY_SSL_HEADER:
         forwarded = request.headers.get("X-Forwarded-For", "")
         if forwarded:
             return forwarded.split(",")[0].strip()[:45]

@@ -190,7 +190,7 @@ def data_version() -> DataVersion:
         parts.append(f"({sql})")
         params.extend(query_params)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - compiled querysets
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # parts: compiled querysets
         *scored, risk, decision, dispute, refund = cursor.fetchone()
     scored_at = [when for when in map(_in_utc, scored) if when is not None]
     return DataVersion(

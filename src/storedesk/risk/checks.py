@@ -10,9 +10,9 @@ from storedesk.risk.reference import GeoIp
 @register()
 def check_geoip_files(app_configs=None, **kwargs) -> list[Warning]:
     reader = GeoIp(
-        getattr(settings, "GEOIP_PATH", ""),
-        getattr(settings, "GEOIP_ANONYMOUS_PATH", ""),
-        getattr(settings, "RISK_ANONYMOUS_NETWORKS_PATH", ""),
+        settings.GEOIP_PATH,
+        settings.GEOIP_ANONYMOUS_PATH,
+        settings.RISK_ANONYMOUS_NETWORKS_PATH,
     )
     return [
         Warning(

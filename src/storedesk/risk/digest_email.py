@@ -35,7 +35,7 @@ EMAIL_LANGUAGE = "en"
 
 def send_time() -> time:
     """RISK_DIGEST_TIME (HH:MM, team time); a bad value is a configuration error, not 8 am."""
-    raw = str(getattr(settings, "RISK_DIGEST_TIME", DEFAULT_SEND_TIME) or DEFAULT_SEND_TIME)
+    raw = str(settings.RISK_DIGEST_TIME or DEFAULT_SEND_TIME)
     try:
         hours, minutes = (int(part) for part in raw.strip().split(":"))
         return time(hours, minutes)
@@ -67,7 +67,7 @@ def recipients() -> QuerySet[User]:
 
 
 def desk_url(path: str) -> str:
-    base = str(getattr(settings, "DESK_URL", "") or "http://127.0.0.1:8000").rstrip("/")
+    base = str(settings.DESK_URL or "http://127.0.0.1:8000").rstrip("/")
     return f"{base}{path}"
 
 

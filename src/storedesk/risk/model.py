@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -74,11 +75,11 @@ class TrainingOptions:
     @classmethod
     def from_settings(cls, **overrides) -> TrainingOptions:
         values = {
-            "maturity_days": getattr(settings, "RISK_MODEL_MATURITY_DAYS", cls.maturity_days),
-            "holdout_days": getattr(settings, "RISK_MODEL_HOLDOUT_DAYS", cls.holdout_days),
-            "history_days": getattr(settings, "RISK_MODEL_HISTORY_DAYS", cls.history_days),
-            "min_fraud": getattr(settings, "RISK_MODEL_MIN_FRAUD", cls.min_fraud),
-            "min_good": getattr(settings, "RISK_MODEL_MIN_GOOD", cls.min_good),
+            "maturity_days": settings.RISK_MODEL_MATURITY_DAYS,
+            "holdout_days": settings.RISK_MODEL_HOLDOUT_DAYS,
+            "history_days": settings.RISK_MODEL_HISTORY_DAYS,
+            "min_fraud": settings.RISK_MODEL_MIN_FRAUD,
+            "min_good": settings.RISK_MODEL_MIN_GOOD,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         if values["holdout_days"] < 1 or values["maturity_days"] < 0:
@@ -268,23 +269,61 @@ def values_matrix(rows: list[dict], features: list[Feature], used=None) -> np.nd
 # --- The fitted model --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _FittedTrees:
+    """What the fast path needs from a fitted model, read in one place (`_fitted_trees`)."""
+
+    baseline: np.ndarray
+    predictors: list
+    predict_iterations: Callable
+    node_tables: list[np.ndarray]
+    slope: float
+    intercept: float
+
+
+def _fitted_trees(estimator) -> _FittedTrees:
+    """The only reader of scikit-learn's private attributes (`_predictors`,
+    `_baseline_prediction`, `_predict_iterations`; the calibration's `a_`/`b_` and the tree
+    nodes are attributes of private classes). scikit-learn has no public API for a fitted
+    HistGradientBoosting model's trees, or for predicting without its per-call input checks.
+    `test_scikit_learns_private_shape_is_the_one_the_fast_path_reads` fails when an upgrade
+    changes them; `_Arithmetic` checks itself against `predict_proba` when a model loads and
+    falls back to the public path if they disagree."""
+    (calibrated,) = estimator.calibrated_classifiers_
+    boosting = calibrated.estimator
+    (calibrator,) = calibrated.calibrators
+    if list(boosting.classes_) != [0, 1] or boosting.is_categorical_ is not None:
+        raise ValueError("only binary models without categorical splits")
+    predictors = boosting._predictors
+    return _FittedTrees(
+        baseline=boosting._baseline_prediction,
+        predictors=predictors,
+        predict_iterations=boosting._predict_iterations,
+        node_tables=[tree.nodes for (tree,) in predictors],
+        slope=float(calibrator.a_),
+        intercept=float(calibrator.b_),
+    )
+
+
 class _Arithmetic:
     """The calibrated estimator's prediction without scikit-learn's per-call input checks
     (about a millisecond, most of a single order's budget) and on one thread: the boosted
-    trees' raw sum, then the sigmoid calibration. Built from fitted attributes of the pinned
-    scikit-learn version; a test holds it equal to `predict_proba`."""
+    trees' raw sum, then the sigmoid calibration. Built from `_fitted_trees`; it answers a
+    probe row as `predict_proba` does before it is used, or raises ValueError."""
+
+    PROBE_TOLERANCE = 1e-9
 
     def __init__(self, estimator):
-        (calibrated,) = estimator.calibrated_classifiers_
-        self.boosting = calibrated.estimator
-        (calibrator,) = calibrated.calibrators
-        self.slope, self.intercept = float(calibrator.a_), float(calibrator.b_)
-        if list(self.boosting.classes_) != [0, 1] or self.boosting.is_categorical_ is not None:
-            raise ValueError("only binary models without categorical splits")
+        self.trees = _fitted_trees(estimator)
+        probe = np.full((2, estimator.n_features_in_), math.nan)
+        probe[1, :] = 0.0
+        expected = estimator.predict_proba(probe)[:, 1]
+        if not np.allclose(self.probabilities(probe), expected, atol=self.PROBE_TOLERANCE):
+            raise ValueError("the fast path disagrees with predict_proba")
 
     def thresholds(self, n_features: int) -> list[np.ndarray]:
         """Per feature, the sorted split thresholds of all trees (empty: never split on)."""
-        nodes = np.concatenate([tree.nodes for (tree,) in self.boosting._predictors])
+        nodes = np.concatenate(self.trees.node_tables)
         splits = nodes[nodes["is_leaf"] == 0]
         return [
             np.unique(splits["num_threshold"][splits["feature_idx"] == j])
@@ -293,15 +332,15 @@ class _Arithmetic:
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         raw = np.zeros((len(matrix), 1))
-        raw += self.boosting._baseline_prediction
-        self.boosting._predict_iterations(
+        raw += self.trees.baseline
+        self.trees.predict_iterations(
             np.ascontiguousarray(matrix, dtype=np.float64),
-            self.boosting._predictors,
+            self.trees.predictors,
             raw,
             False,  # raw values, not bins
             1,  # one thread
         )
-        return 1.0 / (1.0 + np.exp(self.slope * raw[:, 0] + self.intercept))
+        return 1.0 / (1.0 + np.exp(self.trees.slope * raw[:, 0] + self.trees.intercept))
 
 
 @dataclass

@@ -40,7 +40,7 @@ from storedesk.risk.models import (
     RiskRule,
     RiskRuleVersion,
 )
-from storedesk.risk.queries import (  # noqa: F401  (also their old import path)
+from storedesk.risk.queries import (  # also their old import path
     list_types,
     list_values,
     rule_attributes,

@@ -213,7 +213,21 @@ VIP_LIFETIME_VALUE = os.environ.get("VIP_LIFETIME_VALUE", "1000.00")
 VIP_ORDER_COUNT = int(os.environ.get("VIP_ORDER_COUNT", "5"))
 # Answer each new email with the time the team will reply by (SLA), in the customer's zone.
 TRIAGE_SEND_ACKNOWLEDGEMENT = os.environ.get("TRIAGE_SEND_ACKNOWLEDGEMENT", "1") == "1"
+# The zone an SLA's promised time is shown in when the customer's own zone is unknown.
+TRIAGE_DEFAULT_CUSTOMER_ZONE = os.environ.get("TRIAGE_DEFAULT_CUSTOMER_ZONE", "America/New_York")
+# The deploy's overrides of the priority score's built-in weights ({"name": points}); a version
+# leads save on the Priority weights page applies over both.
+TRIAGE_PRIORITY_WEIGHTS: dict = {}
 RISK_DIGEST_TIME = os.environ.get("RISK_DIGEST_TIME", "08:00")  # team time, daily digest email
+# The trained risk score (`storedesk train_risk_model`): an order is labelled good once it is
+# MATURITY days old (a chargeback would have come by then); the newest HOLDOUT days of labelled
+# orders check the model, HISTORY days are learnt from; training is refused with fewer than
+# MIN_FRAUD fraud or MIN_GOOD good orders.
+RISK_MODEL_MATURITY_DAYS = int(os.environ.get("RISK_MODEL_MATURITY_DAYS", "90"))
+RISK_MODEL_HOLDOUT_DAYS = int(os.environ.get("RISK_MODEL_HOLDOUT_DAYS", "60"))
+RISK_MODEL_HISTORY_DAYS = int(os.environ.get("RISK_MODEL_HISTORY_DAYS", "365"))
+RISK_MODEL_MIN_FRAUD = int(os.environ.get("RISK_MODEL_MIN_FRAUD", "30"))
+RISK_MODEL_MIN_GOOD = int(os.environ.get("RISK_MODEL_MIN_GOOD", "300"))
 # The store's own IP data, when it has it; without it the IP signals say "unavailable".
 # Without GEOIP_PATH, geoip2fast's bundled data gives IP countries and hosting networks offline.
 GEOIP_BUNDLED = os.environ.get("GEOIP_BUNDLED", "1") == "1"
@@ -311,8 +325,12 @@ DISPUTE_REMINDER_HOURS = [int(h) for h in env_list("DISPUTE_REMINDER_HOURS") or 
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")
-
-NINJA_PAGINATION_PER_PAGE = 50
+# An agent counts as online for chat this long after their last page view.
+DESK_CHAT_PRESENCE_MINUTES = int(os.environ.get("DESK_CHAT_PRESENCE_MINUTES", "5"))
+# Live ticket pages: a server-sent event stream lasts this long before the browser reconnects,
+# and each web process holds at most this many at once (each holds a thread).
+DESK_LIVE_STREAM_SECONDS = float(os.environ.get("DESK_LIVE_STREAM_SECONDS", "25"))
+DESK_LIVE_MAX_STREAMS = int(os.environ.get("DESK_LIVE_MAX_STREAMS", "4"))
 
 LOGGING = {
     "version": 1,

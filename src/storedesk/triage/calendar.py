@@ -135,14 +135,14 @@ def validate_calendar_fields(
         raise ValidationError(_("Unknown time zone: %(zone)s.") % {"zone": timezone}) from None
     days = set()
     for value in working_days or []:
-        if not str(value).isdigit() or int(value) > 6:  # noqa: PLR2004
+        if not str(value).isdigit() or int(value) > 6:
             raise ValidationError(_("Working days are numbers 0 (Monday) to 6 (Sunday)."))
         days.add(int(value))
     if not days:
         raise ValidationError(_("Choose at least one working day."))
     shifts = []
     for pair in hours or []:
-        if not isinstance(pair, list | tuple) or len(pair) != 2:  # noqa: PLR2004
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise ValidationError(_("Each shift is a start and an end time."))
         start, end = _parse_time(pair[0]), _parse_time(pair[1])
         if end <= start:
@@ -180,7 +180,7 @@ def validate_calendar_fields(
 def calendar_of(record: BusinessCalendar | None) -> Calendar:
     """The arithmetic form of a stored calendar; the settings' defaults when there is none."""
     if record is None:
-        return Calendar(zone=getattr(settings, "TEAM_TIMEZONE", "Asia/Ho_Chi_Minh"))
+        return Calendar(zone=settings.TEAM_TIMEZONE)
     return validate_calendar_fields(
         timezone=record.timezone,
         working_days=record.working_days,

@@ -134,7 +134,7 @@ def _bands(value, name: str) -> list[list[int]]:
         )
     bands = {}
     for pair in value:
-        if not isinstance(pair, list | tuple) or len(pair) != 2:  # noqa: PLR2004
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise WeightsError(
                 _("%(field)s: each band is a threshold and its points.") % {"field": name}, name
             )
@@ -218,7 +218,7 @@ def latest_weights() -> PriorityWeights | None:
 
 def weights_of(version: PriorityWeights | None) -> dict:
     """Defaults, then the deploy's settings, then the saved version (when there is one)."""
-    base = DEFAULT_WEIGHTS | getattr(settings, "TRIAGE_PRIORITY_WEIGHTS", {})
+    base = DEFAULT_WEIGHTS | settings.TRIAGE_PRIORITY_WEIGHTS
     return base | (version.weights if version is not None else {})
 
 
@@ -279,7 +279,7 @@ def score_facts(facts: dict, w: dict | None = None) -> PriorityScore:
     add(min(Decimal(age) * rate, Decimal(w["age_max"])), gettext_noop("waiting time"))
     if facts.get("sla_breached"):
         add(w["sla_breached"], gettext_noop("SLA breached"))
-    elif facts.get("sla_minutes_left") is not None and facts["sla_minutes_left"] <= 60:  # noqa: PLR2004
+    elif facts.get("sla_minutes_left") is not None and facts["sla_minutes_left"] <= 60:
         add(w["sla_close"], gettext_noop("SLA due within the hour"))
     reasons.sort(key=lambda item: -abs(item["points"]))
     score = sum(item["points"] for item in reasons)

@@ -104,16 +104,16 @@ def parse_action(line: str) -> dict:
             % {"name": name, "names": ", ".join(ACTION_NAMES)}
         )
     if name == "assign":
-        if len(args) >= 2 and args[0] == "team":  # noqa: PLR2004
-            strategy = args[2] if len(args) > 2 else "round_robin"  # noqa: PLR2004
-            if strategy not in ASSIGN_STRATEGIES or len(args) > 3:  # noqa: PLR2004
+        if len(args) >= 2 and args[0] == "team":
+            strategy = args[2] if len(args) > 2 else "round_robin"
+            if strategy not in ASSIGN_STRATEGIES or len(args) > 3:
                 raise ValueError(
                     _("assign team SLUG [%(options)s]") % {"options": "|".join(ASSIGN_STRATEGIES)}
                 )
             if not Team.objects.filter(slug=args[1]).exists():
                 raise ValueError(_("no team “%(slug)s”") % {"slug": args[1]})
             return {"action": "assign_team", "team": args[1], "strategy": strategy}
-        if len(args) == 2 and args[0] == "agent":  # noqa: PLR2004
+        if len(args) == 2 and args[0] == "agent":
             user = get_user_model().objects.filter(username=args[1], is_active=True).first()
             if user is None:
                 raise ValueError(_("no active agent “%(name)s”") % {"name": args[1]})

@@ -42,6 +42,7 @@ from storedesk.desk.services import (
     do_set_priority,
     do_set_scored_priorities,
     do_set_tags,
+    lock_ticket,
 )
 from storedesk.risk.review import do_open_review_for_ticket
 from storedesk.triage.analysis import (
@@ -322,7 +323,7 @@ def _send_quietly(email: EmailMessage) -> None:
     """A department notice is a courtesy: a mail server failure must not undo the routing."""
     try:
         email.send()
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("Could not notify %s", email.to, exc_info=True)
 
 
@@ -630,7 +631,7 @@ def do_sweep_sla(now: datetime | None = None) -> dict[str, int]:
 
 def do_acknowledge(ticket: Ticket, *, now: datetime | None = None):
     """The automatic acknowledgement with an honest reply time, once per ticket."""
-    if not getattr(settings, "TRIAGE_SEND_ACKNOWLEDGEMENT", True):
+    if not settings.TRIAGE_SEND_ACKNOWLEDGEMENT:
         return None
     if ticket.channel not in (Channel.EMAIL, Channel.FORM) or not ticket.requester_email:
         return None
@@ -905,7 +906,7 @@ def do_hand_off(ticket: Ticket, *, to_team: Team, summary: str, actor) -> Handof
         raise ValidationError(_("Write a summary for the department."))
     if len(summary) > MAX_SUMMARY:
         raise ValidationError(_("The summary is too long."))
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_ticket(ticket.pk)
     if Handoff.objects.filter(ticket=ticket, status=Handoff.Status.OPEN).exists():
         raise ValidationError(_("This ticket is already with another department."))
     if ticket.team_id == to_team.pk:

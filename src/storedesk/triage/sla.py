@@ -114,7 +114,7 @@ def customer_zone(ticket: Ticket) -> str:
     try:
         zoneinfo.ZoneInfo(zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = getattr(settings, "TRIAGE_DEFAULT_CUSTOMER_ZONE", DEFAULT_CUSTOMER_ZONE)
+        zone = settings.TRIAGE_DEFAULT_CUSTOMER_ZONE
     return zone or DEFAULT_CUSTOMER_ZONE
 
 

@@ -57,7 +57,7 @@ FORM_EMAIL = throttle.Limit("form-email", 10, 3600)
 
 
 def widget_origins() -> set[str]:
-    return {origin.rstrip("/").lower() for origin in getattr(settings, "DESK_WIDGET_ORIGINS", [])}
+    return {origin.rstrip("/").lower() for origin in settings.DESK_WIDGET_ORIGINS}
 
 
 def _own_origin(request) -> str:

@@ -59,7 +59,7 @@ def _not_configured(provider: str) -> JsonResponse:
 def _secured(provider: str, view, required: tuple[str, ...]):
     @wraps(view)
     def guarded(request, *args, **kwargs):
-        configured = getattr(settings, "ANYMAIL", {})
+        configured = settings.ANYMAIL
         if not all(configured.get(name) for name in required):
             return _not_configured(provider)
         try:

@@ -38,7 +38,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 def webhook_secrets() -> list[str]:
     """STRIPE_WEBHOOK_SECRET, comma-separated while an endpoint secret is being rolled."""
-    configured = getattr(settings, "STRIPE_WEBHOOK_SECRET", "") or ""
+    configured = settings.STRIPE_WEBHOOK_SECRET or ""
     return [secret.strip() for secret in configured.split(",") if secret.strip()]
 
 
