@@ -18,8 +18,10 @@ LAYERS = [
     "desk",
     "risk",
     "triage",
+    "resolutions",
     "integrations.mail",
     "integrations.stripe",
+    "integrations.paypal",
     "demo",
 ]
 

@@ -16,6 +16,7 @@ What each answer must be:
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from http.cookies import SimpleCookie
 
 import pytest
@@ -40,6 +41,8 @@ from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
+from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
@@ -108,6 +111,11 @@ ACCESS: dict[str, Rule] = {
     "commerce:customers": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:customer": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:tasks": Rule(get=EVERY_ROLE, post_as_get=True),
+    # Connections to shops, gateways and carriers hold secrets: administrators only.
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # desk
@@ -167,6 +175,7 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    "shopify:webhook": Rule(post=WEBHOOK),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -249,6 +258,17 @@ ACCESS: dict[str, Rule] = {
     "api-v1:submit_evidence": Rule(post=DISPUTE_DESK),
     "api-v1:accept_dispute": Rule(post=DISPUTE_DESK),
     "api-v1:evidence_pdf": Rule(get=DISPUTE_DESK),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
+    # resolutions: every care role asks and reads; leads and payments specialists decide
+    "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_approvals": Rule(get=EVERY_ROLE),
+    "api-v1:approve": Rule(post=RISK_DESK),
+    "api-v1:decline": Rule(post=RISK_DESK),
+    "api-v1:budget": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -340,7 +360,26 @@ def small_store(store, full_order, make_user):
             )
         ]
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
+    over_the_limit = do_request_resolution(
+        actor=make_user(Role.AGENT, username="store-agent"),
+        order=full_order,
+        kind="partial_refund",
+        amount=Decimal("60.00"),
+        currency="USD",
+        reason="not_received",
+        idempotency_key="matrix-approval",
+    )
     return {
+        "connection": connection,
+        "approval": over_the_limit.approval,
         "lead": lead,
         "dispute": Dispute.objects.get(provider_id="dp_1Matrix"),
         "order": full_order,
@@ -372,11 +411,14 @@ def path_arguments(name: str, store: dict) -> dict:
         "payment_id": order.payments.first().pk,
         "order_id": store["risk"].order_id,
         "order_pk": store["risk"].order_id,
+        "approval_id": store["approval"].pk,
         "rule_id": store["risk_rule"].pk,
         "template_id": store["template"].pk,
         "version_pk": store["proposal"].pk,
         "name": store["risk_list"].name,
         "slug": "payments",
+        "system": "shopify",
+        "connection_id": store["connection"].pk,
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -400,6 +442,8 @@ def path_arguments(name: str, store: dict) -> dict:
             )
         },
         "disputes:reason_rule": ReasonRule.objects.order_by("pk").first().pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
         "desk_templates:detail": store["template"].pk,
         "desk_templates:propose": store["template"].pk,

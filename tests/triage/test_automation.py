@@ -11,7 +11,7 @@ from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_open_ticket, do_receive_message
 from storedesk.triage.automation import least_loaded
 from storedesk.triage.models import RuleFiring, TicketSla
-from storedesk.triage.services import do_save_rule, next_round_robin
+from storedesk.triage.services import do_save_rule, do_take_round_robin_turn
 from storedesk.triage.tasks import on_message_received
 from tests.desk.builders import inbound
 from tests.triage.workflow_helpers import analyse
@@ -37,20 +37,20 @@ def care(make_user):
 
 
 def test_round_robin_is_fair(care):
-    chosen = Counter(next_round_robin(care).username for _ in range(30))
+    chosen = Counter(do_take_round_robin_turn(care).username for _ in range(30))
     assert chosen == {"care0": 10, "care1": 10, "care2": 10}
 
 
 def test_round_robin_skips_inactive_members(care):
     care.members.filter(username="care1").update(is_active=False)
-    picks = [next_round_robin(care).username for _ in range(4)]
+    picks = [do_take_round_robin_turn(care).username for _ in range(4)]
     assert picks == ["care0", "care2", "care0", "care2"]
 
 
 def test_round_robin_passes_the_turn_on_when_the_last_agent_leaves(care):
-    picks = [next_round_robin(care).username for _ in range(2)]
+    picks = [do_take_round_robin_turn(care).username for _ in range(2)]
     care.members.filter(username="care1").update(is_active=False)
-    picks += [next_round_robin(care).username for _ in range(3)]
+    picks += [do_take_round_robin_turn(care).username for _ in range(3)]
     # care2's turn comes next, not care0's a second time.
     assert picks == ["care0", "care1", "care2", "care0", "care2"]
 

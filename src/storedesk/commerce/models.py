@@ -19,6 +19,10 @@ class Store(models.Model):
     timezone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
     order_number_prefix = models.CharField(max_length=8, default="#TP")
     support_email = models.EmailField(blank=True)
+    is_demo = models.BooleanField(
+        default=False,
+        help_text="the simulated demo store: its money moves through the demo gateway only",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -185,6 +189,9 @@ class Order(models.Model):
     referring_site = models.CharField(max_length=400, blank=True)
     tags = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
+    # The source's own `updated_at` of the version stored (Shopify's order.updated_at): a
+    # late-arriving older version never overwrites a newer one.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -61,7 +61,11 @@ INSTALLED_APPS = [
     "storedesk.triage",
     "storedesk.disputes",
     "storedesk.risk",
+    "storedesk.resolutions",
     "storedesk.integrations.stripe",
+    "storedesk.integrations.connections",
+    "storedesk.integrations.shopify",
+    "storedesk.integrations.paypal",
     "storedesk.integrations.mail",
     "storedesk.demo",
 ]
@@ -309,16 +313,31 @@ ANYMAIL = {
 }
 # Stripe's webhook signing secret(s) (whsec_…), comma-separated while rolling; empty: 503.
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
-# Responding to disputes: the gateways' API keys and addresses (a sandbox or a local test
-# server in place of the live one). Empty keys: submitting says the gateway is not configured.
+# Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
+# the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
+# Empty: a key derived from SECRET_KEY. A key: Fernet.generate_key() of the cryptography package.
+STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
+# Shopify Admin API: the version the GraphQL queries are written for, and where it answers
+# (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
+SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
+# Refunds at the gateways (resolutions). Empty keys: refunds there are refused, clearly.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
-STRIPE_FILES_API_BASE = os.environ.get("STRIPE_FILES_API_BASE", "https://files.stripe.com")
 PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "")
 PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "")
-PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "https://api-m.paypal.com")
+PAYPAL_ENVIRONMENT = os.environ.get("PAYPAL_ENVIRONMENT", "sandbox")  # or "production"
+PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "")  # overrides the environment's URL
+RESOLUTIONS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("RESOLUTIONS_GATEWAY_TIMEOUT", "20"))
+# A gateway call still "processing" after this long is retried (its worker may have died).
+RESOLUTIONS_STUCK_AFTER_SECONDS = int(os.environ.get("RESOLUTIONS_STUCK_AFTER_SECONDS", "120"))
+RESOLUTIONS_MAX_ATTEMPTS = int(os.environ.get("RESOLUTIONS_MAX_ATTEMPTS", "8"))
+RESOLUTIONS_APPROVAL_HOURS = int(os.environ.get("RESOLUTIONS_APPROVAL_HOURS", "48"))
+# Responding to disputes (with the keys and addresses above): Stripe's file uploads, and how
+# long a gateway call may take.
+STRIPE_FILES_API_BASE = os.environ.get("STRIPE_FILES_API_BASE", "https://files.stripe.com")
 GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "20"))
-# Early fraud warnings: refund at once when the order is not shipped and at most this much.
+# Early fraud warnings: "refund now" when the order is not shipped and at most this much.
 DISPUTE_EFW_AUTO_REFUND_UNDER = os.environ.get("DISPUTE_EFW_AUTO_REFUND_UNDER", "100.00")
 # Deadline reminders, in business hours before the evidence is due.
 DISPUTE_REMINDER_HOURS = [int(h) for h in env_list("DISPUTE_REMINDER_HOURS") or ["48", "8"]]

@@ -17,10 +17,19 @@ from django.conf import settings
 from storedesk.disputes.errors import GatewayRefused, GatewayUnavailable
 
 _opener = urllib.request.build_opener()
+BASES = {"production": "https://api-m.paypal.com", "sandbox": "https://api-m.sandbox.paypal.com"}
+
+
+def _base() -> str:
+    """PAYPAL_API_BASE when set (a local server in tests), else PAYPAL_ENVIRONMENT's URL."""
+    configured = settings.PAYPAL_API_BASE or BASES.get(
+        getattr(settings, "PAYPAL_ENVIRONMENT", "sandbox"), BASES["sandbox"]
+    )
+    return configured.rstrip("/")
 
 
 def _request(method: str, path: str, *, body: bytes, headers: dict) -> dict:
-    url = settings.PAYPAL_API_BASE.rstrip("/") + path
+    url = _base() + path
     request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 - base from settings
     try:
         with _opener.open(request, timeout=settings.GATEWAY_TIMEOUT_SECONDS) as response:
