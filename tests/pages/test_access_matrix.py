@@ -48,7 +48,7 @@ from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
-from tests.factories import BASE_TIME
+from tests.factories import BASE_TIME, OrderFactory, PaymentFactory
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -344,7 +344,10 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
-    payment = full_order.payments.first()
+    # Its own order: resolutions refuses refunds on a disputed order.
+    payment = PaymentFactory(
+        order=OrderFactory(store=store, number="#TP20999", number_key="TP20999")
+    )
     do_ingest_disputes(
         [
             DisputeIn(
