@@ -18,10 +18,12 @@ LAYERS = [
     "desk",
     "risk",
     "triage",
+    "integrations.connections",
     "resolutions",
     "integrations.mail",
     "integrations.stripe",
     "integrations.paypal",
+    "integrations.shopify",
     "demo",
 ]
 

@@ -118,6 +118,8 @@ ACCESS: dict[str, Rule] = {
     "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
+    # The first-run page: open only while there is no store (admins then get a 404 here).
+    "core:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
@@ -176,6 +178,11 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
     "shopify:webhook": Rule(post=WEBHOOK),
+    "paypal:webhook": Rule(post=WEBHOOK),
+    "easypost:webhook": Rule(post=WEBHOOK),
+    "woocommerce:webhook": Rule(post=WEBHOOK),
+    # Order files: leads and admins load orders from a file.
+    "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),

@@ -22,13 +22,6 @@ class Family(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Stage(models.TextChoices):
-    INQUIRY = "inquiry", _("Inquiry")
-    CHARGEBACK = "chargeback", _("Chargeback")
-    PRE_ARBITRATION = "pre_arbitration", _("Pre-arbitration")
-    ARBITRATION = "arbitration", _("Arbitration")
-
-
 class Outcome(models.TextChoices):
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
@@ -42,11 +35,20 @@ class Dispute(models.Model):
         CHARGEBACK = "chargeback", _("Chargeback")
         CLAIM = "claim", _("PayPal claim")
 
+    class Stage(models.TextChoices):
+        """PayPal's dispute_life_cycle_stage; Stripe disputes leave it empty."""
+
+        INQUIRY = "inquiry", _("Inquiry")
+        CHARGEBACK = "chargeback", _("Chargeback")
+        PRE_ARBITRATION = "pre_arbitration", _("Pre-arbitration")
+        ARBITRATION = "arbitration", _("Arbitration")
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     gateway = models.CharField(max_length=20, choices=Payment.Gateway.choices)
     provider_id = models.CharField(max_length=64, help_text="dp_… or PP-D-…")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHARGEBACK)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, blank=True)
     reason = models.CharField(
         _("reason"),
         max_length=64,
@@ -68,9 +70,6 @@ class Dispute(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     # The desk's own facts about the dispute (the gateway's stay above).
-    stage = models.CharField(
-        _("stage"), max_length=16, choices=Stage.choices, default=Stage.CHARGEBACK
-    )
     family = models.CharField(
         _("reason family"), max_length=24, choices=Family.choices, default=Family.OTHER
     )
@@ -112,6 +111,9 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_gateway_display()} dispute {self.provider_id}"
+
+
+Stage = Dispute.Stage  # the stages as the workspace names them (forms, reason rules)
 
 
 class EarlyFraudWarning(models.Model):

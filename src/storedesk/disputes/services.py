@@ -136,6 +136,7 @@ CLOSED_STATUSES = frozenset(
 # Fields a later report of the same dispute may change.
 UPDATABLE = (
     "status",
+    "stage",
     "reason",
     "network_reason_code",
     "kind",
@@ -155,7 +156,10 @@ PAYPAL_STAGES = {
 
 
 def stage_of(dispute_in: DisputeIn) -> str:
-    """Stripe: an inquiry or a chargeback; PayPal: its `dispute_life_cycle_stage`."""
+    """PayPal: its `dispute_life_cycle_stage` (as mapped, else from the raw object);
+    Stripe: an inquiry or a chargeback."""
+    if dispute_in.stage:
+        return dispute_in.stage
     raw_stage = str((dispute_in.raw or {}).get("dispute_life_cycle_stage") or "").upper()
     if raw_stage in PAYPAL_STAGES:
         return PAYPAL_STAGES[raw_stage]
@@ -223,6 +227,8 @@ def _validate(dispute_in: DisputeIn) -> str:
         return "missing_id"
     if dispute_in.kind not in Dispute.Kind.values:
         return "unknown_kind"
+    if dispute_in.stage and dispute_in.stage not in Dispute.Stage.values:
+        return "unknown_stage"
     if dispute_in.reason not in REASONS[dispute_in.gateway]:
         logger.warning("unknown %s dispute reason %r", dispute_in.gateway, dispute_in.reason)
     if dispute_in.status not in STATUSES[dispute_in.gateway]:
@@ -260,7 +266,9 @@ def _ingest_batch(batch: Sequence[DisputeIn], actor, dispatch: bool) -> DisputeI
     Dispute.objects.bulk_create(created, batch_size=ROWS_PER_INSERT)
     if updated:
         Dispute.objects.bulk_update(
-            [d for d, _ in updated], fields=[*UPDATABLE, *DERIVED], batch_size=ROWS_PER_INSERT
+            [d for d, _ in updated],
+            fields=list(dict.fromkeys([*UPDATABLE, *DERIVED])),
+            batch_size=ROWS_PER_INSERT,
         )
     result.created, result.updated = len(created), len(updated)
     _record(created, updated, actor, dispatch)
@@ -324,6 +332,8 @@ def _apply(dispute: Dispute, dispute_in: DisputeIn, family: str) -> dict:
             changes[name] = [old, new]
             setattr(dispute, name, new)
     for name in UPDATABLE:
+        if name in derived:
+            continue
         new = getattr(dispute_in, name)
         if name == "closed_at" and new is None and is_closed(dispute_in.status):
             new = dispute.closed_at

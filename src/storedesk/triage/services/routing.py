@@ -44,7 +44,7 @@ from storedesk.triage.rules import (
     parse_actions,
     parse_condition,
 )
-from storedesk.triage.wismo import SIGNATURE, wismo_order, wismo_template
+from storedesk.triage.wismo import SIGNATURE, wismo_held_reason, wismo_order, wismo_template
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +304,9 @@ def do_answer_wismo(ticket: Ticket, message: Message) -> str:
     order = wismo_order(ticket, analysis)
     if order is None:
         return _("no single order of the sender's identified")
+    held = wismo_held_reason(order)
+    if held:
+        return held
     template = wismo_template(order)
     if template is None:
         return _("the where-is-my-order template is missing")

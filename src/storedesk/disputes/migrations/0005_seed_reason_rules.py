@@ -28,11 +28,12 @@ def seed(apps, schema_editor):
             families[(row["gateway"], row["reason"])] = row["family"]
     for (gateway, reason), family in families.items():
         Dispute.objects.filter(gateway=gateway, reason=reason).update(family=family)
-    Dispute.objects.filter(kind="inquiry").update(stage="inquiry")
+    Dispute.objects.filter(stage="", kind="inquiry").update(stage="inquiry")
+    Dispute.objects.filter(stage="").update(stage="chargeback")
     for status, outcome in OUTCOMES.items():
         Dispute.objects.filter(status=status).update(outcome=outcome)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("disputes", "0003_workspace_reasons_evidence")]
+    dependencies = [("disputes", "0004_workspace_reasons_evidence")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('commerce', '0003_order_name_indexes_cover_searches'),
-        ('disputes', '0002_early_fraud_warnings'),
+        ('disputes', '0003_dispute_stage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -101,11 +101,6 @@ class Migration(migrations.Migration):
             model_name='dispute',
             name='responded_at',
             field=models.DateTimeField(blank=True, help_text='evidence submitted or the claim accepted, by us', null=True),
-        ),
-        migrations.AddField(
-            model_name='dispute',
-            name='stage',
-            field=models.CharField(choices=[('inquiry', 'Inquiry'), ('chargeback', 'Chargeback'), ('pre_arbitration', 'Pre-arbitration'), ('arbitration', 'Arbitration')], default='chargeback', max_length=16, verbose_name='stage'),
         ),
         migrations.AddIndex(
             model_name='dispute',
