@@ -43,6 +43,7 @@ from storedesk.disputes.models import (
     Stage,
 )
 from storedesk.disputes.reasons import families_for
+from storedesk.disputes.responders import dispute_client
 
 logger = logging.getLogger(__name__)
 
@@ -878,8 +879,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
     def send():
         pdf = render_pack_pdf(pack.facts, pack.rebuttal)
         if dispute.gateway == Payment.Gateway.STRIPE:
-            from storedesk.integrations.stripe import disputes_client as stripe_disputes
-
+            stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
             evidence, warnings = stripe_evidence(pack.facts, pack.rebuttal, pack.overrides)
             file_id = stripe_disputes.upload_evidence_file(
                 pdf, filename, idempotency_key=f"{idempotency_key}-file"
@@ -890,8 +890,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
                 dispute.provider_id, evidence, idempotency_key=idempotency_key
             ), warnings
         if dispute.gateway == Payment.Gateway.PAYPAL:
-            from storedesk.integrations.paypal import disputes_client as paypal_disputes
-
+            paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
             answer = paypal_disputes.provide_evidence(
                 dispute.provider_id,
                 paypal_evidence(pack.facts, pack.rebuttal),
@@ -922,14 +921,12 @@ def do_accept_dispute(
 
     def send():
         if dispute.gateway == Payment.Gateway.STRIPE:
-            from storedesk.integrations.stripe import disputes_client as stripe_disputes
-
+            stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
             return stripe_disputes.close_dispute(
                 dispute.provider_id, idempotency_key=idempotency_key
             ), []
         if dispute.gateway == Payment.Gateway.PAYPAL:
-            from storedesk.integrations.paypal import disputes_client as paypal_disputes
-
+            paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
             answer = paypal_disputes.accept_claim(
                 dispute.provider_id, note, idempotency_key=idempotency_key
             )
@@ -1098,8 +1095,7 @@ def do_make_offer(
     )
     if not fresh:
         return submission
-    from storedesk.integrations.paypal import disputes_client as paypal_disputes
-
+    paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
     money = {"currency_code": dispute.currency, "value": f"{amount:.2f}"}
     note = (note or "We would like to make this right with an offer.")[:RESPONSE_NOTE_LIMIT]
     return _send(
@@ -1125,8 +1121,7 @@ def do_escalate(
     )
     if not fresh:
         return submission
-    from storedesk.integrations.paypal import disputes_client as paypal_disputes
-
+    paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
     note = (note or "We could not agree with the buyer; please review the evidence.")[
         :RESPONSE_NOTE_LIMIT
     ]

@@ -8,8 +8,13 @@ class PayPalConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers how PayPal's webhook events are applied.
-        from storedesk.integrations.paypal import appliers  # noqa: F401
+        from storedesk.disputes.responders import register_dispute_client
+        from storedesk.integrations.paypal import (
+            appliers,  # noqa: F401
+            disputes_client,
+        )
         from storedesk.integrations.paypal.refunds import PayPalRefundGateway
         from storedesk.resolutions.gateways import register_refund_gateway
 
+        register_dispute_client("paypal", disputes_client)
         register_refund_gateway("paypal", PayPalRefundGateway)

@@ -8,8 +8,13 @@ class StripeConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the periodic job that retries failed and lost events.
-        from storedesk.integrations.stripe import tasks  # noqa: F401
+        from storedesk.disputes.responders import register_dispute_client
+        from storedesk.integrations.stripe import (
+            disputes_client,
+            tasks,  # noqa: F401
+        )
         from storedesk.integrations.stripe.refunds import StripeRefundGateway
         from storedesk.resolutions.gateways import register_refund_gateway
 
+        register_dispute_client("stripe", disputes_client)
         register_refund_gateway("stripe", StripeRefundGateway)
