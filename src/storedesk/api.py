@@ -13,6 +13,7 @@ from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
+from storedesk.gateways.api import router as gateways_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router
 from storedesk.triage.api import router as triage_router
@@ -44,3 +45,4 @@ api.add_router("/", risk_router)
 api.add_router("/", risk_rules_router)
 api.add_router("/", desk_router)
 api.add_router("/", triage_router)
+api.add_router("/", gateways_router)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("risk/", include("storedesk.risk.urls")),
+    path("gateways/", include("storedesk.gateways.urls")),
     path("", include("storedesk.core.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
     path("triage/analysis/", include(triage_analysis_urls)),

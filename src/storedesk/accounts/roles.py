@@ -70,6 +70,11 @@ _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
     "disputes.view_dispute",
 ]
+_GATEWAYS = [
+    "gateways.view_monitoringthreshold",
+    "gateways.view_accounthealthcase",
+    "gateways.change_accounthealthcase",
+]
 
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
@@ -85,6 +90,6 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "desk.change_quarantinedmail",
         *_TRIAGE_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_GATEWAYS],
     Role.ADMIN: "__all__",
 }

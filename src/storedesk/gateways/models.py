@@ -118,3 +118,6 @@ class AccountHealthEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["case", "at"], name="account_event_case_idx")]
+
+    def __str__(self) -> str:
+        return self.text
