@@ -13,12 +13,13 @@ def open_case_from_gateway_email(event) -> None:
     message = (
         Message.objects.filter(pk=event.payload.get("message_id"), channel=Channel.EMAIL)
         .select_related("ticket")
-        .only("from_email", "subject", "created_at", "ticket__store", "ticket__number")
+        .only("from_email", "subject", "created_at", "ticket__store", "ticket__subject")
         .first()
     )
     if message is None or message.ticket.store_id is None:
         return
-    recognised = recognise_gateway_email(message.from_email, message.subject)
+    subject = message.subject or message.ticket.subject
+    recognised = recognise_gateway_email(message.from_email, subject)
     if recognised is None:
         return
     gateway, kind = recognised
@@ -26,7 +27,7 @@ def open_case_from_gateway_email(event) -> None:
         gateway=gateway,
         kind=kind,
         provider_ref=f"ticket:{message.ticket_id}",
-        title=message.subject or kind,
+        title=subject or kind,
         happened_at=message.created_at,
         data={"ticket_id": message.ticket_id, "message_id": message.pk},
     )
