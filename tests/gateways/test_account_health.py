@@ -21,11 +21,7 @@ from storedesk.gateways.services import (
 )
 from tests.desk.builders import make_ticket
 from tests.factories import StoreFactory, UserFactory
-from tests.integrations.test_stripe_webhooks import (  # noqa: F401 - fixtures
-    deliver,
-    event,
-    webhook_secret,
-)
+from tests.integrations.test_stripe_webhooks import event
 from tests.shared_data import shared_json
 
 pytestmark = pytest.mark.django_db

@@ -131,7 +131,8 @@ def test_a_month_with_no_sales_divides_by_nothing(store, order):
 
     row = _row(result, "stripe", "visa")
     assert (row.transactions, row.disputes) == (0, 1)
-    assert row.dispute_ratio is None and row.fraud_ratio is None
+    assert row.dispute_ratio is None
+    assert row.fraud_ratio is None
     assert all(p.ratio is None and p.projected_ratio is None for p in row.programs)
     assert result.warnings == []
     assert month_ratios(store, date(2026, 5, 1), now=AFTER_MARCH).rows == []
