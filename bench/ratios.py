@@ -34,10 +34,10 @@ def _inserter(model, template, varying: tuple[str, ...]):
     base = {f.attname: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields}
     by_name = {f.name: f for f in fields} | {f.attname: f for f in fields}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = (  # noqa: S608 - table and column names from the model, values as parameters
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    # Table and column names come from the model; the values go as parameters.
+    table = connection.ops.quote_name(model._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
     slots = [by_name[name].attname for name in varying]
 
     def insert(rows: list[tuple]) -> None:
