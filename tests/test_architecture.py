@@ -19,8 +19,16 @@ LAYERS = [
     "gateways",
     "risk",
     "triage",
+    "integrations.connections",
+    "integrations.order_files",
+    "integrations.carriers",
+    "resolutions",
     "integrations.mail",
     "integrations.stripe",
+    "integrations.paypal",
+    "integrations.shopify",
+    "integrations.woocommerce",
+    "onboarding",
     "demo",
 ]
 

@@ -15,6 +15,7 @@ What each answer must be:
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from http.cookies import SimpleCookie
 
 import pytest
@@ -37,12 +38,16 @@ from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.gateways.services import CaseIn, do_open_case
+from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.models import Resolution
+from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME
+from tests.pages.resolution_builders import make_resolution
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +57,7 @@ pytestmark = pytest.mark.django_db
 EVERY_ROLE = frozenset(Role)
 RISK_DESK = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})
 LEADS = frozenset({Role.LEAD, Role.ADMIN})
+APPROVERS = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})  # decide resolution approvals
 ADMINS = frozenset({Role.ADMIN})
 GATEWAY_DESK = frozenset({Role.PAYMENTS, Role.ADMIN})
 PUBLIC = "public"  # anyone, signed in or not (customers, the login page)
@@ -105,8 +111,15 @@ ACCESS: dict[str, Rule] = {
     "commerce:customers": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:customer": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:tasks": Rule(get=EVERY_ROLE, post_as_get=True),
+    # Connections to shops, gateways and carriers hold secrets: administrators only.
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
+    # The first-run page: open only while there is no store (admins then get a 404 here).
+    "onboarding:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
@@ -151,6 +164,25 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
+    # budget; leads and payments specialists decide approvals; leads set limits and the plan.
+    "resolutions:list": Rule(get=EVERY_ROLE),
+    "resolutions:panel": Rule(get=EVERY_ROLE),
+    "resolutions:preview": Rule(post=EVERY_ROLE),
+    "resolutions:resolve": Rule(post=EVERY_ROLE),
+    "resolutions:retry": Rule(post=EVERY_ROLE),
+    "resolutions:approvals": Rule(get=APPROVERS),
+    "resolutions:approvals_count": Rule(get=APPROVERS),
+    "resolutions:approve": Rule(post=APPROVERS),
+    "resolutions:decline": Rule(post=APPROVERS),
+    "resolutions:limits": Rule(get=LEADS, post=LEADS),
+    "resolutions:budget": Rule(get=EVERY_ROLE, post=LEADS),
+    "shopify:webhook": Rule(post=WEBHOOK),
+    "paypal:webhook": Rule(post=WEBHOOK),
+    "easypost:webhook": Rule(post=WEBHOOK),
+    "woocommerce:webhook": Rule(post=WEBHOOK),
+    # Order files: leads and admins load orders from a file.
+    "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -233,6 +265,17 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_sla_report": Rule(get=LEADS),
     "api-v1:list_cases": Rule(get=GATEWAY_DESK),
     "api-v1:get_ratios": Rule(get=GATEWAY_DESK),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
+    # resolutions: every care role asks and reads; leads and payments specialists decide
+    "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
+    "api-v1:list_approvals": Rule(get=EVERY_ROLE),
+    "api-v1:approve": Rule(post=RISK_DESK),
+    "api-v1:decline": Rule(post=RISK_DESK),
+    "api-v1:budget": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -308,8 +351,29 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
+    over_the_limit = do_request_resolution(
+        actor=make_user(Role.AGENT, username="store-agent"),
+        order=full_order,
+        kind="partial_refund",
+        amount=Decimal("60.00"),
+        currency="USD",
+        reason="not_received",
+        idempotency_key="matrix-approval",
+    )
+    failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
+        "connection": connection,
+        "approval": over_the_limit.approval,
         "lead": lead,
+        "failed_resolution": failed,
         "order": full_order,
         "ticket": ticket,
         "reply": reply,
@@ -343,11 +407,14 @@ def path_arguments(name: str, store: dict) -> dict:
         "payment_id": order.payments.first().pk,
         "order_id": store["risk"].order_id,
         "order_pk": store["risk"].order_id,
+        "approval_id": store["approval"].pk,
         "rule_id": store["risk_rule"].pk,
         "template_id": store["template"].pk,
         "version_pk": store["proposal"].pk,
         "name": store["risk_list"].name,
         "slug": "payments",
+        "system": "shopify",
+        "connection_id": store["connection"].pk,
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -357,6 +424,8 @@ def path_arguments(name: str, store: dict) -> dict:
     }
     pk_by_url = {
         "commerce:order": order.pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
         "desk_templates:detail": store["template"].pk,
         "desk_templates:propose": store["template"].pk,
@@ -376,6 +445,9 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:handoff_return": store["handoff"].pk,
         "gateways:assign": store["account_case"].pk,
         "gateways:resolve": store["account_case"].pk,
+        "resolutions:retry": store["failed_resolution"].pk,
+        "resolutions:approve": store["approval"].pk,
+        "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter

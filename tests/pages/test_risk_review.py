@@ -267,7 +267,7 @@ def test_cancel_and_report_fraud_from_the_page(lead_client, risk):
     )
 
     assert "Order cancelled and reported as fraud" in response.text
-    assert "Refund needed: 89.00 USD" in response.text
+    assert "Refund through the gateway: 89.00 USD" in response.text
     assert RiskDecision.objects.get().kind == RiskDecision.Kind.CANCEL_FRAUD
 
 
@@ -354,8 +354,22 @@ def test_review_page_query_count_is_fixed(
 # --- The order page's risk panel ----------------------------------------------------------------
 
 
-def test_order_page_shows_the_risk_panel_and_the_refund_task(lead_client, risk, lead):
+def _refund_failed(risk, lead) -> OrderTask:
+    """Cancel, and the gateway refuses the refund: a task for a person is left."""
+    from storedesk.core.events import dispatch_event
+    from storedesk.core.models import DomainEvent
+    from storedesk.resolutions.models import Resolution
+    from storedesk.resolutions.services import do_execute_resolution
+
     do_cancel(risk, lead, "stolen card")
+    do_execute_resolution(Resolution.objects.get(order_id=risk.order_id).pk)  # no Stripe key
+    for event in DomainEvent.objects.filter(name="resolution_failed"):
+        dispatch_event.call(event.pk)
+    return OrderTask.objects.get()
+
+
+def test_order_page_shows_the_risk_panel_and_the_refund_task(lead_client, risk, lead):
+    _refund_failed(risk, lead)
 
     html = lead_client.get(f"/orders/{risk.order_id}/").text
 
@@ -379,8 +393,7 @@ def test_the_order_pages_risk_panel_says_the_order_was_warned_of(lead_client, ri
 
 
 def test_agents_see_the_task_but_cannot_mark_it_done(agent_client, risk, lead):
-    do_cancel(risk, lead, "stolen card")
-    task = OrderTask.objects.get()
+    task = _refund_failed(risk, lead)
 
     html = agent_client.get(f"/orders/{risk.order_id}/").text
     response = agent_client.post(f"/risk/tasks/{task.pk}/done/")
@@ -393,8 +406,7 @@ def test_agents_see_the_task_but_cannot_mark_it_done(agent_client, risk, lead):
 
 
 def test_marking_the_refund_task_done_goes_back_to_the_order(lead_client, risk, lead):
-    do_cancel(risk, lead, "stolen card")
-    task = OrderTask.objects.get()
+    task = _refund_failed(risk, lead)
 
     response = lead_client.post(
         f"/risk/tasks/{task.pk}/done/", {"next": f"/orders/{risk.order_id}/"}, follow=True

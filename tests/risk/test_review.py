@@ -135,10 +135,11 @@ def test_an_approved_order_cannot_then_be_cancelled(in_review, reviewer):
 # --- Cancel -------------------------------------------------------------------------------------
 
 
-def test_cancel_leaves_one_refund_task_for_what_is_left_and_never_a_refund(in_review, reviewer):
+def test_cancel_refunds_what_is_left_through_the_resolutions_path(in_review, reviewer):
+    from storedesk.resolutions.models import Resolution
+
     order = in_review.order
     RefundFactory(order=order, payment=order.payments.get(), amount=Decimal("20.00"))
-    refunds_before = Refund.objects.count()
 
     decision = do_cancel(in_review, reviewer, "Billing address does not exist")
     again = do_cancel(in_review, reviewer, "double click")
@@ -147,24 +148,69 @@ def test_cancel_leaves_one_refund_task_for_what_is_left_and_never_a_refund(in_re
     order.refresh_from_db()
     assert order.cancelled_at is not None
     assert order.cancel_reason == "other"
-    task = OrderTask.objects.get(order=order)
-    assert (task.kind, task.status, task.amount, task.currency) == (
-        OrderTask.Kind.REFUND_NEEDED,
-        OrderTask.Status.OPEN,
+    resolution = Resolution.objects.get()
+    assert (resolution.kind, resolution.amount, resolution.reason, resolution.status) == (
+        "refund",
         Decimal("69.00"),
-        "USD",
+        "cancellation",
+        "processing",
     )
-    assert Refund.objects.count() == refunds_before
+    pending = Refund.objects.get(status="pending")  # reserved until the gateway confirms
+    assert pending.amount == Decimal("69.00")
+    assert not OrderTask.objects.exists()
     in_review.refresh_from_db()
     assert (in_review.status, in_review.stage, in_review.fulfillment_held) == (
         Status.CANCELLED,
         Stage.GATEWAY,
         True,
     )
-    assert decision.details["refund_task_id"] == task.pk
+    assert decision.details["resolution_id"] == resolution.pk
     assert decision.details["refund_due"] == "69.00"
     assert [e["order_id"] for e in _events("order_risk_cancelled")] == [order.pk]
-    assert AuditEntry.objects.filter(action="order_task.created", object_id=str(task.pk)).exists()
+
+
+def test_the_refund_done_at_the_gateway_finishes_the_cancelled_review(store, reviewer):
+    from storedesk.commerce.models import Store
+    from storedesk.core.events import dispatch_event
+    from storedesk.resolutions.models import Resolution
+    from storedesk.resolutions.services import do_execute_resolution
+
+    Store.objects.filter(pk=store.pk).update(is_demo=True)
+    risk = order_in_review(store)
+    do_cancel(risk, reviewer, "stolen card")
+
+    resolution = do_execute_resolution(Resolution.objects.get().pk)
+    for event in DomainEvent.objects.filter(name="resolution_done"):
+        dispatch_event.call(event.pk)
+
+    assert (resolution.status, resolution.gateway) == ("done", "demo")
+    risk.refresh_from_db()
+    assert risk.stage == Stage.DONE
+    assert Order.objects.get(pk=risk.order_id).financial_status == "refunded"
+
+
+def test_an_open_chargeback_cancels_without_a_refund_and_says_why(in_review, reviewer):
+    from storedesk.disputes.models import Dispute
+
+    order = in_review.order
+    Dispute.objects.create(
+        order=order,
+        payment=order.payments.get(),
+        gateway="stripe",
+        provider_id="dp_1Open",
+        reason="fraudulent",
+        status="needs_response",
+        amount=order.total_price,
+        currency="USD",
+        opened_at=in_review.scored_at,
+    )
+
+    decision = do_cancel(in_review, reviewer, "stolen card")
+
+    assert "open chargeback (dp_1Open)" in decision.details["refund_refused"]
+    assert not Refund.objects.exists()
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.DONE
 
 
 def test_cancel_with_nothing_captured_leaves_no_task_and_finishes(store, reviewer):
@@ -178,24 +224,9 @@ def test_cancel_with_nothing_captured_leaves_no_task_and_finishes(store, reviewe
     assert risk.stage == Stage.DONE
 
 
-def test_cancel_reuses_an_open_refund_task_already_on_the_order(in_review, reviewer):
-    existing = OrderTask.objects.create(
-        order=in_review.order,
-        kind=OrderTask.Kind.REFUND_NEEDED,
-        amount=Decimal("89.00"),
-        currency="USD",
-        created_at=in_review.scored_at,
-    )
-
-    decision = do_cancel(in_review, reviewer, "duplicate order")
-
-    assert list(OrderTask.objects.values_list("pk", flat=True)) == [existing.pk]
-    assert decision.details["refund_task_id"] == existing.pk
-
-
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_cancels_leave_exactly_one_refund_task():
-    """Threads racing to cancel one order: one decision, one task (needs real row locks)."""
+def test_concurrent_cancels_leave_exactly_one_refund():
+    """Threads racing to cancel one order: one decision, one refund (needs real row locks)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     from tests.factories import UserFactory
@@ -206,7 +237,7 @@ def test_concurrent_cancels_leave_exactly_one_refund_task():
 
     assert not [o for o in outcomes if isinstance(o, Exception)]
     assert len(set(outcomes)) == 1
-    assert OrderTask.objects.filter(order_id=risk.order_id).count() == 1
+    assert Refund.objects.filter(order_id=risk.order_id).count() == 1
     assert RiskDecision.objects.filter(kind=Kind.CANCEL).count() == 1
 
 
@@ -267,7 +298,7 @@ def test_a_cancelled_order_can_be_reported_as_fraud_later(in_review, reviewer):
     assert replay.pk == later.pk
     assert later.kind == Kind.CANCEL_FRAUD
     assert Order.objects.get(pk=in_review.order_id).cancel_reason == "fraud"
-    assert OrderTask.objects.count() == 1
+    assert Refund.objects.count() == 1  # the first cancel's refund, not a second one
     assert review_labels() == {in_review.order_id: 1}
 
 
@@ -413,9 +444,21 @@ def test_notes_are_kept_once_and_need_text(in_review, reviewer):
 # --- Order tasks --------------------------------------------------------------------------------
 
 
-def test_completing_the_refund_task_finishes_the_cancelled_review(in_review, reviewer):
+def test_a_refund_the_gateway_refuses_leaves_a_task_whose_completion_finishes_the_review(
+    in_review, reviewer, settings
+):
+    from storedesk.core.events import dispatch_event
+    from storedesk.resolutions.models import Resolution
+    from storedesk.resolutions.services import do_execute_resolution
+
+    settings.STRIPE_SECRET_KEY = ""  # the gateway cannot be reached: the refund fails
     do_cancel(in_review, reviewer, "stolen card")
+    failed = do_execute_resolution(Resolution.objects.get().pk)
+    for event in DomainEvent.objects.filter(name="resolution_failed"):
+        dispatch_event.call(event.pk)
+    assert failed.status == "failed"
     task = OrderTask.objects.get()
+    assert task.amount == Decimal("89.00")
 
     done = do_complete_task(task, reviewer, "refunded in the Stripe dashboard")
     twice = do_complete_task(task, reviewer)

@@ -43,6 +43,18 @@ _CARE = [
     "desk.add_savedview",
     "triage.view_messageanalysis",
     "triage.add_intentlabel",
+    "resolutions.view_resolution",
+    "resolutions.add_resolution",
+    "resolutions.view_approval",
+    "resolutions.view_carebudget",
+]
+# Leads and payments specialists decide approvals; leads also set the limits and the budget.
+_APPROVE = ["resolutions.change_approval"]
+_RESOLUTION_SETUP = [
+    "resolutions.view_resolutionlimits",
+    "resolutions.change_resolutionlimits",
+    "resolutions.add_carebudget",
+    "resolutions.change_carebudget",
 ]
 _RISK = [
     "risk.review_order",
@@ -89,7 +101,11 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "desk.view_quarantinedmail",
         "desk.change_quarantinedmail",
         *_TRIAGE_SETUP,
+        "order_files.add_orderimport",
+        "order_files.view_orderimport",
+        *_APPROVE,
+        *_RESOLUTION_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_GATEWAYS],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_GATEWAYS],
     Role.ADMIN: "__all__",
 }

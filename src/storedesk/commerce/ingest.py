@@ -169,6 +169,8 @@ class OrderIn:
     line_items: tuple[LineItemIn, ...] = ()
     payments: tuple[PaymentIn, ...] = ()
     shipments: tuple[ShipmentIn, ...] = ()
+    # The source's `updated_at` of this version (an older one never overwrites a newer one).
+    updated_at: datetime | None = None
 
     @property
     def number_key(self) -> str:
@@ -213,6 +215,7 @@ class DisputeIn:
     currency: str
     opened_at: datetime
     kind: str = "chargeback"
+    stage: str = ""  # PayPal's dispute_life_cycle_stage, lower-cased
     network_reason_code: str = ""
     evidence_due_by: datetime | None = None
     closed_at: datetime | None = None

@@ -19,6 +19,10 @@ class Store(models.Model):
     timezone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
     order_number_prefix = models.CharField(max_length=8, default="#TP")
     support_email = models.EmailField(blank=True)
+    is_demo = models.BooleanField(
+        default=False,
+        help_text="the simulated demo store: its money moves through the demo gateway only",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -185,6 +189,9 @@ class Order(models.Model):
     referring_site = models.CharField(max_length=400, blank=True)
     tags = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
+    # The source's own `updated_at` of the version stored (Shopify's order.updated_at): a
+    # late-arriving older version never overwrites a newer one.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -407,6 +414,8 @@ class Shipment(models.Model):
         ATTEMPTED_DELIVERY = "attempted_delivery", _("Delivery attempted")
         DELIVERED = "delivered", _("Delivered")
         FAILURE = "failure", _("Delivery failed")
+        EXCEPTION = "exception", _("Carrier exception")
+        RETURNED_TO_SENDER = "returned_to_sender", _("Returned to sender")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     provider_id = models.CharField(max_length=64, blank=True)
@@ -453,6 +462,25 @@ class ShipmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} @ {self.happened_at:%Y-%m-%d %H:%M}"
+
+
+class StuckThreshold(models.Model):
+    """How many business days without a scan make a parcel "stuck", per carrier and service
+    (empty = any); the most specific row wins. Shipped defaults come from
+    `commerce/data/stuck_thresholds.json`; admins edit the rows."""
+
+    carrier = models.CharField(_("carrier"), max_length=40, blank=True)
+    service = models.CharField(_("service"), max_length=60, blank=True)
+    business_days = models.PositiveSmallIntegerField(_("business days without a scan"))
+    source = models.CharField(max_length=200, blank=True, help_text="where the figure comes from")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "service"], name="stuck_threshold_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier or '*'} {self.service or '*'}: {self.business_days}"
 
 
 class Policy(models.Model):

@@ -136,6 +136,54 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "store_data",
+        _("Store data"),
+        (
+            SettingsPage(
+                "order_files:import",
+                _("Import orders"),
+                _("Load orders from Shopify's export or a CSV/XLSX file; bad rows by line."),
+                "order_files.add_orderimport",
+            ),
+        ),
+    ),
+    SettingsArea(
+        "resolutions",
+        _("Refunds and compensation"),
+        (
+            SettingsPage(
+                "resolutions:limits",
+                _("Resolution limits"),
+                _("What each role may refund, reship or give alone; above it, an approval."),
+                "resolutions.view_resolutionlimits",
+            ),
+            SettingsPage(
+                "resolutions:budget",
+                _("Care budget"),
+                _("The month's plan for refunds, reships, coupons and gifts, against spend."),
+                "resolutions.view_carebudget",
+            ),
+            SettingsPage(
+                "resolutions:approvals",
+                _("Approvals"),
+                _("Requests over someone's limits, waiting for a decision."),
+                "resolutions.change_approval",
+            ),
+        ),
+    ),
+    SettingsArea(
+        "connections",
+        _("Connections"),
+        (
+            SettingsPage(
+                "connections:list",
+                _("Connections"),
+                _("Shops, payment accounts and carriers feeding the desk; their health."),
+                "connections.view_connection",
+            ),
+        ),
+    ),
+    SettingsArea(
         "account",
         _("Your account"),
         (

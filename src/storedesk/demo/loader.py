@@ -51,6 +51,7 @@ DEMO_STORE = {
     "domain": "tinypearl.example",
     "support_email": "care@tinypearl.example",
     "order_number_prefix": "#TP",
+    "is_demo": True,
 }
 DEMO_USERS = [
     ("agent", Role.AGENT, "Linh", "Nguyen", "vi"),

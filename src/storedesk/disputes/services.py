@@ -52,6 +52,24 @@ REASONS = {
             "unrecognized",
         }
     ),
+    # Shopify Payments disputes (Admin API `ShopifyPaymentsDispute.reason`): Stripe's words.
+    Payment.Gateway.SHOPIFY_PAYMENTS: frozenset(
+        {
+            "bank_cannot_process",
+            "credit_not_processed",
+            "customer_initiated",
+            "debit_not_authorized",
+            "duplicate",
+            "fraudulent",
+            "general",
+            "incorrect_account_details",
+            "insufficient_funds",
+            "product_not_received",
+            "product_unacceptable",
+            "subscription_canceled",
+            "unrecognized",
+        }
+    ),
     Payment.Gateway.PAYPAL: frozenset(
         {
             "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
@@ -80,6 +98,9 @@ STATUSES = {
             "prevented",
         }
     ),
+    Payment.Gateway.SHOPIFY_PAYMENTS: frozenset(
+        {"needs_response", "under_review", "charge_refunded", "accepted", "won", "lost"}
+    ),
     Payment.Gateway.PAYPAL: frozenset(
         {
             "OPEN",
@@ -91,10 +112,13 @@ STATUSES = {
         }
     ),
 }
-CLOSED_STATUSES = frozenset({"warning_closed", "won", "lost", "prevented", "RESOLVED"})
+CLOSED_STATUSES = frozenset(
+    {"warning_closed", "won", "lost", "prevented", "RESOLVED", "charge_refunded", "accepted"}
+)
 # Fields a later report of the same dispute may change.
 UPDATABLE = (
     "status",
+    "stage",
     "reason",
     "network_reason_code",
     "kind",
@@ -151,6 +175,8 @@ def _validate(dispute_in: DisputeIn) -> str:
         return "missing_id"
     if dispute_in.kind not in Dispute.Kind.values:
         return "unknown_kind"
+    if dispute_in.stage and dispute_in.stage not in Dispute.Stage.values:
+        return "unknown_stage"
     if dispute_in.reason not in REASONS[dispute_in.gateway]:
         logger.warning("unknown %s dispute reason %r", dispute_in.gateway, dispute_in.reason)
     if dispute_in.status not in STATUSES[dispute_in.gateway]:
@@ -221,6 +247,7 @@ def _dispute_row(dispute_in: DisputeIn, payment_id: int, order_id: int) -> Dispu
         gateway=dispute_in.gateway,
         provider_id=dispute_in.provider_id,
         kind=dispute_in.kind,
+        stage=dispute_in.stage,
         reason=dispute_in.reason,
         network_reason_code=dispute_in.network_reason_code,
         status=dispute_in.status,

@@ -31,6 +31,7 @@ from storedesk.commerce.services import (
 )
 from storedesk.core.events import handles, record_event
 from storedesk.core.money import quantize
+from storedesk.risk.extensions import refund_starter
 from storedesk.risk.facts import address_key
 from storedesk.risk.models import OrderRisk, RiskDecision, RiskList
 from storedesk.risk.services import DEFAULT_LISTS, do_add_to_list
@@ -298,9 +299,11 @@ def _report_fraud(order: Order, actor, reason: str) -> dict[str, str]:
 def do_cancel(
     order_risk: OrderRisk, actor, reason: str, report_fraud: bool = False
 ) -> RiskDecision:
-    """Cancel the order and leave a visible "refund needed" task for what was captured (the
-    refund itself happens at the gateway, later; nothing here pretends it did). Reporting
-    fraud also blocks the order's email, card, shipping address and IP for future orders."""
+    """Cancel the order and refund what was captured through the gateway that took it (the
+    resolutions path: exactly once, after commit, retried with the same key). A refund a rule
+    refuses (an open chargeback: the bank already took the money) is said on the decision; one
+    the gateway refuses leaves a visible "refund needed" task. Reporting fraud also blocks the
+    order's email, card, shipping address and IP for future orders."""
     reason = _reason(reason)
     order, locked = _lock(order_risk)
     if locked.status == Status.CANCELLED:
@@ -320,18 +323,18 @@ def do_cancel(
     except CancelRefused as refused:
         raise CannotCancel(str(refused)) from None
     due = refund_due(order)
-    task = do_open_refund_task(order, due, actor=actor, reason=reason) if due > 0 else None
+    refund = _refund_through_gateway(locked, order, due, actor, reason, report_fraud)
     blocked = _report_fraud(order, actor, reason) if report_fraud else {}
     locked.status, locked.fulfillment_held = Status.CANCELLED, True
-    locked.stage = Stage.GATEWAY if task is not None else Stage.DONE
+    locked.stage = Stage.GATEWAY if refund.get("resolution_id") else Stage.DONE
     locked.save(update_fields=["status", "stage", "fulfillment_held"])
     details = {
         "cancel_reason": order.cancel_reason,
         "order_was_cancelled": before["cancelled_at"] is not None,
-        "refund_task_id": task.pk if task else None,
         "refund_due": str(due),
         "currency": order.currency,
         "blocked": sorted(blocked),
+        **refund,
     }
     if check.warning:
         details |= {"warning": check.warning, "already_refunded": str(check.refunded)}
@@ -339,6 +342,26 @@ def do_cancel(
         details["label"] = "fraud"
     kind = Kind.CANCEL_FRAUD if report_fraud else Kind.CANCEL
     return _decide(locked, order, kind, actor, reason, details, "order_risk_cancelled")
+
+
+def _refund_through_gateway(
+    order_risk: OrderRisk, order: Order, due: Decimal, actor, reason: str, fraud: bool
+) -> dict:
+    """Start the refund of what is due (carried out after commit by resolutions, when it is
+    installed; otherwise a "refund needed" task); what the decision records about it."""
+    if due <= 0:
+        return {}
+    starter = refund_starter()
+    if starter is None:
+        task = do_open_refund_task(order, due, actor=actor, reason=reason)
+        return {"refund_task_id": task.pk}
+    return starter(
+        order=order,
+        actor=actor,
+        reason=reason,
+        fraud=fraud,
+        idempotency_key=f"risk-review-{order_risk.pk}-refund",
+    )
 
 
 def _report_later(order_risk: OrderRisk, order: Order, actor, reason: str) -> RiskDecision:
@@ -647,6 +670,41 @@ def _finish_review_after_task(order: Order, actor, task: OrderTask) -> None:
         {"from": Stage.GATEWAY, "to": Stage.DONE, "task_id": task.pk},
         "order_risk_stage_moved",
     )
+
+
+@handles("resolution_done")
+@handles("resolution_failed")
+def follow_the_cancelled_reviews_refund(event) -> None:
+    """The refund a cancelled review started: done finishes the review; failed leaves a
+    "refund needed" task for a person (the gateway said why, on the resolution)."""
+    order_id = event.payload.get("order_id")
+    with transaction.atomic():
+        order = lock_order(order_id)
+        risk = (
+            OrderRisk.objects.select_for_update(of=("self",))
+            .filter(order=order, status=Status.CANCELLED, stage=Stage.GATEWAY)
+            .first()
+        )
+        if risk is None:
+            return
+        started = _last(risk, Kind.CANCEL, Kind.CANCEL_FRAUD)
+        resolution_id = started.details.get("resolution_id") if started else None
+        if resolution_id != event.payload.get("resolution_id"):
+            return
+        if event.name == "resolution_failed":
+            do_open_refund_task(order, refund_due(order), actor=None, reason=started.reason)
+            return
+        risk.stage = Stage.DONE
+        risk.save(update_fields=["stage"])
+        _decide(
+            risk,
+            order,
+            Kind.STAGE,
+            None,
+            str(_("Refunded through the gateway")),
+            {"from": Stage.GATEWAY, "to": Stage.DONE, "resolution_id": resolution_id},
+            "order_risk_stage_moved",
+        )
 
 
 # --- Labels for the score model -----------------------------------------------------------------

@@ -43,7 +43,13 @@ from storedesk.commerce.services.order_tasks import (
 )
 from storedesk.commerce.services.orders import do_ingest_orders, refresh_customer_aggregates
 from storedesk.commerce.services.policies import do_publish_policy
-from storedesk.commerce.services.refunds import do_ingest_refunds, do_record_refund, lock_order
+from storedesk.commerce.services.refunds import (
+    do_fail_refund,
+    do_ingest_refunds,
+    do_record_refund,
+    do_settle_refund,
+    lock_order,
+)
 
 # Moved to the outbox, where it belongs; kept here for callers of the old path.
 from storedesk.core.events import record_events_bulk
@@ -75,7 +81,9 @@ __all__ = [
     "do_ingest_refunds",
     "do_open_refund_task",
     "do_publish_policy",
+    "do_fail_refund",
     "do_record_refund",
+    "do_settle_refund",
     "do_record_shipment",
     "do_record_void",
     "do_set_cancel_reason",

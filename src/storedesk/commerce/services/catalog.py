@@ -23,9 +23,11 @@ def do_create_store(
     timezone_name: str = "America/New_York",
     order_number_prefix: str = "#TP",
     support_email: str = "",
+    is_demo: bool = False,
     actor=None,
 ) -> Store:
-    """Create a store (a connector's first sync, or the demo)."""
+    """Create a store (a connector's first sync, or the demo: `is_demo` sends its refunds
+    to the in-process demo gateway, where no money moves)."""
     store = Store.objects.create(
         name=name,
         slug=slug,
@@ -34,6 +36,7 @@ def do_create_store(
         timezone=timezone_name,
         order_number_prefix=order_number_prefix,
         support_email=support_email,
+        is_demo=is_demo,
     )
     record_audit(actor=actor, action="store.created", obj=store, changes={"name": name})
     record_event("store_created", store_id=store.pk)

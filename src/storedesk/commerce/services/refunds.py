@@ -196,15 +196,17 @@ def _insert_refund(
 
 def _after_refund(order: Order, refund: Refund, actor) -> None:
     """Bring the order's refunded total and status, the customer's aggregates, audit and
-    events up to date with a new refund."""
-    captured = _captured_total(order.pk)
-    _, succeeded = _refund_totals(order.pk)
+    events up to date with a new refund. A pending refund changes none of the totals (they
+    count succeeded refunds): only its audit entry and event are written."""
     before = order.financial_status
-    order.total_refunded = succeeded
-    order.financial_status = _financial_status_after_refund(before, succeeded, captured)
-    order.save(update_fields=["total_refunded", "financial_status"])
-    if order.customer_id:
-        refresh_customer_aggregates([order.customer_id])
+    if refund.status != Refund.Status.PENDING:
+        captured = _captured_total(order.pk)
+        _, succeeded = _refund_totals(order.pk)
+        order.total_refunded = succeeded
+        order.financial_status = _financial_status_after_refund(before, succeeded, captured)
+        order.save(update_fields=["total_refunded", "financial_status"])
+        if order.customer_id:
+            refresh_customer_aggregates([order.customer_id])
     record_audit(
         actor=actor,
         action="refund.recorded",
@@ -226,6 +228,42 @@ def _after_refund(order: Order, refund: Refund, actor) -> None:
         currency=refund.currency,
         reason=refund.reason,
     )
+
+
+@transaction.atomic
+def do_settle_refund(refund: Refund, *, provider_id: str = "", actor=None) -> Refund:
+    """A pending refund the gateway confirmed: succeeded, with the gateway's reference; the
+    order's refunded total and status follow. Settling twice changes nothing."""
+    order = lock_order(refund.order_id)
+    locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+    if locked.status == Refund.Status.SUCCEEDED:
+        return locked
+    if locked.status != Refund.Status.PENDING:
+        raise RefundRefused(f"refund {locked.pk} is {locked.status}, not pending")
+    locked.status = Refund.Status.SUCCEEDED
+    locked.provider_id = provider_id or locked.provider_id
+    locked.save(update_fields=["status", "provider_id"])
+    _after_refund(order, locked, actor)
+    return locked
+
+
+@transaction.atomic
+def do_fail_refund(refund: Refund, *, error: str = "", actor=None) -> Refund:
+    """A pending refund the gateway refused: failed, so its amount is refundable again."""
+    order = lock_order(refund.order_id)
+    locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+    if locked.status != Refund.Status.PENDING:
+        return locked
+    locked.status = Refund.Status.FAILED
+    locked.save(update_fields=["status"])
+    record_audit(
+        actor=actor,
+        action="refund.failed",
+        obj=locked,
+        changes={"order": order.number, "amount": locked.amount, "error": error[:500]},
+    )
+    record_event("refund_failed", refund_id=locked.pk, order_id=order.pk)
+    return locked
 
 
 def do_ingest_refunds(

@@ -9,3 +9,7 @@ class StripeConfig(AppConfig):
     def ready(self) -> None:
         # Registers the periodic job that retries failed and lost events.
         from storedesk.integrations.stripe import tasks  # noqa: F401
+        from storedesk.integrations.stripe.refunds import StripeRefundGateway
+        from storedesk.resolutions.gateways import register_refund_gateway
+
+        register_refund_gateway("stripe", StripeRefundGateway)
