@@ -87,6 +87,8 @@ _GATEWAYS = [
     "gateways.view_accounthealthcase",
     "gateways.change_accounthealthcase",
 ]
+# Payments specialists work disputes; admins also edit the reason rules.
+_DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
@@ -106,6 +108,6 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         *_APPROVE,
         *_RESOLUTION_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_GATEWAYS],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES, *_GATEWAYS],
     Role.ADMIN: "__all__",
 }

@@ -122,6 +122,12 @@ SETTINGS_AREAS = (
                 "risk.view_risklist",
             ),
             SettingsPage(
+                "disputes:reason_rules",
+                _("Dispute reason rules"),
+                _("What each gateway reason means: family, deadline, winning evidence, actions."),
+                "disputes.view_reasonrule",
+            ),
+            SettingsPage(
                 "risk:digest",
                 _("Payment digest"),
                 _("One day of payments, risk flags, decisions, refunds and disputes."),
