@@ -39,9 +39,9 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
-from storedesk.gateways.services import CaseIn, do_open_case
 from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
+from storedesk.gateways.services import CaseIn, do_open_case
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
