@@ -16,6 +16,7 @@ LAYERS = [
     "commerce",
     "disputes",
     "desk",
+    "gateways",
     "risk",
     "triage",
     "integrations.connections",

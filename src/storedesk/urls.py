@@ -17,6 +17,7 @@ urlpatterns = [
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("resolutions/", include("storedesk.resolutions.urls")),
     path("risk/", include("storedesk.risk.urls")),
+    path("gateways/", include("storedesk.gateways.urls")),
     path("", include("storedesk.core.urls")),
     path("", include("storedesk.onboarding.urls")),
     path("imports/orders/", include("storedesk.integrations.order_files.urls")),

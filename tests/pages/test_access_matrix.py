@@ -41,6 +41,7 @@ from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
+from storedesk.gateways.services import CaseIn, do_open_case
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
@@ -62,6 +63,7 @@ RISK_DESK = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})
 LEADS = frozenset({Role.LEAD, Role.ADMIN})
 APPROVERS = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})  # decide resolution approvals
 ADMINS = frozenset({Role.ADMIN})
+GATEWAY_DESK = frozenset({Role.PAYMENTS, Role.ADMIN})
 DISPUTE_DESK = frozenset({Role.PAYMENTS, Role.ADMIN})
 PUBLIC = "public"  # anyone, signed in or not (customers, the login page)
 SIGNED_LINK = "signed-link"  # anyone holding the signed link the walk puts in the URL
@@ -217,6 +219,11 @@ ACCESS: dict[str, Rule] = {
     "risk:list_remove": Rule(post=RISK_DESK),
     "risk:digest": Rule(get=EVERY_ROLE, post_as_get=True),
     "risk:digest_orders": Rule(get=EVERY_ROLE, post_as_get=True),
+    # gateways: account health and the networks' ratios are the payments specialist's.
+    "gateways:health": Rule(get=GATEWAY_DESK, post_as_get=True),
+    "gateways:assign": Rule(post=GATEWAY_DESK),
+    "gateways:resolve": Rule(post=GATEWAY_DESK),
+    "gateways:ratios": Rule(get=GATEWAY_DESK, post_as_get=True),
     # triage: agents work tickets (panel, playbook steps, hand-offs, departments, analysis);
     # rules, SLA, calendars, playbooks and priority weights are set up by leads.
     "triage:rules": Rule(get=LEADS, post_as_get=True),
@@ -274,6 +281,8 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:list_cases": Rule(get=GATEWAY_DESK),
+    "api-v1:get_ratios": Rule(get=GATEWAY_DESK),
     "api-v1:list_disputes": Rule(get=DISPUTE_DESK),
     "api-v1:get_dispute": Rule(get=DISPUTE_DESK),
     "api-v1:get_evidence": Rule(get=DISPUTE_DESK, put=DISPUTE_DESK),
@@ -425,6 +434,10 @@ def small_store(store, full_order, make_user):
         "playbook": Playbook.objects.order_by("pk").first(),
         "handoff": handoff,
         "saved_view": SavedView.objects.create(name="Mine", owner=lead, filters={}),
+        "account_case": do_open_case(
+            store,
+            CaseIn("stripe", "payout_hold", "acct_matrix", "Payouts paused", BASE_TIME),
+        ).case,
     }
 
 
@@ -489,6 +502,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
+        "gateways:assign": store["account_case"].pk,
+        "gateways:resolve": store["account_case"].pk,
         "resolutions:retry": store["failed_resolution"].pk,
         "resolutions:approve": store["approval"].pk,
         "resolutions:decline": store["approval"].pk,

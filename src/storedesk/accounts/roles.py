@@ -82,6 +82,11 @@ _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
     "disputes.view_dispute",
 ]
+_GATEWAYS = [
+    "gateways.view_monitoringthreshold",
+    "gateways.view_accounthealthcase",
+    "gateways.change_accounthealthcase",
+]
 # Payments specialists work disputes; admins also edit the reason rules.
 _DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
@@ -103,6 +108,6 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         *_APPROVE,
         *_RESOLUTION_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES, *_GATEWAYS],
     Role.ADMIN: "__all__",
 }

@@ -133,6 +133,12 @@ SETTINGS_AREAS = (
                 _("One day of payments, risk flags, decisions, refunds and disputes."),
                 "risk.view_orderrisk",
             ),
+            SettingsPage(
+                "gateways:ratios",
+                _("Network monitoring ratios"),
+                _("Dispute and fraud ratios against Visa and Mastercard thresholds, projected."),
+                "gateways.view_monitoringthreshold",
+            ),
         ),
     ),
     SettingsArea(

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "storedesk.desk",
     "storedesk.triage",
     "storedesk.disputes",
+    "storedesk.gateways",
     "storedesk.risk",
     "storedesk.resolutions",
     "storedesk.integrations.stripe",

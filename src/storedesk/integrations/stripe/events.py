@@ -8,15 +8,20 @@ from datetime import UTC, datetime
 from decimal import InvalidOperation
 from typing import Any
 
+from storedesk.commerce.queries import current_store
 from storedesk.disputes.services import (
     EarlyFraudWarningRefused,
     do_ingest_disputes,
     do_record_early_fraud_warning,
 )
+from storedesk.gateways.models import AccountHealthCase
+from storedesk.gateways.services import do_open_case, do_resolve_reported
 from storedesk.integrations.stripe.mappers import (
+    account_to_cases,
     charge_to_payment,
     dispute_to_dispute,
     early_fraud_warning_to_input,
+    payout_to_case,
 )
 
 
@@ -79,6 +84,50 @@ def _dispute(event: Mapping[str, Any], actor) -> str:
     if result.created:
         return "recorded"
     return "updated" if result.updated else "unchanged"
+
+
+def _event_time(event: Mapping[str, Any]) -> datetime:
+    return datetime.fromtimestamp(int(event.get("created") or 0), tz=UTC)
+
+
+def _store():
+    store = current_store()
+    if store is None:
+        raise EventNotApplied("no store yet to open an account-health case for")
+    return store
+
+
+def _payout_failed(event: Mapping[str, Any], actor) -> str:
+    case_in = _mapped(lambda o: payout_to_case(o, happened_at=_event_time(event)), _object(event))
+    result = do_open_case(_store(), case_in, actor=actor)
+    return "recorded" if result.created else ("updated" if result.changed else "unchanged")
+
+
+def _account_updated(event: Mapping[str, Any], actor) -> str:
+    """Opens (or updates) a payout-hold and an account-review case while Stripe wants
+    something; resolves them once the account is back in good standing."""
+    at = _event_time(event)
+    stripe_object = _object(event)
+    cases = _mapped(lambda o: account_to_cases(o, happened_at=at), stripe_object)
+    store = _store()
+    outcomes = [do_open_case(store, case_in, actor=actor) for case_in in cases]
+    open_kinds = {case_in.kind for case_in in cases}
+    cleared = [
+        kind
+        for kind in (AccountHealthCase.Kind.PAYOUT_HOLD, AccountHealthCase.Kind.ACCOUNT_REVIEW)
+        if kind not in open_kinds
+    ]
+    resolved = do_resolve_reported(
+        "stripe",
+        cleared,
+        str(stripe_object.get("id") or ""),
+        actor=actor,
+        note="Stripe reports the account in good standing",
+        at=at,
+    )
+    if any(outcome.created for outcome in outcomes):
+        return "recorded"
+    return "updated" if resolved or any(outcome.changed for outcome in outcomes) else "unchanged"
 
 
 def _payment_of_charge(charge: Mapping[str, Any]):
@@ -220,6 +269,8 @@ ROUTES: dict[str, Callable[[Mapping[str, Any], Any], str]] = {
     "charge.dispute.closed": _dispute,
     "charge.dispute.funds_withdrawn": _dispute,
     "charge.dispute.funds_reinstated": _dispute,
+    "payout.failed": _payout_failed,
+    "account.updated": _account_updated,
 }
 
 

@@ -14,6 +14,8 @@ from storedesk.commerce.models import Payment
 from storedesk.core.money import from_minor_units
 from storedesk.disputes.models import Dispute
 from storedesk.disputes.services import EarlyFraudWarningIn
+from storedesk.gateways.models import AccountHealthCase
+from storedesk.gateways.services import CaseIn
 
 GATEWAY = Payment.Gateway.STRIPE
 
@@ -117,3 +119,68 @@ def early_fraud_warning_to_input(warning: Mapping[str, Any]) -> EarlyFraudWarnin
         warned_at=_time(warning.get("created")),
         raw=dict(warning),
     )
+
+
+# --- Account health (gateways) ---------------------------------------------------------------
+
+
+def _at(timestamp) -> datetime:
+    return datetime.fromtimestamp(int(timestamp), tz=UTC)
+
+
+def payout_to_case(payout: Mapping[str, Any], *, happened_at: datetime) -> CaseIn:
+    """A failed `payout`: the money did not reach the bank account."""
+    currency = str(payout["currency"]).upper()
+    reason = payout.get("failure_message") or payout.get("failure_code") or "no reason given"
+    return CaseIn(
+        gateway="stripe",
+        kind=AccountHealthCase.Kind.FAILED_PAYOUT,
+        provider_ref=str(payout["id"]),
+        title=f"Payout {payout['id']} failed: {reason}",
+        happened_at=happened_at,
+        amount=from_minor_units(int(payout["amount"]), currency),
+        currency=currency,
+        required_documents=["bank account details"] if payout.get("failure_code") else [],
+        data={"failure_code": payout.get("failure_code") or "", "status": payout.get("status")},
+    )
+
+
+def account_to_cases(account: Mapping[str, Any], *, happened_at: datetime) -> list[CaseIn]:
+    """What an `account` says needs the store: payouts paused (a payout hold), or
+    requirements currently or past due / a disabled reason (an account review). Empty when
+    the account is in good standing."""
+    requirements = account.get("requirements") or {}
+    due = [*(requirements.get("past_due") or []), *(requirements.get("currently_due") or [])]
+    disabled = requirements.get("disabled_reason") or ""
+    deadline = requirements.get("current_deadline")
+    deadline_at = _at(deadline) if deadline else None
+    account_id = str(account["id"])
+    data = {"disabled_reason": disabled, "past_due": requirements.get("past_due") or []}
+    cases = []
+    if account.get("payouts_enabled") is False:
+        cases.append(
+            CaseIn(
+                gateway="stripe",
+                kind=AccountHealthCase.Kind.PAYOUT_HOLD,
+                provider_ref=account_id,
+                title=f"Stripe paused payouts{': ' + disabled if disabled else ''}",
+                happened_at=happened_at,
+                deadline=deadline_at,
+                required_documents=due,
+                data=data,
+            )
+        )
+    if due or disabled:
+        cases.append(
+            CaseIn(
+                gateway="stripe",
+                kind=AccountHealthCase.Kind.ACCOUNT_REVIEW,
+                provider_ref=account_id,
+                title=f"Stripe needs information{' (' + disabled + ')' if disabled else ''}",
+                happened_at=happened_at,
+                deadline=deadline_at,
+                required_documents=due,
+                data=data,
+            )
+        )
+    return cases

@@ -1,0 +1,3 @@
+from storedesk.gateways.views import app_name, urlpatterns
+
+__all__ = ["app_name", "urlpatterns"]
