@@ -14,6 +14,7 @@ from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
 from storedesk.resolutions.api import router as resolutions_router
+from storedesk.integrations.connections.api import router as connections_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router
 from storedesk.triage.api import router as triage_router
@@ -46,3 +47,4 @@ api.add_router("/", risk_rules_router)
 api.add_router("/", desk_router)
 api.add_router("/", triage_router)
 api.add_router("/", resolutions_router)
+api.add_router("/", connections_router)

@@ -17,6 +17,8 @@ urlpatterns = [
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
     path("webhooks/stripe/", include("storedesk.integrations.stripe.urls")),
+    path("webhooks/shopify/", include("storedesk.integrations.shopify.urls")),
+    path("settings/connections/", include("storedesk.integrations.connections.urls")),
     path("triage/analysis/", include(triage_analysis_urls)),
     path("triage/", include("storedesk.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

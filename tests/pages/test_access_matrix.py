@@ -38,6 +38,7 @@ from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.resolutions.services import do_request_resolution
+from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
@@ -105,6 +106,11 @@ ACCESS: dict[str, Rule] = {
     "commerce:customers": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:customer": Rule(get=EVERY_ROLE, post_as_get=True),
     "commerce:tasks": Rule(get=EVERY_ROLE, post_as_get=True),
+    # Connections to shops, gateways and carriers hold secrets: administrators only.
+    "connections:list": Rule(get=ADMINS, post_as_get=True),
+    "connections:connect": Rule(get=ADMINS, post=ADMINS),
+    "connections:detail": Rule(get=ADMINS, post_as_get=True),
+    "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # desk
@@ -151,6 +157,7 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    "shopify:webhook": Rule(post=WEBHOOK),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -233,6 +240,10 @@ ACCESS: dict[str, Rule] = {
     "api-v1:approve": Rule(post=RISK_DESK),
     "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -317,8 +328,17 @@ def small_store(store, full_order, make_user):
         reason="not_received",
         idempotency_key="matrix-approval",
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
     return {
         "approval": over_the_limit.approval,
+        "connection": connection,
         "lead": lead,
         "order": full_order,
         "ticket": ticket,
@@ -355,6 +375,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "version_pk": store["proposal"].pk,
         "name": store["risk_list"].name,
         "slug": "payments",
+        "system": "shopify",
+        "connection_id": store["connection"].pk,
         "app_label": "commerce",
         "model": "order",
         "object_id": str(order.pk),
@@ -364,6 +386,8 @@ def path_arguments(name: str, store: dict) -> dict:
     }
     pk_by_url = {
         "commerce:order": order.pk,
+        "connections:detail": store["connection"].pk,
+        "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
         "desk_templates:detail": store["template"].pk,
         "desk_templates:propose": store["template"].pk,

@@ -169,6 +169,8 @@ class OrderIn:
     line_items: tuple[LineItemIn, ...] = ()
     payments: tuple[PaymentIn, ...] = ()
     shipments: tuple[ShipmentIn, ...] = ()
+    # The source's `updated_at` of this version (an older one never overwrites a newer one).
+    updated_at: datetime | None = None
 
     @property
     def number_key(self) -> str:

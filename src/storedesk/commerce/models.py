@@ -189,6 +189,9 @@ class Order(models.Model):
     referring_site = models.CharField(max_length=400, blank=True)
     tags = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
+    # The source's own `updated_at` of the version stored (Shopify's order.updated_at): a
+    # late-arriving older version never overwrites a newer one.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -130,6 +130,18 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "connections",
+        _("Connections"),
+        (
+            SettingsPage(
+                "connections:list",
+                _("Connections"),
+                _("Shops, payment accounts and carriers feeding the desk; their health."),
+                "connections.view_connection",
+            ),
+        ),
+    ),
+    SettingsArea(
         "account",
         _("Your account"),
         (

@@ -52,6 +52,24 @@ REASONS = {
             "unrecognized",
         }
     ),
+    # Shopify Payments disputes (Admin API `ShopifyPaymentsDispute.reason`): Stripe's words.
+    Payment.Gateway.SHOPIFY_PAYMENTS: frozenset(
+        {
+            "bank_cannot_process",
+            "credit_not_processed",
+            "customer_initiated",
+            "debit_not_authorized",
+            "duplicate",
+            "fraudulent",
+            "general",
+            "incorrect_account_details",
+            "insufficient_funds",
+            "product_not_received",
+            "product_unacceptable",
+            "subscription_canceled",
+            "unrecognized",
+        }
+    ),
     Payment.Gateway.PAYPAL: frozenset(
         {
             "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
@@ -80,6 +98,9 @@ STATUSES = {
             "prevented",
         }
     ),
+    Payment.Gateway.SHOPIFY_PAYMENTS: frozenset(
+        {"needs_response", "under_review", "charge_refunded", "accepted", "won", "lost"}
+    ),
     Payment.Gateway.PAYPAL: frozenset(
         {
             "OPEN",
@@ -91,7 +112,9 @@ STATUSES = {
         }
     ),
 }
-CLOSED_STATUSES = frozenset({"warning_closed", "won", "lost", "prevented", "RESOLVED"})
+CLOSED_STATUSES = frozenset(
+    {"warning_closed", "won", "lost", "prevented", "RESOLVED", "charge_refunded", "accepted"}
+)
 # Fields a later report of the same dispute may change.
 UPDATABLE = (
     "status",

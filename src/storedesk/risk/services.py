@@ -826,6 +826,21 @@ def rescore_after_ticket(event) -> None:
     do_rescore_orders(event.payload.get("order_ids") or [], because="ticket")
 
 
+@handles("order_facts_changed")
+def rescore_after_order_update(event) -> None:
+    """The source reported new facts about an order (a payment, an address, a cancellation,
+    a parcel): its assessment follows. A changed address or a new payment counts as a payment
+    fact (it may reopen a decided review); the rest only refreshes the score."""
+    changed = set(event.payload.get("changed") or ())
+    if {"shipping_address", "billing_address"} & changed:
+        because = "address"
+    elif "payments" in changed:
+        because = "payment_attempt"
+    else:
+        because = "order_update"
+    do_rescore_orders([event.payload.get("order_id")], because=because)
+
+
 # --- Re-scoring after a new model ----------------------------------------------------------
 
 RESCORE_DAYS = 7

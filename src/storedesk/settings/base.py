@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "storedesk.resolutions",
     "storedesk.integrations.stripe",
     "storedesk.integrations.paypal",
+    "storedesk.integrations.connections",
+    "storedesk.integrations.shopify",
     "storedesk.integrations.mail",
     "storedesk.demo",
 ]
@@ -323,6 +325,14 @@ RESOLUTIONS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("RESOLUTIONS_GATEWAY_
 RESOLUTIONS_STUCK_AFTER_SECONDS = int(os.environ.get("RESOLUTIONS_STUCK_AFTER_SECONDS", "120"))
 RESOLUTIONS_MAX_ATTEMPTS = int(os.environ.get("RESOLUTIONS_MAX_ATTEMPTS", "8"))
 RESOLUTIONS_APPROVAL_HOURS = int(os.environ.get("RESOLUTIONS_APPROVAL_HOURS", "48"))
+# Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
+# the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
+# Empty: a key derived from SECRET_KEY (generate one with `storedesk generate-secret-key`).
+STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
+# Shopify Admin API: the version the GraphQL queries are written for, and where it answers
+# (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
+SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")

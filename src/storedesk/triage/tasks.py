@@ -104,6 +104,13 @@ def rescore_after_risk_review_changed(event: DomainEvent) -> None:
     do_rescore_tickets_of_orders([event.payload.get("order_id")])
 
 
+@handles("order_facts_changed")
+def rescore_after_order_update(event: DomainEvent) -> None:
+    """Paid, refunded, shipped or cancelled at the source: the tickets about the order weigh
+    differently."""
+    do_rescore_tickets_of_orders([event.payload.get("order_id")])
+
+
 @periodic("triage-sla-sweep", every=timedelta(minutes=1))
 @task()
 def sweep_sla_task() -> dict[str, int]:

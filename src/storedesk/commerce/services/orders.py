@@ -255,6 +255,7 @@ def _order_row(store: Store, order_in: OrderIn, customer_ids: dict[str, int]) ->
         "referring_site": safe_http_url(order_in.referring_site)[:400],
         "tags": list(order_in.tags),
         "note": order_in.note,
+        "source_updated_at": order_in.updated_at,
     }
 
 
