@@ -333,6 +333,10 @@ STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
 # (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
 SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
 SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
+# Tries per Shopify call a resolution makes (reship, coupon, refund…); its own retries follow.
+SHOPIFY_RESOLUTION_ATTEMPTS = int(os.environ.get("SHOPIFY_RESOLUTION_ATTEMPTS", "3"))
+# How long a coupon given as a resolution stays valid.
+RESOLUTIONS_COUPON_DAYS = int(os.environ.get("RESOLUTIONS_COUPON_DAYS", "90"))
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")
