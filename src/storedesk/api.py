@@ -13,8 +13,8 @@ from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
-from storedesk.resolutions.api import router as resolutions_router
 from storedesk.integrations.connections.api import router as connections_router
+from storedesk.resolutions.api import router as resolutions_router
 from storedesk.risk.api import router as risk_router
 from storedesk.risk.api_rules import router as risk_rules_router
 from storedesk.triage.api import router as triage_router

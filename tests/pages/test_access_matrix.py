@@ -37,8 +37,8 @@ from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
-from storedesk.resolutions.services import do_request_resolution
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook

@@ -3,7 +3,6 @@ Shopify Payments refund, each through `do_request_resolution`, against a local s
 as Shopify's Admin GraphQL API does (success, userErrors, THROTTLED, 401, 5xx)."""
 
 import re
-from decimal import Decimal
 
 import pytest
 
@@ -118,9 +117,7 @@ def test_platform_for_picks_shopify_only_while_the_connection_is_active(shop_ord
 
 
 @pytest.mark.django_db
-def test_a_reship_is_a_draft_order_at_zero_price_completed_at_shopify(
-    shop_order, shopify, people
-):
+def test_a_reship_is_a_draft_order_at_zero_price_completed_at_shopify(shop_order, shopify, people):
     shopify.on("FindReshipDraft", data({"draftOrders": {"nodes": []}}))
     shopify.on(
         "ReshipDraftCreate",
@@ -239,9 +236,7 @@ def test_a_coupon_refused_by_shopify_fails_with_its_user_errors(shop_order, shop
 
 
 @pytest.mark.django_db
-def test_store_credit_goes_to_the_customers_account_after_a_throttle(
-    shop_order, shopify, people
-):
+def test_store_credit_goes_to_the_customers_account_after_a_throttle(shop_order, shopify, people):
     shopify.on(
         "StoreCreditGrant",
         throttled(available=10.0, requested=60),
@@ -266,10 +261,14 @@ def test_store_credit_goes_to_the_customers_account_after_a_throttle(
     assert resolution.status == "done"
     assert resolution.platform_reference == "gid://shopify/StoreCreditAccountCreditTransaction/8"
     first, second = shopify.asked("StoreCreditGrant")
-    assert second["variables"] == first["variables"] == {
-        "id": "gid://shopify/Customer/207119551",
-        "creditInput": {"creditAmount": {"amount": "20.00", "currencyCode": "USD"}},
-    }
+    assert (
+        second["variables"]
+        == first["variables"]
+        == {
+            "id": "gid://shopify/Customer/207119551",
+            "creditInput": {"creditAmount": {"amount": "20.00", "currencyCode": "USD"}},
+        }
+    )
 
 
 @pytest.mark.django_db

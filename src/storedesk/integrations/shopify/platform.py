@@ -190,7 +190,8 @@ def _order_ref(order: Order) -> str:
 
 
 class ShopifyPlatform:
-    """One connected Shopify store's actions (see the module)."""
+    """One connected Shopify store's actions (see the module). What it writes at the store
+    (titles, notes) stays US English, as everything the customer may see does."""
 
     name = SYSTEM
 
@@ -227,7 +228,7 @@ class ShopifyPlatform:
         items = LineItem.objects.filter(order=order).select_related("variant").order_by("pk")
         if wanted:
             items = items.filter(pk__in=wanted)
-        free = {"value": 100.0, "valueType": "PERCENTAGE", "title": _("Replacement")}
+        free = {"value": 100.0, "valueType": "PERCENTAGE", "title": "Replacement"}
         draft_lines = []
         for item in items:
             line = {"quantity": wanted.get(item.pk, item.quantity), "appliedDiscount": free}
@@ -248,8 +249,7 @@ class ShopifyPlatform:
         values: dict = {
             "lineItems": draft_lines,
             "tags": ["storedesk", "replacement", tag],
-            "note": _("Replacement for %(number)s (%(key)s)")
-            % {"number": order.number, "key": key},
+            "note": f"Replacement for {order.number} ({key})",
             "email": order.email or None,
             "presentmentCurrencyCode": order.currency,
         }
@@ -272,7 +272,7 @@ class ShopifyPlatform:
             {"customers": {"add": [gid("Customer", customer)]}} if customer else {"all": True}
         )
         discount = {
-            "title": _("Apology %(code)s for %(number)s") % {"code": code, "number": order.number},
+            "title": f"Apology {code} for {order.number}",
             "code": code,
             "startsAt": now.isoformat(),
             "endsAt": (now + timedelta(days=settings.RESOLUTIONS_COUPON_DAYS)).isoformat(),
