@@ -113,6 +113,8 @@ ACCESS: dict[str, Rule] = {
     "connections:sync": Rule(post=ADMINS),
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
+    # The first-run page: open only while there is no store (admins then get a 404 here).
+    "core:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
@@ -158,6 +160,11 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
     "shopify:webhook": Rule(post=WEBHOOK),
+    "paypal:webhook": Rule(post=WEBHOOK),
+    "easypost:webhook": Rule(post=WEBHOOK),
+    "woocommerce:webhook": Rule(post=WEBHOOK),
+    # Order files: leads and admins load orders from a file.
+    "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
     # and lists are the risk desk's.
     "risk:review": Rule(get=EVERY_ROLE, post_as_get=True),
@@ -233,6 +240,10 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
+    "api-v1:get_connection": Rule(get=ADMINS),
+    "api-v1:sync_connection": Rule(post=ADMINS),
     # resolutions: every care role asks and reads; leads and payments specialists decide
     "api-v1:request_resolution": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
     "api-v1:list_order_resolutions": Rule(get=EVERY_ROLE, post=EVERY_ROLE),
@@ -240,10 +251,6 @@ ACCESS: dict[str, Rule] = {
     "api-v1:approve": Rule(post=RISK_DESK),
     "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
-    "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
-    "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
-    "api-v1:get_connection": Rule(get=ADMINS),
-    "api-v1:sync_connection": Rule(post=ADMINS),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -319,6 +326,14 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    # Broken, so "sync now" is refused without calling Shopify.
+    connection = do_connect(
+        store,
+        "shopify",
+        config={"shop_domain": "matrix-shop.myshopify.com"},
+        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
+    )
+    do_mark_broken(connection, "token revoked")
     over_the_limit = do_request_resolution(
         actor=make_user(Role.AGENT, username="store-agent"),
         order=full_order,
@@ -328,17 +343,9 @@ def small_store(store, full_order, make_user):
         reason="not_received",
         idempotency_key="matrix-approval",
     )
-    # Broken, so "sync now" is refused without calling Shopify.
-    connection = do_connect(
-        store,
-        "shopify",
-        config={"shop_domain": "matrix-shop.myshopify.com"},
-        secrets={"access_token": "shpat_matrix", "webhook_secret": "matrix-secret"},
-    )
-    do_mark_broken(connection, "token revoked")
     return {
-        "approval": over_the_limit.approval,
         "connection": connection,
+        "approval": over_the_limit.approval,
         "lead": lead,
         "order": full_order,
         "ticket": ticket,

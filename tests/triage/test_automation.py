@@ -1,8 +1,10 @@
 """Automation on a new message: rules fire once each, recorded on the timeline; round-robin."""
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
@@ -11,7 +13,7 @@ from storedesk.desk.models import Message, Ticket, TicketEvent
 from storedesk.desk.services import do_open_ticket, do_receive_message
 from storedesk.triage.automation import least_loaded
 from storedesk.triage.models import RuleFiring, TicketSla
-from storedesk.triage.services import do_save_rule, next_round_robin
+from storedesk.triage.services import do_save_rule, do_take_round_robin_turn
 from storedesk.triage.tasks import on_message_received
 from tests.desk.builders import inbound
 from tests.triage.workflow_helpers import analyse
@@ -37,20 +39,20 @@ def care(make_user):
 
 
 def test_round_robin_is_fair(care):
-    chosen = Counter(next_round_robin(care).username for _ in range(30))
+    chosen = Counter(do_take_round_robin_turn(care).username for _ in range(30))
     assert chosen == {"care0": 10, "care1": 10, "care2": 10}
 
 
 def test_round_robin_skips_inactive_members(care):
     care.members.filter(username="care1").update(is_active=False)
-    picks = [next_round_robin(care).username for _ in range(4)]
+    picks = [do_take_round_robin_turn(care).username for _ in range(4)]
     assert picks == ["care0", "care2", "care0", "care2"]
 
 
 def test_round_robin_passes_the_turn_on_when_the_last_agent_leaves(care):
-    picks = [next_round_robin(care).username for _ in range(2)]
+    picks = [do_take_round_robin_turn(care).username for _ in range(2)]
     care.members.filter(username="care1").update(is_active=False)
-    picks += [next_round_robin(care).username for _ in range(3)]
+    picks += [do_take_round_robin_turn(care).username for _ in range(3)]
     # care2's turn comes next, not care0's a second time.
     assert picks == ["care0", "care1", "care2", "care0", "care2"]
 
@@ -150,7 +152,12 @@ def test_a_wismo_rule_answers_with_tracking_and_leaves_the_ticket_pending(
 
     order = OrderFactory()
     LineItemFactory(order=order)
-    ShipmentEventFactory(shipment__order=order, message="In transit to Chicago")
+    # Scanned an hour ago: a parcel without a scan for days is stuck and left to a person.
+    ShipmentEventFactory(
+        shipment__order=order,
+        message="In transit to Chicago",
+        happened_at=timezone.now() - timedelta(hours=1),
+    )
     do_save_rule(
         None, actor=lead, name="WISMO", condition=":intent: = 'order_status'", actions="wismo"
     )
@@ -169,6 +176,43 @@ def test_a_wismo_rule_answers_with_tracking_and_leaves_the_ticket_pending(
     assert "In transit to Chicago" in sent.text
     fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
     assert fired.data["results"] == ["wismo: sent"]
+
+
+@pytest.mark.parametrize(
+    ("scanned_days_ago", "status", "why"),
+    [
+        (10, "in_transit", "the parcel is stuck (no carrier scan for days): left to a person"),
+        (0, "delivered", "the carrier says delivered: left to a person"),
+        (0, "returned_to_sender", "the carrier reports a problem: left to a person"),
+    ],
+)
+def test_wismo_leaves_stuck_delivered_or_troubled_parcels_to_a_person(
+    lead, django_capture_on_commit_callbacks, scanned_days_ago, status, why
+):
+    from tests.factories import LineItemFactory, OrderFactory, ShipmentEventFactory
+
+    order = OrderFactory()
+    LineItemFactory(order=order)
+    event = ShipmentEventFactory(
+        shipment__order=order,
+        shipment__status=status,
+        happened_at=timezone.now() - timedelta(days=scanned_days_ago, hours=1),
+    )
+    assert event.shipment.status == status
+    do_save_rule(
+        None, actor=lead, name="WISMO", condition=":intent: = 'order_status'", actions="wismo"
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket = do_open_ticket(
+            channel="email", requester_email=order.customer.email, customer=order.customer
+        )
+        message = do_receive_message(ticket, inbound("Where is it?", from_email=order.email))
+    analyse(message, "order_status", order_refs=[{"kind": "order_number", "value": order.number}])
+    with django_capture_on_commit_callbacks(execute=True):
+        on_message_received(DomainEvent.objects.filter(name="message_received").latest("pk"))
+    assert not Message.objects.filter(ticket=ticket, automatic_reason="wismo").exists()
+    fired = TicketEvent.objects.get(ticket=ticket, kind="rule_fired")
+    assert fired.data["results"] == [f"wismo: {why}"]
 
 
 def test_an_auto_reply_with_a_placeholder_is_refused_when_the_rule_is_saved(lead):

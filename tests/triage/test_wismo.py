@@ -37,8 +37,13 @@ def shipped():
     shipment = ShipmentFactory(
         order=order, carrier="USPS", estimated_delivery_at=BASE_TIME + timedelta(days=6)
     )
+    # Scanned this morning: a parcel without a scan for days is stuck and left to a person.
     ShipmentEventFactory(
-        shipment=shipment, message="Arrived at USPS facility", city="Chicago", country="US"
+        shipment=shipment,
+        message="Arrived at USPS facility",
+        city="Chicago",
+        country="US",
+        happened_at=timezone.now() - timedelta(hours=2),
     )
     return order
 

@@ -96,6 +96,8 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "desk.view_quarantinedmail",
         "desk.change_quarantinedmail",
         *_TRIAGE_SETUP,
+        "order_files.add_orderimport",
+        "order_files.view_orderimport",
         *_APPROVE,
         *_RESOLUTION_SETUP,
     ],

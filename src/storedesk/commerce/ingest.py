@@ -215,6 +215,7 @@ class DisputeIn:
     currency: str
     opened_at: datetime
     kind: str = "chargeback"
+    stage: str = ""  # PayPal's dispute_life_cycle_stage, lower-cased
     network_reason_code: str = ""
     evidence_due_by: datetime | None = None
     closed_at: datetime | None = None

@@ -414,6 +414,8 @@ class Shipment(models.Model):
         ATTEMPTED_DELIVERY = "attempted_delivery", _("Delivery attempted")
         DELIVERED = "delivered", _("Delivered")
         FAILURE = "failure", _("Delivery failed")
+        EXCEPTION = "exception", _("Carrier exception")
+        RETURNED_TO_SENDER = "returned_to_sender", _("Returned to sender")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     provider_id = models.CharField(max_length=64, blank=True)
@@ -460,6 +462,25 @@ class ShipmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} @ {self.happened_at:%Y-%m-%d %H:%M}"
+
+
+class StuckThreshold(models.Model):
+    """How many business days without a scan make a parcel "stuck", per carrier and service
+    (empty = any); the most specific row wins. Shipped defaults come from
+    `commerce/data/stuck_thresholds.json`; admins edit the rows."""
+
+    carrier = models.CharField(_("carrier"), max_length=40, blank=True)
+    service = models.CharField(_("service"), max_length=60, blank=True)
+    business_days = models.PositiveSmallIntegerField(_("business days without a scan"))
+    source = models.CharField(max_length=200, blank=True, help_text="where the figure comes from")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "service"], name="stuck_threshold_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier or '*'} {self.service or '*'}: {self.business_days}"
 
 
 class Policy(models.Model):

@@ -130,6 +130,18 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "store_data",
+        _("Store data"),
+        (
+            SettingsPage(
+                "order_files:import",
+                _("Import orders"),
+                _("Load orders from Shopify's export or a CSV/XLSX file; bad rows by line."),
+                "order_files.add_orderimport",
+            ),
+        ),
+    ),
+    SettingsArea(
         "connections",
         _("Connections"),
         (

@@ -13,11 +13,20 @@ class Dispute(models.Model):
         CHARGEBACK = "chargeback", _("Chargeback")
         CLAIM = "claim", _("PayPal claim")
 
+    class Stage(models.TextChoices):
+        """PayPal's dispute_life_cycle_stage; Stripe disputes leave it empty."""
+
+        INQUIRY = "inquiry", _("Inquiry")
+        CHARGEBACK = "chargeback", _("Chargeback")
+        PRE_ARBITRATION = "pre_arbitration", _("Pre-arbitration")
+        ARBITRATION = "arbitration", _("Arbitration")
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     gateway = models.CharField(max_length=20, choices=Payment.Gateway.choices)
     provider_id = models.CharField(max_length=64, help_text="dp_… or PP-D-…")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHARGEBACK)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, blank=True)
     reason = models.CharField(
         _("reason"),
         max_length=64,

@@ -118,6 +118,7 @@ CLOSED_STATUSES = frozenset(
 # Fields a later report of the same dispute may change.
 UPDATABLE = (
     "status",
+    "stage",
     "reason",
     "network_reason_code",
     "kind",
@@ -174,6 +175,8 @@ def _validate(dispute_in: DisputeIn) -> str:
         return "missing_id"
     if dispute_in.kind not in Dispute.Kind.values:
         return "unknown_kind"
+    if dispute_in.stage and dispute_in.stage not in Dispute.Stage.values:
+        return "unknown_stage"
     if dispute_in.reason not in REASONS[dispute_in.gateway]:
         logger.warning("unknown %s dispute reason %r", dispute_in.gateway, dispute_in.reason)
     if dispute_in.status not in STATUSES[dispute_in.gateway]:
@@ -244,6 +247,7 @@ def _dispute_row(dispute_in: DisputeIn, payment_id: int, order_id: int) -> Dispu
         gateway=dispute_in.gateway,
         provider_id=dispute_in.provider_id,
         kind=dispute_in.kind,
+        stage=dispute_in.stage,
         reason=dispute_in.reason,
         network_reason_code=dispute_in.network_reason_code,
         status=dispute_in.status,

@@ -63,9 +63,12 @@ INSTALLED_APPS = [
     "storedesk.risk",
     "storedesk.resolutions",
     "storedesk.integrations.stripe",
-    "storedesk.integrations.paypal",
+    "storedesk.integrations.order_files",
     "storedesk.integrations.connections",
     "storedesk.integrations.shopify",
+    "storedesk.integrations.paypal",
+    "storedesk.integrations.carriers",
+    "storedesk.integrations.woocommerce",
     "storedesk.integrations.mail",
     "storedesk.demo",
 ]
@@ -313,6 +316,34 @@ ANYMAIL = {
 }
 # Stripe's webhook signing secret(s) (whsec_…), comma-separated while rolling; empty: 503.
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+
+# PayPal webhooks: "certificate" checks the signature here with the certificate PayPal names
+# (fetched only from these prefixes, chain checked against PAYPAL_CERT_TRUST_ROOTS or certifi's
+# roots, issued to PAYPAL_CERT_SUBJECT); "postback" asks PayPal's verify-webhook-signature.
+PAYPAL_WEBHOOK_VERIFICATION = os.environ.get("PAYPAL_WEBHOOK_VERIFICATION", "certificate")
+PAYPAL_CERT_URL_PREFIXES = tuple(
+    prefix.strip()
+    for prefix in os.environ.get(
+        "PAYPAL_CERT_URL_PREFIXES",
+        "https://api.paypal.com/,https://api-m.paypal.com/,"
+        "https://api.sandbox.paypal.com/,https://api-m.sandbox.paypal.com/",
+    ).split(",")
+    if prefix.strip()
+)
+PAYPAL_CERT_TRUST_ROOTS = os.environ.get("PAYPAL_CERT_TRUST_ROOTS", "")
+PAYPAL_CERT_SUBJECT = os.environ.get("PAYPAL_CERT_SUBJECT", "messageverificationcerts.paypal.com")
+PAYPAL_CERT_CACHE_SECONDS = int(os.environ.get("PAYPAL_CERT_CACHE_SECONDS", "86400"))
+# PayPal retries a delivery for up to three days; a transmission older than this is refused.
+PAYPAL_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("PAYPAL_WEBHOOK_TOLERANCE_SECONDS", "259200"))
+PAYPAL_API_BASE_URL = os.environ.get("PAYPAL_API_BASE_URL", "https://api-m.paypal.com")
+# Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
+# the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
+# Empty: a key derived from SECRET_KEY (generate one with `storedesk generate-secret-key`).
+STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
+# Shopify Admin API: the version the GraphQL queries are written for, and where it answers
+# (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
+SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
 # Refunds at the gateways (resolutions). Empty keys: refunds there are refused, clearly.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
@@ -325,14 +356,6 @@ RESOLUTIONS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("RESOLUTIONS_GATEWAY_
 RESOLUTIONS_STUCK_AFTER_SECONDS = int(os.environ.get("RESOLUTIONS_STUCK_AFTER_SECONDS", "120"))
 RESOLUTIONS_MAX_ATTEMPTS = int(os.environ.get("RESOLUTIONS_MAX_ATTEMPTS", "8"))
 RESOLUTIONS_APPROVAL_HOURS = int(os.environ.get("RESOLUTIONS_APPROVAL_HOURS", "48"))
-# Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
-# the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
-# Empty: a key derived from SECRET_KEY (generate one with `storedesk generate-secret-key`).
-STOREDESK_SECRET_KEYS = env_list("STOREDESK_SECRET_KEYS")
-# Shopify Admin API: the version the GraphQL queries are written for, and where it answers
-# (the shop's own https://{shop}/admin/api/{version}/graphql.json unless set, for tests).
-SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
-SHOPIFY_API_BASE_URL = os.environ.get("SHOPIFY_API_BASE_URL", "")
 # Tries per Shopify call a resolution makes (reship, coupon, refund…); its own retries follow.
 SHOPIFY_RESOLUTION_ATTEMPTS = int(os.environ.get("SHOPIFY_RESOLUTION_ATTEMPTS", "3"))
 # How long a coupon given as a resolution stays valid.

@@ -13,19 +13,22 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from storedesk.commerce.services.tracking import TrackingState, tracking_states
 from storedesk.desk.models import Ticket
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
 from storedesk.disputes.services import CLOSED_STATUSES
 from storedesk.risk.language import ValueType
 from storedesk.risk.models import OrderRisk
 from storedesk.triage.calendar import calendar_of, default_calendar_record
-from storedesk.triage.intents import Threat
+from storedesk.triage.intents import Intent, Threat
 from storedesk.triage.models import MessageAnalysis
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRIORITY_NAMES = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
 
 N, T, B = ValueType.NUMBER, ValueType.TEXT, ValueType.BOOLEAN
+NO_TRACKING = TrackingState()
+SAYS_NOT_RECEIVED = {Intent.NOT_RECEIVED, Intent.DELIVERED_NOT_RECEIVED}
 ATTRIBUTES: dict[str, ValueType] = {
     "intent": T,
     "second_intent": T,
@@ -51,6 +54,8 @@ ATTRIBUTES: dict[str, ValueType] = {
     "open_dispute": B,
     "early_fraud_warning": B,
     "payment_in_review": B,
+    "shipment_stuck": B,
+    "delivered_said_missing": B,
     "hour": N,
     "weekday": T,
     "is_business_hours": B,
@@ -119,6 +124,7 @@ def facts_for_tickets(
     disputed = orders_with_open_dispute(order_ids)
     warned = orders_with_early_fraud_warning(order_ids)
     in_review = orders_in_risk_review(order_ids)
+    tracking = tracking_states(order_ids, now)
     calendar = calendar_of(default_calendar_record())
     local_now = now.astimezone(calendar.tzinfo)
     result = {}
@@ -154,6 +160,11 @@ def facts_for_tickets(
             "open_dispute": any(order.pk in disputed for order in orders),
             "early_fraud_warning": any(order.pk in warned for order in orders),
             "payment_in_review": any(order.pk in in_review for order in orders),
+            "shipment_stuck": any(tracking.get(order.pk, NO_TRACKING).stuck for order in orders),
+            "delivered_said_missing": bool(
+                {analysis.primary_intent if analysis else None, *intents} & SAYS_NOT_RECEIVED
+            )
+            and any(tracking.get(order.pk, NO_TRACKING).delivered for order in orders),
             "hour": Decimal(local_now.hour),
             "weekday": WEEKDAYS[local_now.weekday()],
             "is_business_hours": calendar.is_open_at(now),

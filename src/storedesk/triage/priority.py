@@ -47,6 +47,8 @@ DEFAULT_WEIGHTS: dict = {
     "open_dispute": 40,
     "early_fraud_warning": 35,
     "payment_in_review": 20,
+    "shipment_stuck": 15,  # the carrier has not scanned the parcel for its threshold
+    "delivered_said_missing": 15,  # delivered per the carrier, the customer says not
     "age_points_per_hour": Decimal("0.5"),
     "age_max": 10,
     "sla_breached": 20,
@@ -69,6 +71,8 @@ SCALAR_WEIGHTS = (
     "open_dispute",
     "early_fraud_warning",
     "payment_in_review",
+    "shipment_stuck",
+    "delivered_said_missing",
     "age_points_per_hour",
     "age_max",
     "sla_breached",
@@ -195,7 +199,14 @@ def validate_weights(data) -> dict:
         "age_max": _number(merged["age_max"], "age_max", 0, POINTS_RANGE[1]),
         "levels": _levels(merged["levels"]),
     }
-    for name in ("vip", "open_dispute", "early_fraud_warning", "payment_in_review"):
+    for name in (
+        "vip",
+        "open_dispute",
+        "early_fraud_warning",
+        "payment_in_review",
+        "shipment_stuck",
+        "delivered_said_missing",
+    ):
         checked[name] = _number(merged[name], name, *POINTS_RANGE)
     for name in ("sla_breached", "sla_close"):
         checked[name] = _number(merged[name], name, *POINTS_RANGE)
@@ -274,6 +285,13 @@ def score_facts(facts: dict, w: dict | None = None) -> PriorityScore:
         add(w.get("early_fraud_warning", 0), gettext_noop("early fraud warning on the payment"))
     if facts.get("payment_in_review"):
         add(w["payment_in_review"], gettext_noop("payment in risk review"))
+    if facts.get("shipment_stuck"):
+        add(w.get("shipment_stuck", 0), gettext_noop("parcel stuck: no carrier scan"))
+    if facts.get("delivered_said_missing"):
+        add(
+            w.get("delivered_said_missing", 0),
+            gettext_noop("delivered per the carrier, the customer says not"),
+        )
     age = facts.get("age_hours") or 0
     rate = Decimal(str(w["age_points_per_hour"]))
     add(min(Decimal(age) * rate, Decimal(w["age_max"])), gettext_noop("waiting time"))

@@ -355,6 +355,10 @@ def department_queue(team: Team):
     )
 
 
+def handoffs_with_tickets() -> QuerySet[Handoff]:
+    return Handoff.objects.select_related("ticket")
+
+
 def panel_tickets() -> QuerySet[Ticket]:
     """Tickets as the triage panel shows them (their team and owner at hand)."""
     return Ticket.objects.select_related("team", "assignee")

@@ -22,10 +22,10 @@ from storedesk.triage.services import (
     do_rescore_ticket,
     do_rescore_tickets_of_orders,
     do_route_first_message,
+    do_run_rules,
     do_score_priority,
     do_sweep_sla,
     do_train_intent_model,
-    run_rules,
 )
 
 
@@ -50,7 +50,7 @@ def on_message_received(event: DomainEvent) -> None:
     do_refresh_sla(ticket)
     do_score_priority(ticket)
     do_refresh_sla(ticket)  # the policy may depend on the priority just set
-    run_rules(ticket, message)
+    do_run_rules(ticket, message)
     do_route_first_message(ticket, message)
     do_refresh_sla(ticket)
     ticket.refresh_from_db()

@@ -9,8 +9,10 @@ reply is the shipped template filled from the shipment data; the ticket waits on
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import Order, Shipment
+from storedesk.commerce.services.tracking import tracking_states
 from storedesk.desk.models import ReplyTemplate, Ticket
 from storedesk.triage.models import MessageAnalysis
 
@@ -45,3 +47,19 @@ def wismo_template(order: Order) -> ReplyTemplate | None:
     shipped = Shipment.objects.filter(order=order).exclude(tracking_number="").exists()
     name = IN_TRANSIT_TEMPLATE if shipped else NOT_SHIPPED_TEMPLATE
     return ReplyTemplate.objects.filter(name=name, is_active=True).first()
+
+
+def wismo_held_reason(order: Order) -> str:
+    """Why the automatic "on its way" answer would be wrong for this parcel ('' if it fits):
+    stuck, delivered (the customer is asking about a parcel the carrier says arrived), or
+    in trouble at the carrier. Such tickets are left to a person."""
+    state = tracking_states([order.pk]).get(order.pk)
+    if state is None:
+        return ""
+    if state.stuck:
+        return _("the parcel is stuck (no carrier scan for days): left to a person")
+    if state.delivered:
+        return _("the carrier says delivered: left to a person")
+    if state.exception or state.returned:
+        return _("the carrier reports a problem: left to a person")
+    return ""

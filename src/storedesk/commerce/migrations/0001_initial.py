@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,354 +14,782 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, help_text='Shopify customer id', max_length=64)),
-                ('email', models.EmailField(help_text='primary email, lower-cased', max_length=254, verbose_name='email')),
-                ('other_emails', models.JSONField(blank=True, default=list)),
-                ('first_name', models.CharField(blank=True, max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=100, verbose_name='last name')),
-                ('name_key', models.CharField(blank=True, help_text="lower-cased 'first last' for prefix search", max_length=210)),
-                ('last_name_key', models.CharField(blank=True, max_length=100)),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='phone')),
-                ('other_phones', models.JSONField(blank=True, default=list)),
-                ('default_address', models.JSONField(blank=True, default=dict)),
-                ('addresses', models.JSONField(blank=True, default=list)),
-                ('timezone', models.CharField(blank=True, help_text="the customer's local zone, from their address", max_length=64)),
-                ('accepts_marketing', models.BooleanField(default=False)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('is_vip', models.BooleanField(default=False, verbose_name='VIP')),
-                ('orders_count', models.PositiveIntegerField(default=0)),
-                ('total_spent', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('first_order_at', models.DateTimeField(blank=True, null=True)),
-                ('last_order_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "provider_id",
+                    models.CharField(blank=True, help_text="Shopify customer id", max_length=64),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        help_text="primary email, lower-cased", max_length=254, verbose_name="email"
+                    ),
+                ),
+                ("other_emails", models.JSONField(blank=True, default=list)),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="last name"),
+                ),
+                (
+                    "name_key",
+                    models.CharField(
+                        blank=True,
+                        help_text="lower-cased 'first last' for prefix search",
+                        max_length=210,
+                    ),
+                ),
+                ("last_name_key", models.CharField(blank=True, max_length=100)),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="phone")),
+                ("other_phones", models.JSONField(blank=True, default=list)),
+                ("default_address", models.JSONField(blank=True, default=dict)),
+                ("addresses", models.JSONField(blank=True, default=list)),
+                (
+                    "timezone",
+                    models.CharField(
+                        blank=True,
+                        help_text="the customer's local zone, from their address",
+                        max_length=64,
+                    ),
+                ),
+                ("accepts_marketing", models.BooleanField(default=False)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("is_vip", models.BooleanField(default=False, verbose_name="VIP")),
+                ("orders_count", models.PositiveIntegerField(default=0)),
+                ("total_spent", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("first_order_at", models.DateTimeField(blank=True, null=True)),
+                ("last_order_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Store',
+            name="Store",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('slug', models.SlugField(unique=True)),
-                ('domain', models.CharField(blank=True, max_length=200, verbose_name='domain')),
-                ('currency', models.CharField(default='USD', max_length=3, verbose_name='currency')),
-                ('timezone', models.CharField(default='America/New_York', max_length=64, verbose_name='time zone')),
-                ('order_number_prefix', models.CharField(default='#TP', max_length=8)),
-                ('support_email', models.EmailField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("slug", models.SlugField(unique=True)),
+                ("domain", models.CharField(blank=True, max_length=200, verbose_name="domain")),
+                (
+                    "currency",
+                    models.CharField(default="USD", max_length=3, verbose_name="currency"),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="America/New_York", max_length=64, verbose_name="time zone"
+                    ),
+                ),
+                ("order_number_prefix", models.CharField(default="#TP", max_length=8)),
+                ("support_email", models.EmailField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, help_text='Shopify order id', max_length=64)),
-                ('number', models.CharField(help_text='e.g. #TP10234', max_length=32, verbose_name='order number')),
-                ('number_key', models.CharField(help_text="the number without '#', upper-cased", max_length=32)),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('name_key', models.CharField(blank=True, max_length=210)),
-                ('last_name_key', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(verbose_name='created')),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.CharField(blank=True, max_length=32)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('subtotal_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('total_discounts', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('total_shipping', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('total_tax', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('total_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('total_refunded', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('discount_codes', models.JSONField(blank=True, default=list)),
-                ('financial_status', models.CharField(choices=[('pending', 'Pending'), ('authorized', 'Authorized'), ('partially_paid', 'Partially paid'), ('paid', 'Paid'), ('partially_refunded', 'Partially refunded'), ('refunded', 'Refunded'), ('voided', 'Voided')], default='pending', max_length=20)),
-                ('fulfillment_status', models.CharField(choices=[('unfulfilled', 'Unfulfilled'), ('partial', 'Partially fulfilled'), ('fulfilled', 'Fulfilled'), ('restocked', 'Restocked')], default='unfulfilled', max_length=20)),
-                ('shipping_method', models.CharField(blank=True, max_length=120)),
-                ('shipping_method_code', models.CharField(blank=True, max_length=64)),
-                ('is_expedited', models.BooleanField(default=False)),
-                ('billing_address', models.JSONField(blank=True, default=dict)),
-                ('shipping_address', models.JSONField(blank=True, default=dict)),
-                ('billing_country', models.CharField(blank=True, max_length=2)),
-                ('shipping_country', models.CharField(blank=True, max_length=2)),
-                ('browser_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=400)),
-                ('accept_language', models.CharField(blank=True, max_length=120)),
-                ('source_name', models.CharField(default='web', max_length=40, verbose_name='channel')),
-                ('landing_site', models.CharField(blank=True, max_length=400)),
-                ('referring_site', models.CharField(blank=True, max_length=400)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('note', models.TextField(blank=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='commerce.customer')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='commerce.store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "provider_id",
+                    models.CharField(blank=True, help_text="Shopify order id", max_length=64),
+                ),
+                (
+                    "number",
+                    models.CharField(
+                        help_text="e.g. #TP10234", max_length=32, verbose_name="order number"
+                    ),
+                ),
+                (
+                    "number_key",
+                    models.CharField(
+                        help_text="the number without '#', upper-cased", max_length=32
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("name_key", models.CharField(blank=True, max_length=210)),
+                ("last_name_key", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(verbose_name="created")),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_reason", models.CharField(blank=True, max_length=32)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("subtotal_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "total_discounts",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14),
+                ),
+                ("total_shipping", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("total_tax", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("total_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("total_refunded", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("discount_codes", models.JSONField(blank=True, default=list)),
+                (
+                    "financial_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("authorized", "Authorized"),
+                            ("partially_paid", "Partially paid"),
+                            ("paid", "Paid"),
+                            ("partially_refunded", "Partially refunded"),
+                            ("refunded", "Refunded"),
+                            ("voided", "Voided"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "fulfillment_status",
+                    models.CharField(
+                        choices=[
+                            ("unfulfilled", "Unfulfilled"),
+                            ("partial", "Partially fulfilled"),
+                            ("fulfilled", "Fulfilled"),
+                            ("restocked", "Restocked"),
+                        ],
+                        default="unfulfilled",
+                        max_length=20,
+                    ),
+                ),
+                ("shipping_method", models.CharField(blank=True, max_length=120)),
+                ("shipping_method_code", models.CharField(blank=True, max_length=64)),
+                ("is_expedited", models.BooleanField(default=False)),
+                ("billing_address", models.JSONField(blank=True, default=dict)),
+                ("shipping_address", models.JSONField(blank=True, default=dict)),
+                ("billing_country", models.CharField(blank=True, max_length=2)),
+                ("shipping_country", models.CharField(blank=True, max_length=2)),
+                ("browser_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=400)),
+                ("accept_language", models.CharField(blank=True, max_length=120)),
+                (
+                    "source_name",
+                    models.CharField(default="web", max_length=40, verbose_name="channel"),
+                ),
+                ("landing_site", models.CharField(blank=True, max_length=400)),
+                ("referring_site", models.CharField(blank=True, max_length=400)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="commerce.customer",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="orders",
+                        to="commerce.store",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gateway', models.CharField(choices=[('stripe', 'Stripe'), ('paypal', 'PayPal'), ('shopify_payments', 'Shopify Payments')], max_length=20)),
-                ('method', models.CharField(choices=[('card', 'Card'), ('paypal', 'PayPal')], default='card', max_length=10)),
-                ('provider_id', models.CharField(help_text='ch_…, PayPal capture id …', max_length=64)),
-                ('provider_intent_id', models.CharField(blank=True, help_text='pi_… or PayPal order id', max_length=64)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(max_length=3)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], max_length=12)),
-                ('captured', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField()),
-                ('failure_code', models.CharField(blank=True, max_length=64)),
-                ('failure_message', models.CharField(blank=True, max_length=255)),
-                ('card_brand', models.CharField(blank=True, max_length=20)),
-                ('card_last4', models.CharField(blank=True, max_length=4)),
-                ('card_country', models.CharField(blank=True, max_length=2)),
-                ('card_fingerprint', models.CharField(blank=True, max_length=32)),
-                ('card_funding', models.CharField(blank=True, max_length=10)),
-                ('card_wallet', models.CharField(blank=True, max_length=20)),
-                ('payer_id', models.CharField(blank=True, max_length=32)),
-                ('payer_email', models.EmailField(blank=True, max_length=254)),
-                ('payer_status', models.CharField(blank=True, help_text='VERIFIED/UNVERIFIED', max_length=12)),
-                ('seller_protection', models.CharField(blank=True, help_text='ELIGIBLE, PARTIALLY_ELIGIBLE or NOT_ELIGIBLE', max_length=24)),
-                ('avs_line1_check', models.CharField(blank=True, max_length=12)),
-                ('avs_postal_check', models.CharField(blank=True, max_length=12)),
-                ('cvc_check', models.CharField(blank=True, max_length=12)),
-                ('three_d_secure_result', models.CharField(blank=True, max_length=32)),
-                ('three_d_secure_version', models.CharField(blank=True, max_length=10)),
-                ('network_status', models.CharField(blank=True, max_length=32)),
-                ('outcome_type', models.CharField(blank=True, max_length=24)),
-                ('outcome_reason', models.CharField(blank=True, max_length=64)),
-                ('risk_level', models.CharField(blank=True, max_length=16)),
-                ('risk_score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('raw', models.JSONField(blank=True, default=dict, help_text="the provider's object as received")),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='commerce.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "gateway",
+                    models.CharField(
+                        choices=[
+                            ("stripe", "Stripe"),
+                            ("paypal", "PayPal"),
+                            ("shopify_payments", "Shopify Payments"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[("card", "Card"), ("paypal", "PayPal")],
+                        default="card",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "provider_id",
+                    models.CharField(help_text="ch_…, PayPal capture id …", max_length=64),
+                ),
+                (
+                    "provider_intent_id",
+                    models.CharField(
+                        blank=True, help_text="pi_… or PayPal order id", max_length=64
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("captured", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField()),
+                ("failure_code", models.CharField(blank=True, max_length=64)),
+                ("failure_message", models.CharField(blank=True, max_length=255)),
+                ("card_brand", models.CharField(blank=True, max_length=20)),
+                ("card_last4", models.CharField(blank=True, max_length=4)),
+                ("card_country", models.CharField(blank=True, max_length=2)),
+                ("card_fingerprint", models.CharField(blank=True, max_length=32)),
+                ("card_funding", models.CharField(blank=True, max_length=10)),
+                ("card_wallet", models.CharField(blank=True, max_length=20)),
+                ("payer_id", models.CharField(blank=True, max_length=32)),
+                ("payer_email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "payer_status",
+                    models.CharField(blank=True, help_text="VERIFIED/UNVERIFIED", max_length=12),
+                ),
+                (
+                    "seller_protection",
+                    models.CharField(
+                        blank=True,
+                        help_text="ELIGIBLE, PARTIALLY_ELIGIBLE or NOT_ELIGIBLE",
+                        max_length=24,
+                    ),
+                ),
+                ("avs_line1_check", models.CharField(blank=True, max_length=12)),
+                ("avs_postal_check", models.CharField(blank=True, max_length=12)),
+                ("cvc_check", models.CharField(blank=True, max_length=12)),
+                ("three_d_secure_result", models.CharField(blank=True, max_length=32)),
+                ("three_d_secure_version", models.CharField(blank=True, max_length=10)),
+                ("network_status", models.CharField(blank=True, max_length=32)),
+                ("outcome_type", models.CharField(blank=True, max_length=24)),
+                ("outcome_reason", models.CharField(blank=True, max_length=64)),
+                ("risk_level", models.CharField(blank=True, max_length=16)),
+                ("risk_score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "raw",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="the provider's object as received"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payments",
+                        to="commerce.order",
+                    ),
+                ),
             ],
             options={
-                'permissions': [('view_payment_details', 'Can see card fingerprints and full gateway risk data')],
+                "permissions": [
+                    ("view_payment_details", "Can see card fingerprints and full gateway risk data")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(max_length=3)),
-                ('reason', models.CharField(choices=[('requested_by_customer', 'Requested by customer'), ('duplicate', 'Duplicate'), ('fraudulent', 'Fraudulent'), ('not_received', 'Not received'), ('damaged', 'Damaged or defective'), ('wrong_item', 'Wrong item'), ('wrong_size', 'Wrong size'), ('late_delivery', 'Late delivery'), ('changed_mind', 'Changed mind'), ('other', 'Other')], max_length=24)),
-                ('note', models.TextField(blank=True, verbose_name='why')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='pending', max_length=12)),
-                ('provider_id', models.CharField(blank=True, help_text='re_… or PayPal refund id', max_length=64)),
-                ('idempotency_key', models.CharField(max_length=80, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refunds', to='commerce.order')),
-                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='commerce.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("requested_by_customer", "Requested by customer"),
+                            ("duplicate", "Duplicate"),
+                            ("fraudulent", "Fraudulent"),
+                            ("not_received", "Not received"),
+                            ("damaged", "Damaged or defective"),
+                            ("wrong_item", "Wrong item"),
+                            ("wrong_size", "Wrong size"),
+                            ("late_delivery", "Late delivery"),
+                            ("changed_mind", "Changed mind"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="why")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("canceled", "Canceled"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "provider_id",
+                    models.CharField(
+                        blank=True, help_text="re_… or PayPal refund id", max_length=64
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=80, unique=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refunds",
+                        to="commerce.order",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="commerce.payment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Shipment',
+            name="Shipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, max_length=64)),
-                ('carrier', models.CharField(max_length=40, verbose_name='carrier')),
-                ('service', models.CharField(blank=True, max_length=60, verbose_name='service')),
-                ('tracking_number', models.CharField(blank=True, max_length=64, verbose_name='tracking number')),
-                ('tracking_url', models.URLField(blank=True, max_length=400)),
-                ('status', models.CharField(choices=[('label_printed', 'Label printed'), ('confirmed', 'Confirmed'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('attempted_delivery', 'Delivery attempted'), ('delivered', 'Delivered'), ('failure', 'Delivery failed')], default='confirmed', max_length=20)),
-                ('shipped_at', models.DateTimeField(blank=True, null=True)),
-                ('estimated_delivery_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('signed_by', models.CharField(blank=True, max_length=120)),
-                ('proof_of_delivery_url', models.URLField(blank=True, max_length=400)),
-                ('delivery_location', models.CharField(blank=True, help_text='front door, mailroom, parcel locker …', max_length=120)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shipments', to='commerce.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_id", models.CharField(blank=True, max_length=64)),
+                ("carrier", models.CharField(max_length=40, verbose_name="carrier")),
+                ("service", models.CharField(blank=True, max_length=60, verbose_name="service")),
+                (
+                    "tracking_number",
+                    models.CharField(blank=True, max_length=64, verbose_name="tracking number"),
+                ),
+                ("tracking_url", models.URLField(blank=True, max_length=400)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("label_printed", "Label printed"),
+                            ("confirmed", "Confirmed"),
+                            ("in_transit", "In transit"),
+                            ("out_for_delivery", "Out for delivery"),
+                            ("attempted_delivery", "Delivery attempted"),
+                            ("delivered", "Delivered"),
+                            ("failure", "Delivery failed"),
+                        ],
+                        default="confirmed",
+                        max_length=20,
+                    ),
+                ),
+                ("shipped_at", models.DateTimeField(blank=True, null=True)),
+                ("estimated_delivery_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("signed_by", models.CharField(blank=True, max_length=120)),
+                ("proof_of_delivery_url", models.URLField(blank=True, max_length=400)),
+                (
+                    "delivery_location",
+                    models.CharField(
+                        blank=True,
+                        help_text="front door, mailroom, parcel locker …",
+                        max_length=120,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shipments",
+                        to="commerce.order",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ShipmentEvent',
+            name="ShipmentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('happened_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('label_printed', 'Label printed'), ('confirmed', 'Confirmed'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('attempted_delivery', 'Delivery attempted'), ('delivered', 'Delivered'), ('failure', 'Delivery failed')], max_length=20)),
-                ('message', models.CharField(blank=True, max_length=255)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('province', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(blank=True, max_length=2)),
-                ('zip', models.CharField(blank=True, max_length=16)),
-                ('shipment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='commerce.shipment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("happened_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("label_printed", "Label printed"),
+                            ("confirmed", "Confirmed"),
+                            ("in_transit", "In transit"),
+                            ("out_for_delivery", "Out for delivery"),
+                            ("attempted_delivery", "Delivery attempted"),
+                            ("delivered", "Delivered"),
+                            ("failure", "Delivery failed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, max_length=255)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("province", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(blank=True, max_length=2)),
+                ("zip", models.CharField(blank=True, max_length=16)),
+                (
+                    "shipment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="commerce.shipment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['happened_at', 'id'],
+                "ordering": ["happened_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, max_length=64)),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('handle', models.SlugField(max_length=200)),
-                ('kind', models.CharField(choices=[('ring', 'Ring'), ('necklace', 'Necklace'), ('earrings', 'Earrings'), ('bracelet', 'Bracelet'), ('other', 'Other')], default='other', max_length=16)),
-                ('material', models.CharField(choices=[('silver', 'Sterling silver'), ('gold_plated', 'Gold-plated'), ('solid_gold', 'Solid gold'), ('other', 'Other')], default='other', max_length=16)),
-                ('vendor', models.CharField(blank=True, max_length=120)),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='commerce.store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_id", models.CharField(blank=True, max_length=64)),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("handle", models.SlugField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ring", "Ring"),
+                            ("necklace", "Necklace"),
+                            ("earrings", "Earrings"),
+                            ("bracelet", "Bracelet"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "material",
+                    models.CharField(
+                        choices=[
+                            ("silver", "Sterling silver"),
+                            ("gold_plated", "Gold-plated"),
+                            ("solid_gold", "Solid gold"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=16,
+                    ),
+                ),
+                ("vendor", models.CharField(blank=True, max_length=120)),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="products",
+                        to="commerce.store",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('returns', 'Returns and refunds'), ('shipping', 'Shipping'), ('warranty', 'Warranty'), ('privacy', 'Privacy'), ('terms', 'Terms of service')], max_length=16)),
-                ('version', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('effective_from', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policies', to='commerce.store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("returns", "Returns and refunds"),
+                            ("shipping", "Shipping"),
+                            ("warranty", "Warranty"),
+                            ("privacy", "Privacy"),
+                            ("terms", "Terms of service"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("effective_from", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policies",
+                        to="commerce.store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'policies',
+                "verbose_name_plural": "policies",
             },
         ),
         migrations.AddField(
-            model_name='customer',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='commerce.store'),
+            model_name="customer",
+            name="store",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="customers",
+                to="commerce.store",
+            ),
         ),
         migrations.CreateModel(
-            name='Variant',
+            name="Variant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, max_length=64)),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('title', models.CharField(blank=True, max_length=120)),
-                ('size', models.CharField(blank=True, help_text='US ring size or necklace length', max_length=16, verbose_name='size')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('grams', models.PositiveIntegerField(default=0)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='variants', to='commerce.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_id", models.CharField(blank=True, max_length=64)),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("title", models.CharField(blank=True, max_length=120)),
+                (
+                    "size",
+                    models.CharField(
+                        blank=True,
+                        help_text="US ring size or necklace length",
+                        max_length=16,
+                        verbose_name="size",
+                    ),
+                ),
+                ("price", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("grams", models.PositiveIntegerField(default=0)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="variants",
+                        to="commerce.product",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LineItem',
+            name="LineItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(blank=True, max_length=64)),
-                ('sku', models.CharField(blank=True, max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('variant_title', models.CharField(blank=True, max_length=120)),
-                ('quantity', models.PositiveIntegerField()),
-                ('price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('total_discount', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='line_items', to='commerce.order')),
-                ('variant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='commerce.variant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_id", models.CharField(blank=True, max_length=64)),
+                ("sku", models.CharField(blank=True, max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                ("variant_title", models.CharField(blank=True, max_length=120)),
+                ("quantity", models.PositiveIntegerField()),
+                ("price", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("total_discount", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="line_items",
+                        to="commerce.order",
+                    ),
+                ),
+                (
+                    "variant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="commerce.variant",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['order', 'created_at'], name='payment_order_idx'),
+            model_name="payment",
+            index=models.Index(fields=["order", "created_at"], name="payment_order_idx"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(condition=models.Q(('card_fingerprint', ''), _negated=True), fields=['card_fingerprint', 'created_at'], name='payment_fingerprint_idx'),
+            model_name="payment",
+            index=models.Index(
+                condition=models.Q(("card_fingerprint", ""), _negated=True),
+                fields=["card_fingerprint", "created_at"],
+                name="payment_fingerprint_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['-created_at'], name='payment_created_idx'),
+            model_name="payment",
+            index=models.Index(fields=["-created_at"], name="payment_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('gateway', 'provider_id'), name='payment_provider_once'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                fields=("gateway", "provider_id"), name="payment_provider_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['order', 'created_at'], name='refund_order_idx'),
+            model_name="refund",
+            index=models.Index(fields=["order", "created_at"], name="refund_order_idx"),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['status', '-created_at'], name='refund_status_idx'),
+            model_name="refund",
+            index=models.Index(fields=["status", "-created_at"], name="refund_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['-created_at'], name='refund_created_idx'),
+            model_name="refund",
+            index=models.Index(fields=["-created_at"], name="refund_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(fields=['tracking_number'], name='shipment_tracking_idx'),
+            model_name="shipment",
+            index=models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
         ),
         migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(fields=['order'], name='shipment_order_idx'),
+            model_name="shipment",
+            index=models.Index(fields=["order"], name="shipment_order_idx"),
         ),
         migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(fields=['status', 'shipped_at'], name='shipment_status_idx'),
+            model_name="shipment",
+            index=models.Index(fields=["status", "shipped_at"], name="shipment_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='shipmentevent',
-            index=models.Index(fields=['shipment', 'happened_at'], name='shipment_event_idx'),
+            model_name="shipmentevent",
+            index=models.Index(fields=["shipment", "happened_at"], name="shipment_event_idx"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.UniqueConstraint(fields=('store', 'handle'), name='product_handle_per_store'),
+            model_name="product",
+            constraint=models.UniqueConstraint(
+                fields=("store", "handle"), name="product_handle_per_store"
+            ),
         ),
         migrations.AddIndex(
-            model_name='policy',
-            index=models.Index(fields=['store', 'kind', '-effective_from'], name='policy_effective_idx'),
+            model_name="policy",
+            index=models.Index(
+                fields=["store", "kind", "-effective_from"], name="policy_effective_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.UniqueConstraint(fields=('store', 'kind', 'version'), name='policy_version_once'),
+            model_name="policy",
+            constraint=models.UniqueConstraint(
+                fields=("store", "kind", "version"), name="policy_version_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['store', '-created_at'], name='order_created_idx'),
+            model_name="order",
+            index=models.Index(fields=["store", "-created_at"], name="order_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['email', '-created_at'], name='order_email_idx'),
+            model_name="order",
+            index=models.Index(fields=["email", "-created_at"], name="order_email_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['name_key'], name='order_name_idx'),
+            model_name="order",
+            index=models.Index(fields=["name_key"], name="order_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['last_name_key'], name='order_last_name_idx'),
+            model_name="order",
+            index=models.Index(fields=["last_name_key"], name="order_last_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', '-created_at'], name='order_customer_idx'),
+            model_name="order",
+            index=models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['store', 'provider_id'], name='order_provider_idx'),
+            model_name="order",
+            index=models.Index(fields=["store", "provider_id"], name="order_provider_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['financial_status', '-created_at'], name='order_financial_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["financial_status", "-created_at"], name="order_financial_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('store', 'number_key'), name='order_number_per_store'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("store", "number_key"), name="order_number_per_store"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['name_key'], name='customer_name_idx'),
+            model_name="customer",
+            index=models.Index(fields=["name_key"], name="customer_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['last_name_key'], name='customer_last_name_idx'),
+            model_name="customer",
+            index=models.Index(fields=["last_name_key"], name="customer_last_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['store', 'provider_id'], name='customer_provider_idx'),
+            model_name="customer",
+            index=models.Index(fields=["store", "provider_id"], name="customer_provider_idx"),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(fields=('store', 'email'), name='customer_email_per_store'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                fields=("store", "email"), name="customer_email_per_store"
+            ),
         ),
         migrations.AddIndex(
-            model_name='variant',
-            index=models.Index(fields=['sku'], name='variant_sku_idx'),
+            model_name="variant",
+            index=models.Index(fields=["sku"], name="variant_sku_idx"),
         ),
     ]

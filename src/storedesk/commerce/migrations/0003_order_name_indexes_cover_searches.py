@@ -4,26 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0002_order_task'),
+        ("commerce", "0002_order_task"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='order',
-            name='order_name_idx',
+            model_name="order",
+            name="order_name_idx",
         ),
         migrations.RemoveIndex(
-            model_name='order',
-            name='order_last_name_idx',
+            model_name="order",
+            name="order_last_name_idx",
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['name_key', 'store', 'created_at'], name='order_name_idx'),
+            model_name="order",
+            index=models.Index(fields=["name_key", "store", "created_at"], name="order_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['last_name_key', 'store', 'created_at'], name='order_last_name_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["last_name_key", "store", "created_at"], name="order_last_name_idx"
+            ),
         ),
     ]

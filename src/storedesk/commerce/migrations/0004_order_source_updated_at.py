@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0003_order_name_indexes_cover_searches'),
+        ("commerce", "0003_order_name_indexes_cover_searches"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='source_updated_at',
+            model_name="order",
+            name="source_updated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0003_order_name_indexes_cover_searches'),
+        ("commerce", "0003_order_name_indexes_cover_searches"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='store',
-            name='is_demo',
-            field=models.BooleanField(default=False, help_text='the simulated demo store: its money moves through the demo gateway only'),
+            model_name="store",
+            name="is_demo",
+            field=models.BooleanField(
+                default=False,
+                help_text="the simulated demo store: its money moves through the demo gateway only",
+            ),
         ),
     ]

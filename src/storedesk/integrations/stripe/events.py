@@ -13,7 +13,11 @@ from storedesk.disputes.services import (
     do_ingest_disputes,
     do_record_early_fraud_warning,
 )
-from storedesk.integrations.stripe.mappers import dispute_to_dispute, early_fraud_warning_to_input
+from storedesk.integrations.stripe.mappers import (
+    charge_to_payment,
+    dispute_to_dispute,
+    early_fraud_warning_to_input,
+)
 
 
 class EventNotApplied(Exception):
@@ -77,7 +81,138 @@ def _dispute(event: Mapping[str, Any], actor) -> str:
     return "updated" if result.updated else "unchanged"
 
 
+def _payment_of_charge(charge: Mapping[str, Any]):
+    from storedesk.commerce.models import Payment
+
+    return Payment.objects.filter(gateway="stripe", provider_id=str(charge.get("id") or "")).first()
+
+
+def _order_for_charge(charge: Mapping[str, Any]):
+    """The order a charge paid for, by the number the checkout put in its metadata
+    (`order_number`, or WooCommerce's Stripe plugin's `order_id`)."""
+    from storedesk.commerce.ingest import number_key
+    from storedesk.commerce.models import Order
+
+    metadata = charge.get("metadata") or {}
+    for key in ("order_number", "order_id"):
+        value = str(metadata.get(key) or "").strip()
+        if value:
+            found = Order.objects.filter(number_key=number_key(value)).order_by("pk")[:2]
+            if len(found) == 1:
+                return found[0]
+    return None
+
+
+def _charge(event: Mapping[str, Any], actor) -> str:
+    """charge.succeeded/failed/captured/updated: the payment follows the charge's status; a
+    charge for an order we have but no payment of (a store taking cards on Stripe directly)
+    becomes that order's payment."""
+    from storedesk.commerce.services.payments import do_record_payment, do_update_payment_status
+
+    charge = _object(event)
+    payment_in = _mapped(charge_to_payment, charge)
+    stored = _payment_of_charge(charge)
+    if stored is not None:
+        changed = do_update_payment_status(
+            stored,
+            payment_in.status,
+            failure_code=payment_in.failure_code,
+            failure_message=payment_in.failure_message,
+            actor=actor,
+        )
+        return "updated" if changed else "unchanged"
+    order = _order_for_charge(charge)
+    if order is None:
+        raise UnknownCharge(f"no order for Stripe charge {payment_in.provider_id} (yet)")
+    try:
+        do_record_payment(order, payment_in, actor=actor)
+    except ValueError as error:
+        raise MalformedObject(str(error)) from error
+    return "recorded"
+
+
+def _charge_refunded(event: Mapping[str, Any], actor) -> str:
+    """charge.refunded carries the charge with its cumulative `amount_refunded`: what is not
+    recorded yet is recorded once, keyed by that cumulative amount (a replay is a no-op)."""
+    from storedesk.commerce.models import Refund
+    from storedesk.commerce.services import RefundRefused, do_record_refund
+    from storedesk.core.money import from_minor_units
+
+    charge = _object(event)
+    payment = _payment_of_charge(charge)
+    if payment is None:
+        raise UnknownCharge(f"no payment with Stripe charge {charge.get('id')} (yet)")
+    currency = str(charge.get("currency") or "").upper()
+    try:
+        refunded = from_minor_units(int(charge.get("amount_refunded") or 0), currency)
+    except (TypeError, ValueError) as error:
+        raise MalformedObject(f"charge {charge.get('id')}: {error!r}") from error
+    live = sum(
+        payment.refunds.filter(status__in=["pending", "succeeded"]).values_list(
+            "amount", flat=True
+        ),
+        start=refunded * 0,
+    )
+    missing = refunded - live
+    if missing <= 0:
+        return "unchanged"
+    try:
+        do_record_refund(
+            payment.order,
+            missing,
+            currency,
+            Refund.Reason.OTHER,
+            idempotency_key=f"stripe:{charge['id']}:refunded-to:{charge.get('amount_refunded')}",
+            actor=actor,
+            note="Refunded at Stripe",
+            payment=payment,
+        )
+    except RefundRefused as error:
+        raise MalformedObject(str(error)) from error
+    return "recorded"
+
+
+INTENT_STATUSES = {
+    "payment_intent.succeeded": "succeeded",
+    "payment_intent.payment_failed": "failed",
+    "payment_intent.canceled": "failed",
+    "payment_intent.processing": "pending",
+}
+
+
+def _payment_intent(event: Mapping[str, Any], actor) -> str:
+    """payment_intent.*: the intent's payments follow it (charges arrive as charge.*)."""
+    from storedesk.commerce.models import Payment
+    from storedesk.commerce.services.payments import do_update_payment_status
+
+    intent = _object(event)
+    status = INTENT_STATUSES.get(str(event.get("type")))
+    payments = list(
+        Payment.objects.filter(gateway="stripe", provider_intent_id=str(intent.get("id") or ""))
+    )
+    if status is None or not payments:
+        return "ignored"
+    error = intent.get("last_payment_error") or {}
+    changed = [
+        do_update_payment_status(
+            payment,
+            status,
+            failure_code=str(error.get("code") or "") if status == "failed" else "",
+            failure_message=str(error.get("message") or "") if status == "failed" else "",
+            actor=actor,
+        )
+        for payment in payments
+    ]
+    return "updated" if any(changed) else "unchanged"
+
+
 ROUTES: dict[str, Callable[[Mapping[str, Any], Any], str]] = {
+    "charge.succeeded": _charge,
+    "charge.failed": _charge,
+    "charge.captured": _charge,
+    "charge.updated": _charge,
+    "charge.refunded": _charge_refunded,
+    **dict.fromkeys(INTENT_STATUSES, _payment_intent),
     "radar.early_fraud_warning.created": _early_fraud_warning,
     "radar.early_fraud_warning.updated": _early_fraud_warning,
     "charge.dispute.created": _dispute,

@@ -5,11 +5,4 @@ report (`sla`), business calendars (`calendars`), playbooks (`playbooks`), depar
 Views read input through `triage.forms`, read data through `triage.queries` and change it
 through `triage.services`; they hold no business rules."""
 
-from django.core.paginator import Paginator
-
 PER_PAGE = 50
-
-
-def page_of(request, queryset, per_page: int = PER_PAGE):
-    """The `?page=` page of a list (an out-of-range or bad number shows the nearest page)."""
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))

@@ -3,9 +3,10 @@
 from django.shortcuts import get_object_or_404, render
 
 from storedesk.accounts.models import Team
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.triage import queries
-from storedesk.triage.views import page_of
+from storedesk.triage.views import PER_PAGE
 
 
 @permission_required("desk.view_ticket")
@@ -25,5 +26,5 @@ def department(request, slug: str):
     return render(
         request,
         "triage/department.html",
-        {"team": team, "page": page_of(request, queries.department_queue(team))},
+        {"team": team, "page": paginate(request, queries.department_queue(team), PER_PAGE)},
     )

@@ -28,6 +28,8 @@ WEIGHT_LABELS = {
     "open_dispute": gettext_lazy("Open dispute on the order"),
     "early_fraud_warning": gettext_lazy("Early fraud warning on the payment"),
     "payment_in_review": gettext_lazy("Payment in risk review"),
+    "shipment_stuck": gettext_lazy("Parcel stuck (no carrier scan)"),
+    "delivered_said_missing": gettext_lazy("Delivered per the carrier, customer says not"),
     "age_points_per_hour": gettext_lazy("Waiting time: points per hour"),
     "age_max": gettext_lazy("Waiting time: at most"),
     "sla_breached": gettext_lazy("SLA breached"),
@@ -70,6 +72,8 @@ def _weight_sections(value) -> list[tuple[str, list[tuple[str, str, str]]]]:
                     "open_dispute",
                     "early_fraud_warning",
                     "payment_in_review",
+                    "shipment_stuck",
+                    "delivered_said_missing",
                 )
             ),
         ),

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.triage import queries
 from storedesk.triage.facts import ATTRIBUTES
@@ -14,7 +15,7 @@ from storedesk.triage.forms import RuleForm, RuleMoveForm
 from storedesk.triage.models import RoutingRule
 from storedesk.triage.rules import ACTION_NAMES, RuleSyntaxError, try_condition
 from storedesk.triage.services import do_delete_rule, do_move_rule, do_save_rule
-from storedesk.triage.views import page_of
+from storedesk.triage.views import PER_PAGE
 
 
 @permission_required("triage.view_routingrule")
@@ -24,7 +25,7 @@ def rule_list(request):
         request,
         "triage/rule_list.html",
         {
-            "page": page_of(request, queries.routing_rules()),
+            "page": paginate(request, queries.routing_rules(), PER_PAGE),
             "can_change": request.user.has_perm("triage.change_routingrule"),
         },
     )

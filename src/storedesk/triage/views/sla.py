@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from storedesk.core.pagination import paginate
 from storedesk.core.permissions import permission_required
 from storedesk.desk.models import Channel, Ticket
 from storedesk.triage import queries
 from storedesk.triage.forms import SlaPolicyForm
 from storedesk.triage.models import SlaPolicy
 from storedesk.triage.services import do_save_policy
-from storedesk.triage.views import page_of
+from storedesk.triage.views import PER_PAGE
 
 
 @permission_required("triage.view_slapolicy")
@@ -191,7 +192,7 @@ def sla_report_page(request):
             "group_by": group_by,
             "group_label": GROUP_LABELS[group_by],
             "groups": GROUP_LABELS,
-            "page": page_of(request, queries.report_ticket_rows(period)),
+            "page": paginate(request, queries.report_ticket_rows(period), PER_PAGE),
             "query": query,
             "error": error,
         },

@@ -11,7 +11,6 @@ from storedesk.core.permissions import permission_required
 from storedesk.desk.models import Ticket
 from storedesk.triage import queries
 from storedesk.triage.forms import ChecklistStepForm, HandoffForm, HandoffReturnForm
-from storedesk.triage.models import Handoff
 from storedesk.triage.playbooks import checklist
 from storedesk.triage.services import do_hand_off, do_return_handoff, do_set_step
 
@@ -95,7 +94,7 @@ def ticket_handoff(request, number: int):
 @permission_required("desk.change_ticket")
 def handoff_return(request, pk: int):
     """The department is done: the ticket goes back to its owner with the outcome."""
-    handoff = get_object_or_404(Handoff.objects.select_related("ticket"), pk=pk)
+    handoff = get_object_or_404(queries.handoffs_with_tickets(), pk=pk)
     form = HandoffReturnForm(request.POST)
     form.is_valid()  # free text: the service checks it
     try:

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class WooCommerceConfig(AppConfig):
+    name = "storedesk.integrations.woocommerce"
+    label = "woocommerce"
+    verbose_name = "WooCommerce"
+
+    def ready(self) -> None:
+        # Registers how WooCommerce deliveries are applied and how a site is reconciled.
+        from storedesk.integrations.woocommerce import appliers, tasks  # noqa: F401
