@@ -19,11 +19,15 @@ LAYERS = [
     "risk",
     "triage",
     "integrations.connections",
+    "integrations.order_files",
+    "integrations.carriers",
     "resolutions",
     "integrations.mail",
     "integrations.stripe",
     "integrations.paypal",
     "integrations.shopify",
+    "integrations.woocommerce",
+    "onboarding",
     "demo",
 ]
 

@@ -38,6 +38,7 @@ from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
@@ -45,6 +46,7 @@ from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
 from tests.factories import BASE_TIME
+from tests.pages.resolution_builders import make_resolution
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,7 @@ pytestmark = pytest.mark.django_db
 EVERY_ROLE = frozenset(Role)
 RISK_DESK = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})
 LEADS = frozenset({Role.LEAD, Role.ADMIN})
+APPROVERS = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})  # decide resolution approvals
 ADMINS = frozenset({Role.ADMIN})
 PUBLIC = "public"  # anyone, signed in or not (customers, the login page)
 SIGNED_LINK = "signed-link"  # anyone holding the signed link the walk puts in the URL
@@ -114,7 +117,7 @@ ACCESS: dict[str, Rule] = {
     "core:settings": Rule(get=EVERY_ROLE, post_as_get=True),
     "core:stuck_tasks": Rule(get=ADMINS, post_as_get=True),
     # The first-run page: open only while there is no store (admins then get a 404 here).
-    "core:first_run": Rule(get=ADMINS, post=ADMINS),
+    "onboarding:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
@@ -159,6 +162,19 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
+    # budget; leads and payments specialists decide approvals; leads set limits and the plan.
+    "resolutions:list": Rule(get=EVERY_ROLE),
+    "resolutions:panel": Rule(get=EVERY_ROLE),
+    "resolutions:preview": Rule(post=EVERY_ROLE),
+    "resolutions:resolve": Rule(post=EVERY_ROLE),
+    "resolutions:retry": Rule(post=EVERY_ROLE),
+    "resolutions:approvals": Rule(get=APPROVERS),
+    "resolutions:approvals_count": Rule(get=APPROVERS),
+    "resolutions:approve": Rule(post=APPROVERS),
+    "resolutions:decline": Rule(post=APPROVERS),
+    "resolutions:limits": Rule(get=LEADS, post=LEADS),
+    "resolutions:budget": Rule(get=EVERY_ROLE, post=LEADS),
     "shopify:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
@@ -343,10 +359,12 @@ def small_store(store, full_order, make_user):
         reason="not_received",
         idempotency_key="matrix-approval",
     )
+    failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
         "connection": connection,
         "approval": over_the_limit.approval,
         "lead": lead,
+        "failed_resolution": failed,
         "order": full_order,
         "ticket": ticket,
         "reply": reply,
@@ -412,6 +430,9 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
+        "resolutions:retry": store["failed_resolution"].pk,
+        "resolutions:approve": store["approval"].pk,
+        "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter

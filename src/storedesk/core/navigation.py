@@ -142,6 +142,30 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "resolutions",
+        _("Refunds and compensation"),
+        (
+            SettingsPage(
+                "resolutions:limits",
+                _("Resolution limits"),
+                _("What each role may refund, reship or give alone; above it, an approval."),
+                "resolutions.view_resolutionlimits",
+            ),
+            SettingsPage(
+                "resolutions:budget",
+                _("Care budget"),
+                _("The month's plan for refunds, reships, coupons and gifts, against spend."),
+                "resolutions.view_carebudget",
+            ),
+            SettingsPage(
+                "resolutions:approvals",
+                _("Approvals"),
+                _("Requests over someone's limits, waiting for a decision."),
+                "resolutions.change_approval",
+            ),
+        ),
+    ),
+    SettingsArea(
         "connections",
         _("Connections"),
         (

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "storedesk.integrations.carriers",
     "storedesk.integrations.woocommerce",
     "storedesk.integrations.mail",
+    "storedesk.onboarding",
     "storedesk.demo",
 ]
 

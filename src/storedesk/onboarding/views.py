@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from storedesk.accounts.models import User
-from storedesk.core.first_run import FirstRunSetup, do_first_run_setup, needs_setup
+from storedesk.onboarding.services import FirstRunSetup, do_first_run_setup, needs_setup
 
 WEEKDAYS = [
     (0, gettext_lazy("Monday")),
@@ -112,4 +112,4 @@ def first_run(request):
         status = 400
     else:
         form = FirstRunForm()
-    return render(request, "core/first_run.html", {"form": form}, status=status)
+    return render(request, "onboarding/first_run.html", {"form": form}, status=status)

@@ -115,9 +115,9 @@ FORM = {
 
 
 def test_first_run_page_on_a_fresh_install_sets_up_the_desk(client):
-    assert client.get(reverse("core:first_run")).status_code == 200
+    assert client.get(reverse("onboarding:first_run")).status_code == 200
 
-    response = client.post(reverse("core:first_run"), FORM)
+    response = client.post(reverse("onboarding:first_run"), FORM)
 
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:login")
@@ -125,11 +125,13 @@ def test_first_run_page_on_a_fresh_install_sets_up_the_desk(client):
     assert User.objects.get(username="owner").groups.filter(name="admin").exists()
     # Set up: the page is gone for everyone.
     client.force_login(User.objects.get(username="owner"))
-    assert client.get(reverse("core:first_run")).status_code == 404
+    assert client.get(reverse("onboarding:first_run")).status_code == 404
 
 
 def test_first_run_page_shows_mistakes_without_writing(client):
-    response = client.post(reverse("core:first_run"), {**FORM, "team_timezone": "Nowhere/City"})
+    response = client.post(
+        reverse("onboarding:first_run"), {**FORM, "team_timezone": "Nowhere/City"}
+    )
 
     assert response.status_code == 400
     assert "Unknown time zone: Nowhere/City." in response.content.decode()
@@ -138,8 +140,8 @@ def test_first_run_page_shows_mistakes_without_writing(client):
 
 def test_first_run_page_needs_an_admin_once_users_exist(client, make_user):
     make_user(Role.AGENT, username="someone")
-    anonymous = client.get(reverse("core:first_run"))
+    anonymous = client.get(reverse("onboarding:first_run"))
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/accounts/login/?next=")
     client.force_login(User.objects.get(username="someone"))
-    assert client.get(reverse("core:first_run")).status_code == 403
+    assert client.get(reverse("onboarding:first_run")).status_code == 403

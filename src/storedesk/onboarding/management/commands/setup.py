@@ -10,7 +10,7 @@ import os
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from storedesk.core.first_run import FirstRunSetup, do_first_run_setup, needs_setup
+from storedesk.onboarding.services import FirstRunSetup, do_first_run_setup, needs_setup
 
 QUESTIONS = [
     ("store_name", "Store name", None),
