@@ -5,6 +5,7 @@ as Shopify's Admin GraphQL API does (success, userErrors, THROTTLED, 401, 5xx)."
 import re
 
 import pytest
+from django.utils import translation
 
 from storedesk.integrations.connections.models import Connection
 from storedesk.resolutions.platform import ManualPlatform, platform_for
@@ -442,7 +443,8 @@ def test_a_refund_refused_by_shopify_fails_and_frees_the_money(shop_order, shopi
 def test_a_revoked_token_breaks_the_connection_and_fails_clearly(shop_order, shopify, people):
     shopify.on("CouponCreate", unauthorized())  # the token was revoked at Shopify
 
-    resolution = ask(people["agent"], shop_order, kind="coupon", amount="15.00", reason="late")
+    with translation.override("en"):
+        resolution = ask(people["agent"], shop_order, kind="coupon", amount="15.00", reason="late")
 
     assert (resolution.status, resolution.error_code) == ("failed", "shopify_connection_broken")
     assert "reconnect Shopify" in resolution.error
