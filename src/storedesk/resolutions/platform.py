@@ -1,6 +1,7 @@
 """Reships, coupons, store credit and cancellations at the store's platform, behind one
 interface. Shopify (draft order at zero price, `discountCodeBasicCreate`, store credit,
-`orderCancel`) and WooCommerce adapters plug in here; until a store is connected, `ManualPlatform`
+`orderCancel`) and WooCommerce adapters live with their integrations and register here
+(`register_platform`) from their AppConfig.ready(); until a store is connected, `ManualPlatform`
 records the action in Storedesk and says plainly that it still has to be done in the store's
 admin. The demo store uses `DemoPlatform`, where nothing leaves Storedesk.
 
@@ -11,6 +12,7 @@ one made instead of making a second reship or coupon.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -18,6 +20,7 @@ from typing import Protocol
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order
+from storedesk.resolutions.gateways import GatewayError
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,13 @@ class PlatformActions(Protocol):
     def cancel_order(self, order: Order, idempotency_key: str) -> PlatformResult: ...
 
 
-def _code(prefix: str, idempotency_key: str) -> str:
+class PlatformError(GatewayError):
+    """The platform refused or could not be reached; `retryable` says whether calling again
+    with the same idempotency key may succeed. The resolution records it as it records a
+    gateway's failure: shown on the ticket, and retried with the same key when retryable."""
+
+
+def stable_code(prefix: str, idempotency_key: str) -> str:
     """A stable code per key (a retry gets the same coupon), readable to the customer."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:8].upper()
     return f"{prefix}-{digest}"
@@ -56,16 +65,22 @@ class DemoPlatform:
     note = _("demo: nothing sent to a store")
 
     def reship(self, order, lines, idempotency_key) -> PlatformResult:
-        return PlatformResult(_code("DEMO-RESHIP", idempotency_key), self.name, str(self.note))
+        return PlatformResult(
+            stable_code("DEMO-RESHIP", idempotency_key), self.name, str(self.note)
+        )
 
     def create_coupon(self, order, amount, currency, idempotency_key) -> PlatformResult:
-        return PlatformResult(_code("SORRY", idempotency_key), self.name, str(self.note))
+        return PlatformResult(stable_code("SORRY", idempotency_key), self.name, str(self.note))
 
     def grant_store_credit(self, order, amount, currency, idempotency_key) -> PlatformResult:
-        return PlatformResult(_code("DEMO-CREDIT", idempotency_key), self.name, str(self.note))
+        return PlatformResult(
+            stable_code("DEMO-CREDIT", idempotency_key), self.name, str(self.note)
+        )
 
     def cancel_order(self, order, idempotency_key) -> PlatformResult:
-        return PlatformResult(_code("DEMO-CANCEL", idempotency_key), self.name, str(self.note))
+        return PlatformResult(
+            stable_code("DEMO-CANCEL", idempotency_key), self.name, str(self.note)
+        )
 
 
 class ManualPlatform:
@@ -77,13 +92,13 @@ class ManualPlatform:
 
     def reship(self, order, lines, idempotency_key) -> PlatformResult:
         return PlatformResult(
-            _code("RESHIP", idempotency_key),
+            stable_code("RESHIP", idempotency_key),
             self.name,
             str(_("Create the replacement order at zero price in the store's admin.")),
         )
 
     def create_coupon(self, order, amount, currency, idempotency_key) -> PlatformResult:
-        code = _code("SORRY", idempotency_key)
+        code = stable_code("SORRY", idempotency_key)
         return PlatformResult(
             code,
             self.name,
@@ -95,7 +110,7 @@ class ManualPlatform:
 
     def grant_store_credit(self, order, amount, currency, idempotency_key) -> PlatformResult:
         return PlatformResult(
-            _code("CREDIT", idempotency_key),
+            stable_code("CREDIT", idempotency_key),
             self.name,
             str(
                 _("Add %(amount)s %(currency)s of store credit to the customer in the store.")
@@ -105,14 +120,29 @@ class ManualPlatform:
 
     def cancel_order(self, order, idempotency_key) -> PlatformResult:
         return PlatformResult(
-            _code("CANCEL", idempotency_key),
+            stable_code("CANCEL", idempotency_key),
             self.name,
             str(_("Cancel the order in the store's admin too.")),
         )
 
 
+# Factories the integrations register from their AppConfig.ready(), in order: each takes a
+# store and returns its adapter when the store is connected to that platform, else None.
+# (resolutions sits below the integrations and never imports them.)
+_platforms: dict[str, Callable[[object], PlatformActions | None]] = {}
+
+
+def register_platform(name: str, factory: Callable[[object], PlatformActions | None]) -> None:
+    """Use `factory(store)` for stores connected to platform `name`."""
+    _platforms[name] = factory
+
+
 def platform_for(store) -> PlatformActions:
-    """The store's platform adapter (the one place to plug in a connected store)."""
+    """The store's platform adapter: the demo's, a connected platform's, or the manual one."""
     if store.is_demo:
         return DemoPlatform()
+    for factory in _platforms.values():
+        adapter = factory(store)
+        if adapter is not None:
+            return adapter
     return ManualPlatform()

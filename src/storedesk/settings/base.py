@@ -366,6 +366,10 @@ GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "20"))
 DISPUTE_EFW_AUTO_REFUND_UNDER = os.environ.get("DISPUTE_EFW_AUTO_REFUND_UNDER", "100.00")
 # Deadline reminders, in business hours before the evidence is due.
 DISPUTE_REMINDER_HOURS = [int(h) for h in env_list("DISPUTE_REMINDER_HOURS") or ["48", "8"]]
+# Tries per Shopify call a resolution makes (reship, coupon, refund…); its own retries follow.
+SHOPIFY_RESOLUTION_ATTEMPTS = int(os.environ.get("SHOPIFY_RESOLUTION_ATTEMPTS", "3"))
+# How long a coupon given as a resolution stays valid.
+RESOLUTIONS_COUPON_DAYS = int(os.environ.get("RESOLUTIONS_COUPON_DAYS", "90"))
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")
