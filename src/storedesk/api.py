@@ -13,6 +13,7 @@ from storedesk.accounts.api_auth import api_auth
 from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
+from storedesk.disputes.api import router as disputes_router
 from storedesk.integrations.connections.api import router as connections_router
 from storedesk.resolutions.api import router as resolutions_router
 from storedesk.risk.api import router as risk_router
@@ -46,5 +47,6 @@ api.add_router("/", risk_router)
 api.add_router("/", risk_rules_router)
 api.add_router("/", desk_router)
 api.add_router("/", triage_router)
+api.add_router("/", disputes_router)
 api.add_router("/", connections_router)
 api.add_router("/", resolutions_router)

@@ -11,9 +11,11 @@ urlpatterns = [
     path("desk/", include(desk_urls.template_urls)),  # before the desk's own: more specific
     path("desk/", include("storedesk.desk.urls")),
     path("desk/live/", include(desk_urls.live_urls)),
+    path("disputes/", include("storedesk.disputes.urls")),
     path("help/", include(desk_urls.public_urls)),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
+    path("resolutions/", include("storedesk.resolutions.urls")),
     path("risk/", include("storedesk.risk.urls")),
     path("", include("storedesk.core.urls")),
     path("", include("storedesk.onboarding.urls")),

@@ -14,6 +14,10 @@ EXPECTED_PATHS = {
     "/api/v1/shipments/{shipment_id}",
     "/api/v1/payments",
     "/api/v1/payments/{payment_id}",
+    "/api/v1/disputes",
+    "/api/v1/disputes/{dispute_id}",
+    "/api/v1/disputes/{dispute_id}/evidence",
+    "/api/v1/disputes/{dispute_id}/evidence.pdf",
 }
 
 
@@ -33,6 +37,13 @@ def test_openapi_document_lists_every_endpoint(schema):
         assert operation["operationId"]
         assert operation["tags"]
         assert {"200", "401", "403"} <= set(operation["responses"])
+
+
+def test_openapi_documents_the_dispute_responses(schema):
+    for action in ("submit", "accept"):
+        operation = schema["paths"][f"/api/v1/disputes/{{dispute_id}}/{action}"]["post"]
+        assert {"200", "401", "403", "404", "409", "422", "502"} <= set(operation["responses"])
+    assert "put" in schema["paths"]["/api/v1/disputes/{dispute_id}/evidence"]
 
 
 def test_openapi_components_and_security(schema):

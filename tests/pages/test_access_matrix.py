@@ -15,6 +15,7 @@ What each answer must be:
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from http.cookies import SimpleCookie
 
@@ -32,19 +33,24 @@ from django.utils.http import urlsafe_base64_encode
 from storedesk.accounts.models import Team
 from storedesk.accounts.roles import Role
 from storedesk.accounts.services import do_create_api_token
+from storedesk.commerce.ingest import DisputeIn
 from storedesk.commerce.models import OrderTask
 from storedesk.desk.models import Attachment, SavedView
 from storedesk.desk.replies import do_create_template, do_propose_template_edit
 from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
+from storedesk.disputes.models import Dispute, ReasonRule
+from storedesk.disputes.services import do_ingest_disputes
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
+from storedesk.resolutions.models import Resolution
 from storedesk.resolutions.services import do_request_resolution
 from storedesk.risk.models import RiskList, RiskRule
 from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
-from tests.factories import BASE_TIME
+from tests.factories import BASE_TIME, OrderFactory, PaymentFactory
+from tests.pages.resolution_builders import make_resolution
 from tests.risk.review_fixtures import order_in_review
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +60,9 @@ pytestmark = pytest.mark.django_db
 EVERY_ROLE = frozenset(Role)
 RISK_DESK = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})
 LEADS = frozenset({Role.LEAD, Role.ADMIN})
+APPROVERS = frozenset({Role.LEAD, Role.PAYMENTS, Role.ADMIN})  # decide resolution approvals
 ADMINS = frozenset({Role.ADMIN})
+DISPUTE_DESK = frozenset({Role.PAYMENTS, Role.ADMIN})
 PUBLIC = "public"  # anyone, signed in or not (customers, the login page)
 SIGNED_LINK = "signed-link"  # anyone holding the signed link the walk puts in the URL
 TOKEN = "token"  # only a caller holding a token the walk does not send (a chat's): refused
@@ -139,6 +147,19 @@ ACCESS: dict[str, Rule] = {
     "desk_templates:propose": Rule(post=EVERY_ROLE),
     "desk_templates:decide": Rule(post=LEADS),
     "desk_templates:search": Rule(get=EVERY_ROLE, post_as_get=True),
+    # disputes: the payments desk works them; admins edit the reason rules.
+    "disputes:queue": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:nav_count": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:ticket_risk": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:detail": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:evidence_pdf": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:assign": Rule(post=DISPUTE_DESK),
+    "disputes:edit_evidence": Rule(post=DISPUTE_DESK),
+    "disputes:refresh": Rule(post=DISPUTE_DESK),
+    "disputes:submit": Rule(post=DISPUTE_DESK),
+    "disputes:accept": Rule(post=DISPUTE_DESK),
+    "disputes:reason_rules": Rule(get=DISPUTE_DESK, post_as_get=True),
+    "disputes:reason_rule": Rule(get=DISPUTE_DESK, post=ADMINS),
     # The customers' side: chat widget and contact form.
     "desk_public:widget_js": Rule(get=PUBLIC),
     "desk_public:chat_status": Rule(get=PUBLIC),
@@ -159,6 +180,19 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
+    # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
+    # budget; leads and payments specialists decide approvals; leads set limits and the plan.
+    "resolutions:list": Rule(get=EVERY_ROLE),
+    "resolutions:panel": Rule(get=EVERY_ROLE),
+    "resolutions:preview": Rule(post=EVERY_ROLE),
+    "resolutions:resolve": Rule(post=EVERY_ROLE),
+    "resolutions:retry": Rule(post=EVERY_ROLE),
+    "resolutions:approvals": Rule(get=APPROVERS),
+    "resolutions:approvals_count": Rule(get=APPROVERS),
+    "resolutions:approve": Rule(post=APPROVERS),
+    "resolutions:decline": Rule(post=APPROVERS),
+    "resolutions:limits": Rule(get=LEADS, post=LEADS),
+    "resolutions:budget": Rule(get=EVERY_ROLE, post=LEADS),
     "shopify:webhook": Rule(post=WEBHOOK),
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
@@ -240,6 +274,13 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:list_disputes": Rule(get=DISPUTE_DESK),
+    "api-v1:get_dispute": Rule(get=DISPUTE_DESK),
+    "api-v1:get_evidence": Rule(get=DISPUTE_DESK, put=DISPUTE_DESK),
+    "api-v1:put_evidence": Rule(get=DISPUTE_DESK, put=DISPUTE_DESK),
+    "api-v1:submit_evidence": Rule(post=DISPUTE_DESK),
+    "api-v1:accept_dispute": Rule(post=DISPUTE_DESK),
+    "api-v1:evidence_pdf": Rule(get=DISPUTE_DESK),
     "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
     "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
     "api-v1:get_connection": Rule(get=ADMINS),
@@ -326,6 +367,25 @@ def small_store(store, full_order, make_user):
     handoff = do_hand_off(
         ticket, to_team=Team.objects.get(slug="payments"), summary="Card check", actor=lead
     )
+    # Its own order: resolutions refuses refunds on a disputed order.
+    payment = PaymentFactory(
+        order=OrderFactory(store=store, number="#TP20999", number_key="TP20999")
+    )
+    do_ingest_disputes(
+        [
+            DisputeIn(
+                gateway=payment.gateway,
+                provider_id="dp_1Matrix",
+                payment_provider_id=payment.provider_id,
+                reason="product_not_received",
+                status="needs_response",
+                amount=payment.amount,
+                currency=payment.currency,
+                opened_at=BASE_TIME,
+                evidence_due_by=BASE_TIME + timedelta(days=3650),
+            )
+        ]
+    )
     # Broken, so "sync now" is refused without calling Shopify.
     connection = do_connect(
         store,
@@ -343,10 +403,13 @@ def small_store(store, full_order, make_user):
         reason="not_received",
         idempotency_key="matrix-approval",
     )
+    failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
     return {
         "connection": connection,
         "approval": over_the_limit.approval,
         "lead": lead,
+        "dispute": Dispute.objects.get(provider_id="dp_1Matrix"),
+        "failed_resolution": failed,
         "order": full_order,
         "ticket": ticket,
         "reply": reply,
@@ -390,9 +453,23 @@ def path_arguments(name: str, store: dict) -> dict:
         "uidb64": urlsafe_base64_encode(force_bytes(store["lead"].pk)),
         "token": default_token_generator.make_token(store["lead"]),
         "done": signing.dumps(ticket.pk, salt=CONFIRMATION_SALT),
+        "dispute_id": store["dispute"].pk,
     }
     pk_by_url = {
         "commerce:order": order.pk,
+        **{
+            f"disputes:{name}": store["dispute"].pk
+            for name in (
+                "detail",
+                "evidence_pdf",
+                "assign",
+                "edit_evidence",
+                "refresh",
+                "submit",
+                "accept",
+            )
+        },
+        "disputes:reason_rule": ReasonRule.objects.order_by("pk").first().pk,
         "connections:detail": store["connection"].pk,
         "connections:sync": store["connection"].pk,
         "commerce:customer": order.customer_id,
@@ -412,6 +489,9 @@ def path_arguments(name: str, store: dict) -> dict:
         "triage:calendar": store["calendar"].pk,
         "triage:playbook": store["playbook"].pk,
         "triage:handoff_return": store["handoff"].pk,
+        "resolutions:retry": store["failed_resolution"].pk,
+        "resolutions:approve": store["approval"].pk,
+        "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
     return by_parameter

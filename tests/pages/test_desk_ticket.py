@@ -224,9 +224,13 @@ def test_side_panel_shows_the_orders_refunds_and_disputes_with_links(
     assert "35.00 USD" in refunds
     assert "Succeeded" in refunds
     disputes = html.split('data-testid="side-disputes"')[1].split("</ul>")[0]
-    assert f'href="/orders/{order.pk}/#disputes">Chargeback</a>' in disputes
+    # The dispute links to its own page in the disputes workspace, its status in words.
+    dispute = order.disputes.get()
+    assert f'href="/disputes/{dispute.pk}/" data-testid="side-dispute-link">Chargeback</a>' in (
+        disputes
+    )
     assert "178.00 USD" in disputes
-    assert "needs_response" in disputes
+    assert "Needs response" in disputes
     assert "evidence due 2026-03-29 22:00" in disputes  # the viewer's zone, Ho Chi Minh City
 
 

@@ -10,14 +10,17 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from storedesk.accounts.models import Team
+from storedesk.accounts.roles import Role
 from storedesk.commerce.models import OrderTask, Payment, Refund
 from storedesk.commerce.queries import day_bounds, store_overview
 from storedesk.desk.models import SavedView
 from storedesk.desk.queries import TEAM_QUEUE_COUNTS_KEY
 from storedesk.desk.tasks import refresh_inbox_counts
+from storedesk.resolutions.models import Kind, Resolution
 from storedesk.triage.models import TicketSla
 from tests.desk.builders import make_ticket
 from tests.factories import OrderFactory, PaymentFactory, RefundFactory
+from tests.pages.resolution_builders import make_approval, make_resolution
 
 
 def _order_today(store, **kwargs):
@@ -86,7 +89,7 @@ def test_home_without_a_store_says_so(agent_client, db):
 COUNT_LINK = re.compile(
     r'<a class="count-link" data-count="(\d+)" data-testid="([^"]+)" href="([^"]+)"'
 )
-LIST_ROW = re.compile(r'<tr class="(?:ticket|task)-row')
+LIST_ROW = re.compile(r'<(?:tr|li) class="(?:ticket|task|resolution|approval)-row')
 
 
 def _task(order, kind=OrderTask.Kind.REFUND_NEEDED, status=OrderTask.Status.OPEN):
@@ -125,8 +128,19 @@ def _work(store, agent, *, tickets: int = 1):
         order = OrderFactory(store=store)
         _task(order)
         _task(OrderFactory(store=store), status=OrderTask.Status.DONE)
+        _resolutions(order, agent)
     SavedView.objects.create(name="Payments team", owner=agent, filters={"team": str(payments.pk)})
     return made
+
+
+def _resolutions(order, agent):
+    """One of each resolution Home counts, and others it must not: a refund at the gateway,
+    a failed call, an approval waiting, a reship at the gateway (not a refund), one done."""
+    make_resolution(order, actor=agent, status=Resolution.Status.PROCESSING)
+    make_resolution(order, actor=agent, status=Resolution.Status.FAILED, error="rate limited")
+    make_approval(order, requested_by=agent)
+    make_resolution(order, kind=Kind.RESHIP, status=Resolution.Status.PROCESSING)
+    make_resolution(order, actor=agent)
 
 
 def test_every_home_number_is_the_row_count_of_the_list_it_links_to(agent_client, agent, store):
@@ -143,6 +157,8 @@ def test_every_home_number_is_the_row_count_of_the_list_it_links_to(agent_client
         "view-overdue": 2,
         "view-sla_at_risk": 4,
         "tasks-refund_needed": 2,
+        "resolutions-refunds_waiting": 2,
+        "resolutions-failed": 2,
         "view-mine": 2,
         "view-unassigned": 6,
         "view-open": 8,
@@ -159,6 +175,26 @@ def test_every_home_number_is_the_row_count_of_the_list_it_links_to(agent_client
         listed = agent_client.get(url)
         assert listed.status_code == 200, testid
         assert len(LIST_ROW.findall(listed.text)) == count, (testid, url)
+
+
+def test_a_lead_sees_approvals_waiting_as_the_queue_lists_them(client, make_user, agent, store):
+    _work(store, agent, tickets=3)
+    expired = make_approval(OrderFactory(store=store), requested_by=agent)
+    expired.expires_at = timezone.now() - timedelta(minutes=1)
+    expired.save(update_fields=["expires_at"])  # past its time: no longer waiting
+    client.force_login(make_user(Role.LEAD, username="lead"))
+
+    html = client.get("/").text
+    links = {
+        testid: (int(count), url.replace("&amp;", "&"))
+        for count, testid, url in COUNT_LINK.findall(html)
+    }
+
+    assert links["resolutions-approvals"] == (3, "/resolutions/approvals/")
+    for testid in ("resolutions-approvals", "resolutions-refunds_waiting", "resolutions-failed"):
+        count, url = links[testid]
+        assert len(LIST_ROW.findall(client.get(url).text)) == count, testid
+    assert "Budget left" in html
 
 
 def test_home_counts_a_refund_task_that_waits(agent_client, store):
@@ -185,10 +221,12 @@ def test_home_today_is_the_viewers_day_not_the_stores(agent_client, agent, store
     assert '<p class="tile-figure" data-testid="orders-today">1</p>' in html
 
 
-# Session, user, permissions (2), store, saved views, task counts and 5 overview queries; the
-# inbox's view counts (team and personal) and the team queues (2) are kept for
-# `COUNTS_FRESH_FOR`, so only a cold cache counts them.
-HOME_QUERIES_KEPT = 12
+# Session, user, permissions (2), store, saved views, task counts, 5 overview queries and 4 for
+# the resolution tiles (the store as their section reads it, counts, the month's budget plan
+# and its spend); the inbox's view counts
+# (team and personal) and the team queues (2) are kept for `COUNTS_FRESH_FOR`, so only a cold
+# cache counts them.
+HOME_QUERIES_KEPT = 16
 HOME_QUERIES_COLD = HOME_QUERIES_KEPT + 4
 
 

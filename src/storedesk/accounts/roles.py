@@ -82,6 +82,8 @@ _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
     "disputes.view_dispute",
 ]
+# Payments specialists work disputes; admins also edit the reason rules.
+_DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
@@ -101,6 +103,6 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         *_APPROVE,
         *_RESOLUTION_SETUP,
     ],
-    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE],
+    Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES],
     Role.ADMIN: "__all__",
 }

@@ -44,6 +44,11 @@ AUDIT_READERS: dict[str, tuple[str, ...]] = {
     # disputes: the payments role (early fraud warnings are disputes in waiting)
     "disputes.dispute": ("disputes.view_dispute",),
     "disputes.earlyfraudwarning": ("disputes.view_dispute",),
+    # resolutions: what was done for customers; the limits and budget leads set
+    "resolutions.resolution": ("resolutions.view_resolution",),
+    "resolutions.approval": ("resolutions.view_resolution",),
+    "resolutions.resolutionlimits": ("resolutions.view_resolutionlimits",),
+    "resolutions.carebudget": ("resolutions.view_carebudget",),
     # accounts: people and their roles, integrations' tokens
     "accounts.user": ("accounts.view_user",),
     "accounts.team": ("accounts.view_team",),

@@ -122,6 +122,12 @@ SETTINGS_AREAS = (
                 "risk.view_risklist",
             ),
             SettingsPage(
+                "disputes:reason_rules",
+                _("Dispute reason rules"),
+                _("What each gateway reason means: family, deadline, winning evidence, actions."),
+                "disputes.view_reasonrule",
+            ),
+            SettingsPage(
                 "risk:digest",
                 _("Payment digest"),
                 _("One day of payments, risk flags, decisions, refunds and disputes."),
@@ -138,6 +144,30 @@ SETTINGS_AREAS = (
                 _("Import orders"),
                 _("Load orders from Shopify's export or a CSV/XLSX file; bad rows by line."),
                 "order_files.add_orderimport",
+            ),
+        ),
+    ),
+    SettingsArea(
+        "resolutions",
+        _("Refunds and compensation"),
+        (
+            SettingsPage(
+                "resolutions:limits",
+                _("Resolution limits"),
+                _("What each role may refund, reship or give alone; above it, an approval."),
+                "resolutions.view_resolutionlimits",
+            ),
+            SettingsPage(
+                "resolutions:budget",
+                _("Care budget"),
+                _("The month's plan for refunds, reships, coupons and gifts, against spend."),
+                "resolutions.view_carebudget",
+            ),
+            SettingsPage(
+                "resolutions:approvals",
+                _("Approvals"),
+                _("Requests over someone's limits, waiting for a decision."),
+                "resolutions.change_approval",
             ),
         ),
     ),

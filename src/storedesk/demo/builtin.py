@@ -766,6 +766,8 @@ class DisputeScenario(Scenario):
             return prefix + ("needs_response" if rng.random() < 0.65 else "under_review"), None
         decided = due_by + _days(rng, 20, 75)
         if decided > ctx.now:
+            if not inquiry and ctx.now < due_by + timedelta(days=4) and rng.random() < 0.5:
+                return "needs_response", None  # the deadline was missed: overdue in the queue
             return ("warning_under_review" if inquiry else "under_review"), None
         if inquiry:
             return "warning_closed", decided
@@ -779,6 +781,8 @@ class DisputeScenario(Scenario):
         claim = paypal_reason == "UNAUTHORISED" or rng.random() < 0.4
         external = paypal_reason == "UNAUTHORISED" and rng.random() < 0.2
         stage = "CHARGEBACK" if claim else "INQUIRY"
+        if claim and not external and rng.random() < 0.2:
+            stage = "PRE_ARBITRATION"  # the buyer's bank came back after a first response
         kind = "chargeback" if external else ("claim" if claim else "inquiry")
         due_by = opened_at + timedelta(days=10)
         closed_at, outcome = None, None

@@ -41,7 +41,13 @@ from storedesk.demo import builtin, desk_scenarios, risk_scenarios  # noqa: F401
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, registered
 from storedesk.demo.world import Catalog, World
-from storedesk.disputes.models import Dispute
+from storedesk.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeReminder,
+    DisputeSubmission,
+    EvidencePack,
+)
 
 DEMO_PASSWORD = "storedesk-demo"  # noqa: S105  (documented demo login, not a secret)
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -130,6 +136,10 @@ def reset_demo() -> None:
             item.reset(store)
         for queryset in (
             GroundTruth.objects.filter(order__store=store),
+            *(
+                model.objects.filter(dispute__order__store=store)
+                for model in (DisputeEvent, DisputeReminder, DisputeSubmission, EvidencePack)
+            ),
             Dispute.objects.filter(order__store=store),
             Refund.objects.filter(order__store=store),
             ShipmentEvent.objects.filter(shipment__order__store=store),

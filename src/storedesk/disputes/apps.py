@@ -21,3 +21,6 @@ class DisputesConfig(AppConfig):
                 queryset=Dispute.objects.select_related("payment").order_by("opened_at", "id"),
             ),
         )
+        # Registers the evidence assembly on `dispute_opened`, the early fraud warning policy
+        # and the deadline reminder job.
+        from storedesk.disputes import tasks  # noqa: F401

@@ -13,3 +13,7 @@ class ResolutionsConfig(AppConfig):
         from storedesk.risk.extensions import register_refund_starter
 
         register_refund_starter(start_refund_for_review)
+
+        from storedesk.resolutions import extensions
+
+        extensions.register()  # Home's resolution tiles and care budget warning

@@ -357,6 +357,14 @@ RESOLUTIONS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("RESOLUTIONS_GATEWAY_
 RESOLUTIONS_STUCK_AFTER_SECONDS = int(os.environ.get("RESOLUTIONS_STUCK_AFTER_SECONDS", "120"))
 RESOLUTIONS_MAX_ATTEMPTS = int(os.environ.get("RESOLUTIONS_MAX_ATTEMPTS", "8"))
 RESOLUTIONS_APPROVAL_HOURS = int(os.environ.get("RESOLUTIONS_APPROVAL_HOURS", "48"))
+# Responding to disputes (with the keys and addresses above): Stripe's file uploads, and how
+# long a gateway call may take.
+STRIPE_FILES_API_BASE = os.environ.get("STRIPE_FILES_API_BASE", "https://files.stripe.com")
+GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "20"))
+# Early fraud warnings: "refund now" when the order is not shipped and at most this much.
+DISPUTE_EFW_AUTO_REFUND_UNDER = os.environ.get("DISPUTE_EFW_AUTO_REFUND_UNDER", "100.00")
+# Deadline reminders, in business hours before the evidence is due.
+DISPUTE_REMINDER_HOURS = [int(h) for h in env_list("DISPUTE_REMINDER_HOURS") or ["48", "8"]]
 # The store's sites that may load the chat widget and frame the contact form, e.g.
 # "https://shop.example,https://www.shop.example". Empty: only the desk's own /help/ pages.
 DESK_WIDGET_ORIGINS = env_list("DESK_WIDGET_ORIGINS")

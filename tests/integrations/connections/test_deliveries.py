@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from storedesk.integrations.connections import services
+from storedesk.integrations.connections import services, tasks
 from storedesk.integrations.connections.models import InboundDelivery
 from storedesk.integrations.connections.services import (
     DeliveryFailed,
@@ -14,10 +14,10 @@ from storedesk.integrations.connections.services import (
     do_apply_delivery,
     do_connect,
     do_receive_delivery,
-    enqueue_due_deliveries,
     register_applier,
     wake_parked,
 )
+from storedesk.integrations.connections.tasks import enqueue_due_deliveries
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,17 +113,17 @@ def test_a_burst_queues_a_drain_now_and_one_at_the_window_s_end(settings, monkey
     from django.tasks import task_backends
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    monkeypatch.setattr(services, "_drain", {"until": 0.0, "trailing": False})
+    monkeypatch.setattr(tasks, "_drain", {"until": 0.0, "trailing": False})
     backend = task_backends["default"]
     for _ in range(1000):
-        services.request_drain()
+        tasks.request_drain()
     queued = backend.results
     assert len(queued) == 2
     assert queued[0].task.run_after is None
     assert queued[1].task.run_after is not None
     assert queued[1].task.run_after > timezone.now()
-    monkeypatch.setattr(services, "_drain", {"until": 0.0, "trailing": False})
-    services.request_drain()
+    monkeypatch.setattr(tasks, "_drain", {"until": 0.0, "trailing": False})
+    tasks.request_drain()
     assert len(backend.results) == 3
 
 
@@ -131,5 +131,18 @@ def test_the_drain_applies_received_deliveries_in_order(connection):
     KNOWN_ORDERS.update({"1", "2", "3"})
     for number in (1, 2, 3):
         receive(connection, f"drain-{number}", body=str(number))
-    assert services.do_apply_received(batch=2) == 3
+    assert services.do_apply_received(batch=2).applied == 3
     assert set(InboundDelivery.objects.values_list("status", flat=True)) == {Status.APPLIED}
+
+
+def test_a_person_s_retry_is_applied_through_the_outbox_after_commit(
+    connection, django_capture_on_commit_callbacks
+):
+    delivery = receive(connection, "d-retry", topic="boom/failed").delivery
+    do_apply_delivery(delivery.pk)  # fails for good: waits for a person
+    register_applier("easypost", {"boom/failed"}, lambda delivery, body: "updated")  # fixed
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.do_retry_deliveries(connection) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Status.APPLIED
+    assert delivery.attempts == 2

@@ -24,6 +24,7 @@ from storedesk.integrations.connections.models import Connection
 from storedesk.integrations.connections.secrets import SecretsUnreadable
 from storedesk.integrations.connections.services import do_receive_delivery
 from storedesk.integrations.connections.systems import EASYPOST
+from storedesk.integrations.connections.tasks import drain_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def easypost_webhook(request: HttpRequest) -> JsonResponse:
         object_key=tracking_key(str(result.get("tracking_code") or "")),
         occurred_at=updated if updated and updated.tzinfo else None,
     )
+    drain_after_commit(received)
     return JsonResponse(
         {"received": True, "duplicate": not received.created, "status": received.delivery.status}
     )

@@ -10,13 +10,13 @@ registered (`register_applier`). An applier raises `DeliveryParked` when the del
 something not known yet (a refund before its order): it is retried with backoff, for as long as
 it takes, and woken as soon as the object arrives (`wake_parked`). Any other failure is retried
 with backoff up to `MAX_ATTEMPTS`, then waits for a person. A topic no applier takes is stored
-as ignored.
+as ignored. These services never queue tasks (`tasks.py` imports them): they record the
+`inbound_deliveries_due` outbox event, which `tasks.py` handles by queueing the deliveries.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +59,8 @@ DUE_BATCH = 500
 
 Status = InboundDelivery.Status
 PENDING_STATUSES = (Status.RECEIVED, Status.PARKED, Status.FAILED)
+# The outbox event that has deliveries applied now (tasks.py queues them after commit).
+DELIVERIES_DUE = "inbound_deliveries_due"
 
 
 # --- connections -------------------------------------------------------------------------------
@@ -324,9 +326,10 @@ def do_receive_delivery(
     object_key: str = "",
     occurred_at: datetime | None = None,
 ) -> ReceivedDelivery:
-    """Store a verified delivery once and queue it; a repeat (the sender retries until it
-    sees a 2xx, or delivers twice at once) stores and queues nothing. A topic the system's
-    applier does not take is stored as ignored and queues nothing.
+    """Store a verified delivery once; a repeat (the sender retries until it sees a 2xx, or
+    delivers twice at once) stores nothing. A topic the system's applier does not take is
+    stored as ignored. The endpoint then queues the drain (`tasks.drain_after_commit`); the
+    per-minute sweep applies the delivery if that drain is lost.
 
     One INSERT … ON CONFLICT DO NOTHING on the (system, delivery id) constraint: the
     webhook endpoints' hot path (a thousand deliveries a second), so no ORM instance, no
@@ -353,8 +356,6 @@ def do_receive_delivery(
     }
     with transaction.atomic():
         pk = _insert_once(values)
-        if pk is not None and known:
-            transaction.on_commit(request_drain)
     if pk is None:
         existing = InboundDelivery.objects.get(system=connection.system, delivery_id=delivery_id)
         return ReceivedDelivery(existing, created=False)
@@ -384,46 +385,24 @@ def _insert_once(values: dict) -> int | None:
 
 # --- applying ----------------------------------------------------------------------------------
 
-# Received deliveries are applied by a draining task, in the order they came. A burst of a
-# thousand deliveries a second queues a drain at most twice per window per process (at once,
-# and once more at the window's end for what arrived meanwhile) instead of a task each: every
-# delivery still has a drain that starts after it was stored.
-DRAIN_WINDOW_SECONDS = 0.2
+# Received deliveries are applied by a draining task, in the order they came (queued by
+# `tasks.request_drain` once a delivery is committed; the drain requeues itself when it has
+# run for DRAIN_FOR_SECONDS, so one task never runs long).
 DRAIN_BATCH = 200
-DRAIN_FOR_SECONDS = 50.0  # then the drain queues its successor, so one task never runs long
-_drain_lock = threading.Lock()
-_drain = {"until": 0.0, "trailing": False}
+DRAIN_FOR_SECONDS = 50.0
 
 
-def request_drain() -> None:
-    """Queue the drain of received deliveries (called after a delivery is committed)."""
-    from storedesk.integrations.connections.tasks import apply_received_deliveries
-
-    if not apply_received_deliveries.get_backend().supports_defer:
-        apply_received_deliveries.enqueue()  # nothing to coalesce with (tests, immediate)
-        return
-    now = time.monotonic()
-    with _drain_lock:
-        if now >= _drain["until"]:
-            _drain["until"], _drain["trailing"] = now + DRAIN_WINDOW_SECONDS, False
-            delay = None
-        elif not _drain["trailing"]:
-            _drain["trailing"] = True
-            delay = _drain["until"] - now
-        else:
-            return
-    if delay is None:
-        apply_received_deliveries.enqueue()
-    else:
-        run_after = timezone.now() + timedelta(seconds=delay)
-        apply_received_deliveries.using(run_after=run_after).enqueue()
+@dataclass(frozen=True)
+class Drained:
+    applied: int
+    more_left: bool  # stopped after `for_seconds` with deliveries still waiting
 
 
-def do_apply_received(*, batch: int = DRAIN_BATCH, for_seconds: float = DRAIN_FOR_SECONDS) -> int:
-    """Apply received deliveries in the order they came until none is left; returns how many
-    were applied. A concurrent drain skips what this one took (each is applied once)."""
-    from storedesk.integrations.connections.tasks import apply_received_deliveries
-
+def do_apply_received(
+    *, batch: int = DRAIN_BATCH, for_seconds: float = DRAIN_FOR_SECONDS
+) -> Drained:
+    """Apply received deliveries in the order they came until none is left or `for_seconds`
+    have passed. A concurrent drain skips what this one took (each is applied once)."""
     applied, started = 0, time.monotonic()
     while True:
         ids = list(
@@ -435,10 +414,9 @@ def do_apply_received(*, batch: int = DRAIN_BATCH, for_seconds: float = DRAIN_FO
             if do_apply_delivery(pk) != "skipped":
                 applied += 1
         if len(ids) < batch:
-            return applied
+            return Drained(applied, more_left=False)
         if time.monotonic() - started > for_seconds:
-            apply_received_deliveries.enqueue()
-            return applied
+            return Drained(applied, more_left=True)
 
 
 def _is_due(delivery: InboundDelivery, now: datetime) -> bool:
@@ -524,8 +502,6 @@ def _failed(delivery: InboundDelivery, reason: str, *, retry: bool, now: datetim
 def wake_parked(connection_id: int, object_keys) -> int:
     """Make the deliveries parked on these objects due now and queue them (the object has
     just arrived): a refund that came before its order is applied right after the order."""
-    from storedesk.integrations.connections.tasks import apply_delivery
-
     keys = [key for key in object_keys if key]
     if not keys:
         return 0
@@ -538,32 +514,24 @@ def wake_parked(connection_id: int, object_keys) -> int:
     )
     if ids:
         InboundDelivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
-        for pk in ids:
-            enqueue_on_commit(apply_delivery, pk)
+        record_event(DELIVERIES_DUE, delivery_ids=ids)
     return len(ids)
 
 
-def enqueue_due_deliveries(now: datetime | None = None) -> int:
-    """Queue the parked and failed deliveries whose time has come and the received ones
-    whose task was lost; returns how many."""
-    from storedesk.integrations.connections.tasks import apply_delivery
-
+def due_delivery_ids(now: datetime | None = None) -> list[int]:
+    """The parked and failed deliveries whose time has come and the received ones whose
+    drain was lost, most overdue first (at most DUE_BATCH: the sweep runs every minute)."""
     now = now or timezone.now()
-    due = list(
+    return list(
         InboundDelivery.objects.filter(status__in=PENDING_STATUSES, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:DUE_BATCH]
     )
-    for pk in due:
-        apply_delivery.enqueue(pk)
-    return len(due)
 
 
 @transaction.atomic
 def do_retry_deliveries(connection: Connection, *, actor=None) -> int:
     """Make the failed deliveries that ran out of attempts due again (the cause is fixed)."""
-    from storedesk.integrations.connections.tasks import apply_delivery
-
     ids = list(
         InboundDelivery.objects.filter(
             Q(next_attempt_at=None) | Q(next_attempt_at__gt=timezone.now()),
@@ -572,9 +540,8 @@ def do_retry_deliveries(connection: Connection, *, actor=None) -> int:
         ).values_list("pk", flat=True)
     )
     InboundDelivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
-    for pk in ids:
-        enqueue_on_commit(apply_delivery, pk)
     if ids:
+        record_event(DELIVERIES_DUE, delivery_ids=ids)
         record_audit(
             actor=actor,
             action="connection.deliveries_retried",

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import IO, Any
 
+import openpyxl
 from django.utils.translation import gettext as _
 
 Row = dict[str, Any]
@@ -80,15 +81,6 @@ def _csv_rows(stream: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, Row]]]:
 
 
 def _xlsx_rows(stream: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, Row]]]:
-    try:
-        import openpyxl
-    except ImportError:
-        raise OrderFileError(
-            _(
-                "Reading .xlsx needs the openpyxl package, which is not installed here: "
-                "save the sheet as CSV (UTF-8) and import that."
-            )
-        ) from None
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zipfile, KeyError, XML errors …

@@ -21,6 +21,7 @@ from storedesk.integrations.connections import intake
 from storedesk.integrations.connections.models import Connection
 from storedesk.integrations.connections.services import do_receive_delivery
 from storedesk.integrations.connections.systems import PAYPAL
+from storedesk.integrations.connections.tasks import drain_after_commit
 from storedesk.integrations.paypal.appliers import object_key
 from storedesk.integrations.paypal.signature import (
     SignatureRefused,
@@ -109,6 +110,7 @@ def paypal_webhook(request: HttpRequest) -> JsonResponse:
         object_key=object_key(payload),
         occurred_at=created if created and created.tzinfo else None,
     )
+    drain_after_commit(received)
     return JsonResponse(
         {"received": True, "duplicate": not received.created, "status": received.delivery.status}
     )

@@ -25,6 +25,7 @@ from storedesk.integrations.connections.credentials import connection_by_lookup
 from storedesk.integrations.connections.secrets import SecretsUnreadable, decrypt_secrets
 from storedesk.integrations.connections.services import do_receive_delivery
 from storedesk.integrations.connections.systems import SHOPIFY
+from storedesk.integrations.connections.tasks import drain_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def shopify_webhook(request: HttpRequest) -> JsonResponse:
         object_key=object_key(topic, payload),
         occurred_at=triggered if triggered and triggered.tzinfo else None,
     )
+    drain_after_commit(received)
     return JsonResponse(
         {"received": True, "duplicate": not received.created, "status": received.delivery.status}
     )

@@ -26,6 +26,7 @@ from storedesk.integrations.connections.credentials import connection_by_lookup
 from storedesk.integrations.connections.secrets import SecretsUnreadable
 from storedesk.integrations.connections.services import do_receive_delivery, secrets_of
 from storedesk.integrations.connections.systems import WOOCOMMERCE
+from storedesk.integrations.connections.tasks import drain_after_commit
 
 logger = logging.getLogger(__name__)
 PING = re.compile(rb"^webhook_id=\d+$")
@@ -83,6 +84,7 @@ def woocommerce_webhook(request: HttpRequest) -> JsonResponse:
         body=body,
         object_key=f"order:{payload.get('id', '')}" if topic.startswith("order.") else "",
     )
+    drain_after_commit(received)
     return JsonResponse(
         {"received": True, "duplicate": not received.created, "status": received.delivery.status}
     )
