@@ -1,5 +1,7 @@
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from storedesk.accounts.roles import Role
 from tests.factories import UserFactory
@@ -9,6 +11,15 @@ from tests.factories import UserFactory
 def _empty_cache():
     """Each test starts with an empty cache: nothing counted or throttled by another test."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the site's default language: a request through
+    LocaleMiddleware or a test that activates Vietnamese can never leak it into the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -76,8 +76,8 @@ def preferences(request):
             language=form.cleaned_data["language"],
             timezone_name=form.cleaned_data["timezone"],
         )
-        translation.activate(user.language)
-        messages.success(request, _("Your preferences are saved."))
+        with translation.override(user.language):  # confirm in the newly chosen language
+            messages.success(request, _("Your preferences are saved."))
         return redirect("accounts:preferences")
     return render(
         request,

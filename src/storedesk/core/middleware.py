@@ -30,7 +30,12 @@ CUSTOMER_PATH_PREFIX = "/help/"
 
 
 class UserPreferencesMiddleware:
-    """Show each agent the desk in their own language and time zone."""
+    """Show each agent the desk in their own language and time zone.
+
+    Both are set for this request only: threads are reused (and tests share one), so the
+    language and zone are put back when the response is done, never carried over to the
+    next request or test.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -38,21 +43,29 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         timezone.deactivate()  # threads are reused: never carry the last user's zone over
         user = getattr(request, "user", None)
+        language = None
         if request.path.startswith(CUSTOMER_PATH_PREFIX):
-            translation.activate("en-us")
-            request.LANGUAGE_CODE = "en-us"
+            language = "en-us"
         elif user is not None and user.is_authenticated:
-            if user.language:
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language
+            language = user.language or None
             try:
                 timezone.activate(zoneinfo.ZoneInfo(user.timezone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
+        if language is None:
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()
+        request.LANGUAGE_CODE = language
         try:
-            return self.get_response(request)
+            with translation.override(language):
+                response = self.get_response(request)
         finally:
             timezone.deactivate()
+        # LocaleMiddleware sets the header after us from the (restored) thread language.
+        response.headers.setdefault("Content-Language", language)
+        return response
 
 
 class RequestIdLogFilter(logging.Filter):
