@@ -1,12 +1,16 @@
 """What the desk adds to the layers below it, which cannot import the desk: commerce's pages
-(Home's queues, the tickets of an order or a customer, via `commerce.extensions`) and the
-ticket in outgoing webhook bodies (via `core.webhooks.register_subject`). `DeskConfig.ready()`
+(Home's queues, the tickets of an order or a customer, via `commerce.extensions`), the
+ticket in outgoing webhook bodies (via `core.webhooks.register_subject`), and a dispute's
+conversation transcript and ticket lookup (via `disputes.extensions`). `DeskConfig.ready()`
 calls `register()`."""
+
+from django.db.models import Prefetch, Q
 
 from storedesk.commerce import extensions
 from storedesk.core.webhooks import register_subject
 from storedesk.desk import queries
-from storedesk.desk.models import Ticket
+from storedesk.desk.models import Attachment, Message, Ticket
+from storedesk.disputes import extensions as dispute_extensions
 
 VIEW_TICKETS = "desk.view_ticket"
 HOME_VIEWS = ("mine", "unassigned", "open", "urgent", "pending", "on_hold")
@@ -78,8 +82,77 @@ def ticket_for_webhook(ticket_id: int) -> dict | None:
     return ticket
 
 
+def _iso(moment) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def dispute_conversation(order) -> tuple[list[dict], list[dict]]:
+    """The tickets about this order or from this customer, and every message of them (not
+    internal notes), oldest first: the whole conversation, as the bank should read it."""
+    about = Q(orders=order)
+    if order.customer_id:
+        about |= Q(customer_id=order.customer_id)
+    elif order.email:
+        about |= Q(requester_email=order.email.lower())
+    tickets = list(
+        Ticket.objects.filter(about)
+        .distinct()
+        .order_by("created_at")
+        .only("pk", "number", "subject", "status", "created_at")
+    )
+    messages = (
+        Message.objects.filter(ticket__in=[t.pk for t in tickets])
+        .exclude(kind=Message.Kind.NOTE)
+        .order_by("created_at", "pk")
+        .only(
+            "ticket_id",
+            "kind",
+            "from_name",
+            "from_email",
+            "subject",
+            "text",
+            "new_text",
+            "created_at",
+        )
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.only("message_id", "filename"))
+        )
+    )
+    return (
+        [
+            {
+                "id": t.pk,
+                "number": t.number,
+                "subject": t.subject,
+                "status": t.status,
+                "created_at": _iso(t.created_at),
+            }
+            for t in tickets
+        ],
+        [
+            {
+                "ticket": m.ticket_id,
+                "from_customer": m.kind == Message.Kind.INBOUND,
+                "author": m.from_name or m.from_email,
+                "at": _iso(m.created_at),
+                "subject": m.subject,
+                "text": (m.new_text or m.text).strip(),
+                "attachments": [a.filename for a in m.attachments.all()],
+            }
+            for m in messages
+        ],
+    )
+
+
+def ticket_id_of(number: int) -> int | None:
+    """The id of the ticket with this number (one indexed query), None when unknown."""
+    return Ticket.objects.filter(number=number).values_list("pk", flat=True).first()
+
+
 def register() -> None:
     extensions.register_page_section("home", "desk_queues", VIEW_TICKETS, home_queues)
     extensions.register_page_section("order", "desk_tickets", VIEW_TICKETS, order_tickets)
     extensions.register_page_section("customer", "desk_tickets", VIEW_TICKETS, customer_tickets)
     register_subject("ticket_id", "ticket", ticket_for_webhook)
+    dispute_extensions.register_conversation_source(dispute_conversation)
+    dispute_extensions.register_ticket_lookup(ticket_id_of)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 
 from storedesk.commerce.models import LineItem, Order, Refund, Shipment, ShipmentEvent
 from storedesk.commerce.queries import policies_in_force
-from storedesk.desk.models import Attachment, Message, Ticket
+from storedesk.disputes import extensions
 from storedesk.disputes.models import Dispute, Family
 from storedesk.disputes.reasons import CHECKLIST_ITEMS, rule_for
 
@@ -115,64 +115,6 @@ def _shipments(order: Order) -> list[dict]:
     ]
 
 
-def _conversation(order: Order) -> tuple[list[dict], list[dict]]:
-    """The tickets about this order or from this customer, and every message of them (not
-    internal notes), oldest first: the whole conversation, as the bank should read it."""
-    about = Q(orders=order)
-    if order.customer_id:
-        about |= Q(customer_id=order.customer_id)
-    elif order.email:
-        about |= Q(requester_email=order.email.lower())
-    tickets = list(
-        Ticket.objects.filter(about)
-        .distinct()
-        .order_by("created_at")
-        .only("pk", "number", "subject", "status", "created_at")
-    )
-    messages = (
-        Message.objects.filter(ticket__in=[t.pk for t in tickets])
-        .exclude(kind=Message.Kind.NOTE)
-        .order_by("created_at", "pk")
-        .only(
-            "ticket_id",
-            "kind",
-            "from_name",
-            "from_email",
-            "subject",
-            "text",
-            "new_text",
-            "created_at",
-        )
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.only("message_id", "filename"))
-        )
-    )
-    return (
-        [
-            {
-                "id": t.pk,
-                "number": t.number,
-                "subject": t.subject,
-                "status": t.status,
-                "created_at": _iso(t.created_at),
-            }
-            for t in tickets
-        ],
-        [
-            {
-                "ticket": m.ticket_id,
-                "from_customer": m.kind == Message.Kind.INBOUND,
-                "author": m.from_name or m.from_email,
-                "at": _iso(m.created_at),
-                "subject": m.subject,
-                "text": (m.new_text or m.text).strip(),
-                "attachments": [a.filename for a in m.attachments.all()],
-            }
-            for m in messages
-        ],
-    )
-
-
 def _other_orders(order: Order) -> list[dict]:
     """The same customer's (or IP's) other orders, newest first, each with what matches the
     disputed order and whether it was disputed: Visa CE 3.0 wants earlier undisputed ones."""
@@ -244,7 +186,7 @@ def assemble_facts(dispute_id: int) -> tuple[Dispute, dict[str, Any]]:
     items = LineItem.objects.filter(order=order).select_related("variant__product").order_by("pk")
     refunds = Refund.objects.filter(order=order).order_by("created_at")
     policies = policies_in_force(order.store, order.created_at)
-    tickets, messages = _conversation(order)
+    tickets, messages = extensions.conversation_of(order)
     rule = rule_for(dispute)
     facts = {
         "dispute": {

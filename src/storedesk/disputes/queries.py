@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from storedesk.disputes import extensions
+from storedesk.disputes.extensions import BusinessCalendar
 from storedesk.disputes.models import (
     Dispute,
     DisputeEvent,
@@ -52,11 +54,9 @@ NEEDS_RESPONSE_STATUSES = (
 WAITING = Q(closed_at__isnull=True, responded_at__isnull=True, status__in=NEEDS_RESPONSE_STATUSES)
 
 
-def team_calendar():
+def team_calendar() -> BusinessCalendar:
     """The team's business-hours calendar (the same one the SLA clocks follow)."""
-    from storedesk.triage.calendar import calendar_of, default_calendar_record
-
-    return calendar_of(default_calendar_record())
+    return extensions.business_calendar()
 
 
 def urgent_cutoff(now=None, calendar=None) -> datetime:
@@ -193,20 +193,13 @@ def ticket_dispute_risk(ticket_number: int) -> dict | None:
     linked order's dispute risk (amount still at stake, delivery, warnings, disputes), so the
     agent offers a resolution before the bank is asked. None for an unknown ticket."""
     from storedesk.commerce.models import Order
-    from storedesk.desk.models import Ticket
-    from storedesk.triage.models import MessageAnalysis
 
-    ticket = Ticket.objects.filter(number=ticket_number).only("pk", "number").first()
-    if ticket is None:
+    ticket_id = extensions.ticket_id_of(ticket_number)
+    if ticket_id is None:
         return None
-    threatened = any(
-        "chargeback" in (threats or [])
-        for threats in MessageAnalysis.objects.filter(ticket=ticket, has_threat=True).values_list(
-            "threats", flat=True
-        )
-    )
+    threatened = extensions.threatened_chargeback(ticket_id)
     orders = list(
-        Order.objects.filter(tickets=ticket)
+        Order.objects.filter(tickets=ticket_id)
         .annotate(
             dispute_count=Count("disputes", distinct=True),
             warning_count=Count("early_fraud_warnings", distinct=True),
@@ -223,4 +216,8 @@ def ticket_dispute_risk(ticket_number: int) -> dict | None:
         if order.dispute_count:
             level = "disputed"
         rows.append({"order": order, "at_stake": at_stake, "level": level})
-    return {"ticket": ticket, "threatened": threatened, "orders": rows}
+    return {
+        "ticket": {"pk": ticket_id, "number": ticket_number},
+        "threatened": threatened,
+        "orders": rows,
+    }
