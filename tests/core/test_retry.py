@@ -52,7 +52,7 @@ def test_the_policy_is_a_frozen_value():
 @pytest.mark.parametrize(
     ("arguments", "problem"),
     [
-        ({"base": timedelta(0), "max_attempts": 3}, "first wait"),
+        ({"base": timedelta(seconds=-1), "max_attempts": 3}, "first wait"),
         ({"base": timedelta(seconds=1), "max_attempts": 0}, "at least one"),
         ({"base": timedelta(seconds=1), "max_attempts": 3, "jitter": 1.5}, "Jitter"),
     ],
@@ -60,3 +60,9 @@ def test_the_policy_is_a_frozen_value():
 def test_a_policy_that_cannot_work_is_refused(arguments, problem):
     with pytest.raises(ValueError, match=problem):
         RetryPolicy(**arguments)
+
+
+def test_a_zero_wait_retries_everything_due_at_once():
+    """A sweep asked to take everything now (`redispatch_stale_events(older_than=0)`)."""
+    policy = RetryPolicy(base=timedelta(0), max_attempts=3)
+    assert [policy.delay(attempts) for attempts in (1, 2, 5)] == [timedelta(0)] * 3

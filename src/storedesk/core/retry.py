@@ -29,8 +29,8 @@ class RetryPolicy:
     jitter: float = 0.0
 
     def __post_init__(self):
-        if self.base <= timedelta(0):
-            raise ValueError("A retry policy's first wait must be positive.")
+        if self.base < timedelta(0):
+            raise ValueError("A retry policy's first wait cannot be negative.")
         if self.max_attempts < 1:
             raise ValueError("A retry policy must allow at least one attempt.")
         if not 0 <= self.jitter <= 1:
