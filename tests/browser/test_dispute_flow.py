@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from storedesk.accounts.roles import Role
 from storedesk.disputes.models import Dispute
+from storedesk.disputes.reasons import seed_reason_rules
 from tests.browser.conftest import sign_in
 from tests.disputes.builders import disputed_order
 from tests.factories import OrderFactory, PaymentFactory, ShipmentFactory, StoreFactory, UserFactory
@@ -48,6 +49,7 @@ def stripe_api(httpserver, settings):
 
 def test_a_webhook_dispute_is_answered_from_the_queue(live_server, page, stripe_api):
     fixtures = shared_json("fixtures/stripe/fixtures3.json")["resources"]
+    seed_reason_rules()  # the shipped rules: an earlier transactional test flushed them
     store = StoreFactory()
     disputed_order(store=store, due_in=timedelta(days=12))  # an older dispute, due later
     order = OrderFactory(store=store, number="#TP77001", number_key="TP77001")

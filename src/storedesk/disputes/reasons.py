@@ -58,6 +58,24 @@ def seed_rows() -> list[dict]:
     return json.loads(DATA_FILE.read_text(encoding="utf-8"))["rules"]
 
 
+def seed_reason_rules(model=None) -> None:
+    """Create the shipped rules that are missing, as version 1. `model` is the migration's
+    historical model, or the app's own (tests whose database was flushed)."""
+    model = model or ReasonRule
+    for row in seed_rows():
+        model.objects.get_or_create(
+            gateway=row["gateway"],
+            reason=row["reason"],
+            network_code=row["network_code"],
+            version=1,
+            defaults={
+                key: row[key]
+                for key in ("family", "response_days", "checklist", "actions", "source")
+            }
+            | {"effective_from": row["effective_from"]},
+        )
+
+
 @cache
 def _seed_families() -> dict[tuple[str, str], str]:
     return {(row["gateway"], row["reason"]): row["family"] for row in seed_rows()}

@@ -3,7 +3,7 @@ stage and outcome (computed the way ingest computes them from now on)."""
 
 from django.db import migrations
 
-from storedesk.disputes.reasons import seed_rows
+from storedesk.disputes.reasons import seed_reason_rules, seed_rows
 
 OUTCOMES = {"won": "won", "lost": "lost", "warning_closed": "warning_closed"}
 
@@ -11,21 +11,12 @@ OUTCOMES = {"won": "won", "lost": "lost", "warning_closed": "warning_closed"}
 def seed(apps, schema_editor):
     ReasonRule = apps.get_model("disputes", "ReasonRule")
     Dispute = apps.get_model("disputes", "Dispute")
-    families = {}
-    for row in seed_rows():
-        ReasonRule.objects.get_or_create(
-            gateway=row["gateway"],
-            reason=row["reason"],
-            network_code=row["network_code"],
-            version=1,
-            defaults={
-                key: row[key]
-                for key in ("family", "response_days", "checklist", "actions", "source")
-            }
-            | {"effective_from": row["effective_from"]},
-        )
-        if not row["network_code"]:
-            families[(row["gateway"], row["reason"])] = row["family"]
+    seed_reason_rules(ReasonRule)
+    families = {
+        (row["gateway"], row["reason"]): row["family"]
+        for row in seed_rows()
+        if not row["network_code"]
+    }
     for (gateway, reason), family in families.items():
         Dispute.objects.filter(gateway=gateway, reason=reason).update(family=family)
     Dispute.objects.filter(stage="", kind="inquiry").update(stage="inquiry")
