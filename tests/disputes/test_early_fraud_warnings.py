@@ -119,7 +119,8 @@ def test_a_warning_without_an_id_is_refused():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_warning_delivered_at_the_same_moment_is_recorded_once():
-    """Webhook retries racing each other: one row, one audit entry, one event (real locks)."""
+    """Webhook retries racing each other: one row, one audit entry, one event, one urgent case
+    (real locks)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs real row locks and concurrent connections (PostgreSQL)")
     store = StoreFactory()
@@ -130,5 +131,6 @@ def test_the_same_warning_delivered_at_the_same_moment_is_recorded_once():
 
     assert sorted(outcomes) == ["recorded", "unchanged", "unchanged", "unchanged"]
     assert EarlyFraudWarning.objects.count() == 1
-    assert AuditEntry.objects.filter(action__startswith="dispute.early_fraud").count() == 1
+    assert AuditEntry.objects.filter(action="dispute.early_fraud_warning_recorded").count() == 1
     assert DomainEvent.objects.filter(name="early_fraud_warning_recorded").count() == 1
+    assert AuditEntry.objects.filter(action="dispute.early_fraud_warning_case").count() == 1
