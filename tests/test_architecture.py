@@ -23,6 +23,7 @@ LAYERS = [
     "integrations.order_files",
     "integrations.carriers",
     "resolutions",
+    "experience",
     "integrations.mail",
     "integrations.stripe",
     "integrations.paypal",

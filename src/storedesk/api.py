@@ -14,6 +14,7 @@ from storedesk.commerce.api import router as commerce_router
 from storedesk.core.api import install_error_handlers
 from storedesk.desk.api import router as desk_router
 from storedesk.disputes.api import router as disputes_router
+from storedesk.experience.api import router as experience_router
 from storedesk.gateways.api import router as gateways_router
 from storedesk.integrations.connections.api import router as connections_router
 from storedesk.resolutions.api import router as resolutions_router
@@ -52,3 +53,4 @@ api.add_router("/", gateways_router)
 api.add_router("/", disputes_router)
 api.add_router("/", connections_router)
 api.add_router("/", resolutions_router)
+api.add_router("/", experience_router)

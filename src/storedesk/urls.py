@@ -13,6 +13,7 @@ urlpatterns = [
     path("desk/live/", include(desk_urls.live_urls)),
     path("disputes/", include("storedesk.disputes.urls")),
     path("help/", include(desk_urls.public_urls)),
+    path("", include("storedesk.experience.urls")),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
     path("resolutions/", include("storedesk.resolutions.urls")),

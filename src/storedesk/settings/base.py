@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "storedesk.gateways",
     "storedesk.risk",
     "storedesk.resolutions",
+    "storedesk.experience",
     "storedesk.integrations.stripe",
     "storedesk.integrations.order_files",
     "storedesk.integrations.connections",

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ExperienceConfig(AppConfig):
+    """The customer's side beyond tickets: help center, order tracking, surveys, outreach."""
+
+    name = "storedesk.experience"
+    label = "experience"
+    verbose_name = "Customer experience"

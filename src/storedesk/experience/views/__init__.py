@@ -1,0 +1,1 @@
+"""Thin views of the experience app, one module per feature."""
