@@ -75,7 +75,7 @@ def build(orders: int, months: int, seed: int) -> tuple:
     )
     add_payments = _inserter(
         Payment,
-        Payment(amount=money, currency="USD", status="succeeded", method="card"),
+        Payment(store=store, amount=money, currency="USD", status="succeeded", method="card"),
         ("order_id", "gateway", "provider_id", "created_at", "card_brand"),
     )
     add_disputes = _inserter(
