@@ -313,6 +313,8 @@ class Payment(models.Model):
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True, help_text="the provider's object as received")
 
+    objects = PaymentManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -337,8 +339,6 @@ class Payment(models.Model):
         permissions = [
             ("view_payment_details", "Can see card fingerprints and full gateway risk data")
         ]
-
-    objects = PaymentManager()
 
     def __str__(self) -> str:
         return f"{self.get_gateway_display()} {self.provider_id}"
