@@ -44,7 +44,7 @@ from storedesk.disputes.models import (
     Stage,
 )
 from storedesk.disputes.reasons import families_for
-from storedesk.disputes.responders import dispute_client
+from storedesk.disputes.responders import dispute_client, refund_requester
 
 logger = logging.getLogger(__name__)
 
@@ -913,8 +913,9 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
 def do_accept_dispute(
     dispute: Dispute, *, actor, idempotency_key: str, note: str = ""
 ) -> DisputeSubmission:
-    """Accept the dispute at the gateway (Stripe: close it, the loss accepted; PayPal:
-    accept-claim with a refund, recorded on the order exactly once)."""
+    """Accept the dispute at the gateway (Stripe: close it, the loss accepted; a Stripe
+    inquiry is refunded first through the registered refund path; PayPal: accept-claim, which
+    refunds the buyer at PayPal, recorded on the order exactly once)."""
     dispute, submission, fresh = _claim_response(
         dispute.pk, DisputeSubmission.Action.ACCEPT, actor=actor, idempotency_key=idempotency_key
     )
@@ -925,9 +926,13 @@ def do_accept_dispute(
     def send():
         if dispute.gateway == Payment.Gateway.STRIPE:
             stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
-            return stripe_disputes.close_dispute(
+            refund, warnings = {}, []
+            if dispute.kind == Dispute.Kind.INQUIRY:
+                refund, warnings = _refund_accepted_inquiry(dispute, actor, note, idempotency_key)
+            answer = stripe_disputes.close_dispute(
                 dispute.provider_id, idempotency_key=idempotency_key
-            ), []
+            )
+            return ({**answer, "storedesk_refund": refund} if refund else answer), warnings
         if dispute.gateway == Payment.Gateway.PAYPAL:
             paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
             answer = paypal_disputes.accept_claim(
@@ -940,6 +945,33 @@ def do_accept_dispute(
         )
 
     return _send(dispute, submission, actor, send)
+
+
+def _refund_accepted_inquiry(
+    dispute: Dispute, actor, note: str, idempotency_key: str
+) -> tuple[dict, list[str]]:
+    """A Stripe inquiry is no chargeback yet: the money is still the store's, so accepting it
+    refunds the customer through the registered refund path (resolutions: its rules, the
+    gateway call, audit), once per key. A refusal stops the accept before anything is sent."""
+    started = refund_requester()(
+        dispute=dispute,
+        amount=dispute.amount,
+        actor=actor,
+        note=note,
+        idempotency_key=f"dispute-accept-{idempotency_key}",
+    )
+    if "refused" in started:
+        raise GatewayRefused(
+            f"the refund was refused ({started['refused']}); the inquiry was not closed",
+            "refund_refused",
+        )
+    warnings = []
+    if started.get("status") not in {"done", "processing"}:
+        warnings.append(
+            f"the refund (resolution {started.get('resolution_id')}) is "
+            f"{str(started.get('status', '')).replace('_', ' ')}"
+        )
+    return started, warnings
 
 
 def _record_accepted_refund(dispute: Dispute, actor, idempotency_key: str) -> list[str]:
