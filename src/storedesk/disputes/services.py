@@ -867,7 +867,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
     PayPal gets provide-evidence with the PDF. Refused, with nothing sent, after the deadline
     or once a response was sent."""
     from storedesk.disputes.evidence import paypal_evidence, stripe_evidence
-    from storedesk.disputes.pdf import render_pack_pdf
+    from storedesk.disputes.pdf import PAYPAL_EVIDENCE_BYTES, STRIPE_EVIDENCE_BYTES, fit_pack_pdf
 
     dispute, submission, fresh = _claim_response(
         dispute.pk, DisputeSubmission.Action.SUBMIT, actor=actor, idempotency_key=idempotency_key
@@ -880,10 +880,13 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
     filename = f"evidence-{dispute.order.number.lstrip('#')}.pdf"
 
     def send():
-        pdf = render_pack_pdf(pack.facts, pack.rebuttal)
         if dispute.gateway == Payment.Gateway.STRIPE:
             stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
+            pdf, file_warnings = fit_pack_pdf(
+                pack.facts, pack.rebuttal, limit=STRIPE_EVIDENCE_BYTES, gateway="Stripe"
+            )
             evidence, warnings = stripe_evidence(pack.facts, pack.rebuttal, pack.overrides)
+            warnings = [*warnings, *file_warnings]
             file_id = stripe_disputes.upload_evidence_file(
                 pdf, filename, idempotency_key=f"{idempotency_key}-file"
             )
@@ -894,6 +897,9 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
             ), warnings
         if dispute.gateway == Payment.Gateway.PAYPAL:
             paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
+            pdf, file_warnings = fit_pack_pdf(
+                pack.facts, pack.rebuttal, limit=PAYPAL_EVIDENCE_BYTES, gateway="PayPal"
+            )
             answer = paypal_disputes.provide_evidence(
                 dispute.provider_id,
                 paypal_evidence(pack.facts, pack.rebuttal),
@@ -901,7 +907,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
                 filename,
                 idempotency_key=idempotency_key,
             )
-            return answer, []
+            return answer, file_warnings
         raise GatewayRefused(
             f"responding to {dispute.get_gateway_display()} disputes is not supported yet",
             "unsupported",
