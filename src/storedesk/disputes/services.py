@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import batched
 from typing import Any
@@ -1045,7 +1045,66 @@ def do_send_reminders(now=None) -> int:
                     ]
                 )
         created += added
+    emailed = do_email_reminders(now)
+    if emailed:
+        logger.info("dispute reminders: %s e-mailed to their owners", emailed)
     return created
+
+
+REMINDER_MAIL_WINDOW_HOURS = 24
+
+
+def _reminder_mail(reminder: DisputeReminder) -> tuple[str, str]:
+    from django.urls import reverse
+
+    dispute = reminder.dispute
+    base = str(settings.DESK_URL or "http://127.0.0.1:8000").rstrip("/")
+    due = dispute.evidence_due_by
+    subject = (
+        f"Dispute on order {dispute.order.number} is due within {reminder.hours_before} "
+        f"business hours"
+    )
+    body = (
+        f"The {dispute.get_gateway_display()} dispute {dispute.provider_id} on order "
+        f"{dispute.order.number} ({dispute.amount} {dispute.currency}, {dispute.reason}) must be "
+        f"answered by {due:%Y-%m-%d %H:%M} UTC.\n\n"
+        f"Open it: {base}{reverse('disputes:detail', args=[dispute.pk])}\n"
+    )
+    return subject, body
+
+
+def do_email_reminders(now=None) -> int:
+    """E-mail each owner their reminders of the last day, once: a reminder is claimed
+    (emailed_at set) before the mail goes, and released if the mailer fails, so the next
+    sweep tries again and a sweep running twice never mails twice."""
+    from django.core.mail import EmailMessage
+
+    now = now or timezone.now()
+    since = now - timedelta(hours=REMINDER_MAIL_WINDOW_HOURS)
+    waiting = (
+        DisputeReminder.objects.filter(emailed_at__isnull=True, created_at__gte=since)
+        .exclude(owner__isnull=True)
+        .exclude(owner__email="")
+        .filter(owner__is_active=True, dispute__responded_at__isnull=True)
+        .select_related("owner", "dispute", "dispute__order")
+        .order_by("created_at", "pk")
+    )
+    sent = 0
+    for reminder in waiting:
+        claimed = DisputeReminder.objects.filter(pk=reminder.pk, emailed_at__isnull=True).update(
+            emailed_at=now
+        )
+        if not claimed:
+            continue
+        subject, body = _reminder_mail(reminder)
+        try:
+            EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [reminder.owner.email]).send()
+        except Exception:  # any mailer failure: released, tried again by the next sweep
+            logger.exception("dispute reminder %s: the e-mail failed", reminder.pk)
+            DisputeReminder.objects.filter(pk=reminder.pk).update(emailed_at=None)
+            continue
+        sent += 1
+    return sent
 
 
 # --- Prevention: early fraud warnings --------------------------------------------------------
