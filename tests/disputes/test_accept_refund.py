@@ -93,3 +93,29 @@ def test_accepting_a_chargeback_refunds_nothing(stripe):
 
     assert not Resolution.objects.exists()
     assert stripe.refunds_made == 0
+
+
+def test_the_api_answers_an_accepted_inquiry_with_its_refund(
+    stripe, client, make_user, django_capture_on_commit_callbacks
+):
+    from storedesk.accounts.roles import Role
+    from storedesk.accounts.services import do_create_api_token
+
+    _token, key = do_create_api_token(make_user(Role.PAYMENTS, username="acc"), name="t")
+    dispute = inquiry()
+    stripe.server.expect_oneshot_request(
+        f"/v1/disputes/{dispute.provider_id}/close", method="POST"
+    ).respond_with_json(stripe_dispute(dispute.provider_id, status="warning_closed"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/disputes/{dispute.pk}/accept",
+            {"idempotency_key": "api-inquiry-accept"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+
+    assert response.status_code == 200
+    refund = response.json()["refund"]
+    assert refund["resolution_id"] == Resolution.objects.get().pk
+    assert (refund["status"], refund["amount"]) == ("done", "120.00")

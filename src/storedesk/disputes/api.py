@@ -171,6 +171,13 @@ class SubmissionOut(Schema):
     warnings: list[str]
     error: str
     created_at: datetime
+    refund: dict[str, Any] | None = Field(
+        None, description="An accepted inquiry's refund: its resolution id and status."
+    )
+
+    @staticmethod
+    def resolve_refund(obj: DisputeSubmission) -> dict[str, Any] | None:
+        return (obj.response or {}).get("storedesk_refund") or None
 
 
 def _dispute(dispute_id: int) -> Dispute:
@@ -298,7 +305,9 @@ def submit_evidence(request: HttpRequest, body: ResponseIn, dispute_id: int = DI
 )
 @permission_required(WORK)
 def accept_dispute(request: HttpRequest, body: ResponseIn, dispute_id: int = DISPUTE_ID):
-    """Needs disputes.work_dispute; the same refusals as submit."""
+    """Needs disputes.work_dispute; the same refusals as submit. A Stripe inquiry is refunded
+    first through the resolutions path (the answer's `refund`); a refused refund is a 422 with
+    nothing sent."""
     return _respond(request, dispute_id, body, DisputeSubmission.Action.ACCEPT)
 
 
