@@ -16,6 +16,7 @@ from storedesk.commerce.models import Payment
 from storedesk.core.models import DomainEvent
 from storedesk.demo.scenarios import DemoContext, Scenario, scenario
 from storedesk.desk.mail_in import do_ingest_email
+from storedesk.desk.models import TicketEvent
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.gateways.handlers import open_case_from_gateway_email
 from storedesk.gateways.models import AccountHealthCase, AccountHealthEvent
@@ -85,7 +86,8 @@ def _paypal_limitation_mail(ctx: DemoContext) -> bytes:
     mail["From"] = "PayPal <service@paypal.com>"
     mail["To"] = "support@" + (ctx.store.domain or "store.example")
     mail["Subject"] = "Your account access has been limited"
-    mail["Date"] = format_datetime(ctx.now - timedelta(hours=20))
+    # At the demo's end: written after the conversations, it is the desk's newest ticket.
+    mail["Date"] = format_datetime(ctx.now.replace(microsecond=0))
     mail["Message-ID"] = make_msgid(idstring="demo-limitation", domain="paypal.com")
     mail.set_content(
         "Hello,\n\n"
@@ -163,6 +165,10 @@ class GatewayHealthScenario(Scenario):
         result = do_ingest_email(_paypal_limitation_mail(ctx), source="demo")
         message = getattr(result, "message", None)
         if message is not None:
+            # The timeline's "created" entry is stamped when it is written; the mail came then.
+            TicketEvent.objects.filter(ticket_id=message.ticket_id, kind="created").update(
+                created_at=message.created_at
+            )
             # What the outbox does when it delivers `message_received` (idempotent per ticket).
             event = DomainEvent(name="message_received", payload={"message_id": message.pk})
             open_case_from_gateway_email(event)
