@@ -115,8 +115,8 @@ def test_without_a_store(agent_client, db):
 # session, user, user and group permissions, store; then the digest: first order, orders,
 # payments, decisions, refunds, disputes, early fraud warnings, flag reasons, the anomalies'
 # orders and payments, and the month's network ratios (card payments, chargebacks, early
-# fraud warnings, thresholds in force)
-QUIET_QUERIES = 19
+# fraud warnings, thresholds in force), and the month's care budget (plan, spend)
+QUIET_QUERIES = 21
 BUSY_QUERIES = QUIET_QUERIES + 1  # the anomalies' order totals
 
 

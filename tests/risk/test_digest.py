@@ -315,8 +315,9 @@ def test_today_is_marked_partial(store, day):
 def test_the_digest_costs_a_fixed_number_of_queries(store, day, django_assert_num_queries):
     # first order, orders, payments, decisions, refunds, disputes, early fraud warnings, flag
     # reasons, the anomalies' window orders and payments, and the month's network ratios
-    # (card payments, chargebacks, early fraud warnings, thresholds in force)
-    with django_assert_num_queries(14):
+    # (card payments, chargebacks, early fraud warnings, thresholds in force), and the month's
+    # care budget (its plan, its spend)
+    with django_assert_num_queries(16):
         build_digest(store, DAY, now=NOW)
 
 
@@ -577,3 +578,36 @@ def test_the_digest_warns_when_the_months_dispute_ratio_is_projected_over_the_ea
     quiet = build_digest(store, date(2026, 2, 20), now=NOW)
     assert quiet.ratio_warnings == []
     assert "No card network ratio is projected" in render_digest(quiet).text
+
+
+def test_the_digest_names_the_care_budget_lines_at_their_warning_level_or_over(store):
+    from storedesk.resolutions.models import CareBudget, Kind
+    from tests.factories import OrderFactory
+    from tests.pages.resolution_builders import make_resolution
+
+    CareBudget.objects.create(
+        store=store,
+        month=DAY.replace(day=1),
+        currency="USD",
+        refunds=Decimal("100"),
+        coupons=Decimal("10"),
+        reships=Decimal("500"),
+        updated_at=NOW,
+    )
+    order = OrderFactory(store=store, created_at=at(date(2026, 3, 2), 12))
+    done = at(date(2026, 3, 5), 12)
+    make_resolution(order, cost=Decimal("90"), done_at=done)  # a partial refund: 90 %
+    make_resolution(order, kind=Kind.COUPON, cost=Decimal("15"), done_at=done)  # over
+    make_resolution(order, kind=Kind.RESHIP, cost=Decimal("40"), done_at=done)  # 8 %: quiet
+
+    digest = build_digest(store, DAY, now=NOW)
+
+    assert digest.budget_warnings == [
+        "Refunds: 90.00 USD of the month's 100.00 USD spent (90%).",
+        "Coupons: 15.00 USD spent, over the month's plan of 10.00 USD (150%).",
+    ]
+    rendered = render_digest(digest)
+    assert "CARE BUDGET" in rendered.text
+    assert "plan of 10.00 USD (150%)" in rendered.html
+    april = build_digest(store, date(2026, 4, 20), now=datetime(2026, 4, 23, tzinfo=UTC))
+    assert april.budget_warnings == []  # no plan that month: nothing to warn about

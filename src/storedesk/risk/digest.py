@@ -30,6 +30,7 @@ from storedesk.risk.anomalies import (
     find_anomalies,
     history_days_before,
 )
+from storedesk.risk.extensions import digest_warnings
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.reference import geoip
@@ -209,6 +210,7 @@ class DailyDigest:
     early_fraud_warnings_unmatched: int = 0  # warned on the day, charge not known here yet
     notes: list[str] = field(default_factory=list)
     ratio_warnings: list[RatioWarning] = field(default_factory=list)
+    budget_warnings: list[str] = field(default_factory=list)  # the month's care budget
     dispute_reasons_hidden: bool = False  # the reader's role may not see disputes
 
     @property
@@ -570,6 +572,7 @@ def build_digest(store: Store, day: date, *, now: datetime) -> DailyDigest:
             )
     digest = DailyDigest(
         ratio_warnings=_ratio_warnings(store, day, w.day_end, now),
+        budget_warnings=digest_warnings(store, day),
         store=store,
         day=day,
         start=w.day_start,
