@@ -6,6 +6,7 @@ email (or its customer's): someone typing a stranger's order number never sees i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Store
 from storedesk.commerce.queries import number_keys
+from storedesk.core.events import record_event
 from storedesk.desk.mail_out import do_send_acknowledgement
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.services import (
@@ -64,6 +66,23 @@ class ContactSubmission:
     ip: str = ""
     user_agent: str = ""
     page: str = ""
+    help_session: str = ""  # the help center's token for this visitor's tab, when it has one
+
+
+HELP_SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def record_contact_after_help(ticket: Ticket, help_session: str, channel: str) -> None:
+    """Tell the help center (above us) that a visitor it may have shown articles to opened a
+    ticket anyway: its deflection report counts those."""
+    if help_session and HELP_SESSION.match(help_session):
+        record_event(
+            "contact_after_help",
+            ticket_id=ticket.pk,
+            help_session=help_session,
+            channel=channel,
+            store_id=ticket.store_id,
+        )
 
 
 def matching_order(store: Store | None, number: str, email: str) -> Order | None:
@@ -131,6 +150,7 @@ def do_submit_contact_form(submission: ContactSubmission, *, store: Store | None
         ),
     )
     do_set_tags(ticket, [f"reason-{reason}", "web-form"], actor=None)
+    record_contact_after_help(ticket, submission.help_session, Channel.FORM)
     ticket.refresh_from_db()
     first_name = (submission.name.strip().split() or ["there"])[0]
     with translation.override("en-us"):  # customers are written to in US English
