@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
 from storedesk.core.safe_urls import safe_http_url
-from storedesk.desk.contact import record_contact_after_help
+from storedesk.desk.deflection import record_contact_after_help
 from storedesk.desk.models import Channel, ChatSession, Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     InboundMessage,

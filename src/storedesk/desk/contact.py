@@ -6,7 +6,6 @@ email (or its customer's): someone typing a stranger's order number never sees i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Store
 from storedesk.commerce.queries import number_keys
-from storedesk.core.events import record_event
+from storedesk.desk.deflection import record_contact_after_help
 from storedesk.desk.mail_out import do_send_acknowledgement
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.services import (
@@ -67,22 +66,6 @@ class ContactSubmission:
     user_agent: str = ""
     page: str = ""
     help_session: str = ""  # the help center's token for this visitor's tab, when it has one
-
-
-HELP_SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def record_contact_after_help(ticket: Ticket, help_session: str, channel: str) -> None:
-    """Tell the help center (above us) that a visitor it may have shown articles to opened a
-    ticket anyway: its deflection report counts those."""
-    if help_session and HELP_SESSION.match(help_session):
-        record_event(
-            "contact_after_help",
-            ticket_id=ticket.pk,
-            help_session=help_session,
-            channel=channel,
-            store_id=ticket.store_id,
-        )
 
 
 def matching_order(store: Store | None, number: str, email: str) -> Order | None:

@@ -119,6 +119,9 @@ class HelpVote(models.Model):
             models.UniqueConstraint(fields=["article", "voter"], name="help_vote_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{'yes' if self.helpful else 'no'} on article {self.article_id}"
+
 
 class HelpEvent(models.Model):
     """What the deflection report counts: one row per search, view, suggestion and contact.
@@ -157,3 +160,6 @@ class HelpEvent(models.Model):
                 name="help_event_ticket_once",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
