@@ -273,8 +273,8 @@ def deflection_report(store: Store, start: datetime, end: datetime) -> Deflectio
     votes = HelpVote.objects.filter(
         article__store=store, created_at__gte=start, created_at__lt=end
     ).aggregate(
-        helpful=Count("pk", filter=Q(helpful=True)),
-        not_helpful=Count("pk", filter=Q(helpful=False)),
+        yes=Count("pk", filter=Q(helpful=True)),
+        no=Count("pk", filter=Q(helpful=False)),
     )
     searches = events.filter(kind=HelpEvent.Kind.SEARCH).exclude(query="")
     top_empty = list(
@@ -292,8 +292,8 @@ def deflection_report(store: Store, start: datetime, end: datetime) -> Deflectio
         searches=counts["searches"],
         searches_without_results=counts["empty"],
         views=counts["views"],
-        helpful=votes["helpful"],
-        not_helpful=votes["not_helpful"],
+        helpful=votes["yes"],
+        not_helpful=votes["no"],
         suggestion_sessions=counts["shown"],
         contacted_sessions=contacted,
         suggestion_clicks=counts["clicks"],
