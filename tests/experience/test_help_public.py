@@ -209,7 +209,9 @@ def test_a_chat_after_suggestions_is_counted_too(client, store, django_capture_o
     assert HelpEvent.objects.filter(kind="ticket_opened", channel="chat").count() == 1
 
 
-def test_a_contact_without_suggestions_is_not_counted(client, store, django_capture_on_commit_callbacks):
+def test_a_contact_without_suggestions_is_not_counted(
+    client, store, django_capture_on_commit_callbacks
+):
     from storedesk.desk.views.public import new_form_token
 
     with django_capture_on_commit_callbacks(execute=True):

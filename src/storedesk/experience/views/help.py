@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storedesk.core.pagination import paginate, render_list
-from storedesk.core.permissions import permission_required
+from storedesk.core.permissions import check_permissions, permission_required
 from storedesk.desk import throttle
 from storedesk.desk.views.public import widget_endpoint
 from storedesk.experience import queries
@@ -343,8 +343,7 @@ def desk_article_edit(request, pk):
         raise Http404 from missing
     latest = queries.latest_version(article)
     if request.method == "POST":
-        if not request.user.has_perm("experience.add_helparticle"):
-            raise Http404
+        check_permissions(request.user, ("experience.add_helparticle",))
         form = ArticleEditForm(request.POST)
         if form.is_valid():
             try:
