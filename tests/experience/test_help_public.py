@@ -42,7 +42,8 @@ def test_a_visitor_votes_once(client, store):
     second = client.post("/help/articles/ring-size/vote/", {"helpful": "no"})
 
     article = HelpArticle.objects.get(slug="ring-size")
-    assert first.status_code == 302 and first["Location"].endswith("?voted=thanks")
+    assert first.status_code == 302
+    assert first["Location"].endswith("?voted=thanks")
     assert second["Location"].endswith("?voted=already")
     assert (article.helpful_count, article.not_helpful_count) == (1, 0)
     assert HelpVote.objects.count() == 1
@@ -136,7 +137,8 @@ def test_suggest_answers_three_titles_with_urls_escaped(client, store):
     data = json.loads(response.content)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert b"<b>" not in response.content and b"\\u003cb\\u003e" in response.content
+    assert b"<b>" not in response.content
+    assert b"\\u003cb\\u003e" in response.content
     assert {item["title"] for item in data["articles"]} == {
         "How to find your ring size",
         "Ring <b>bold</b> & sizes",
@@ -153,7 +155,8 @@ def test_suggest_is_rate_limited(client, store):
         for _ in range(SUGGEST_LIMIT.count + 1)
     ]
 
-    assert statuses[-1] == 429 and set(statuses[:-1]) == {200}
+    assert statuses[-1] == 429
+    assert set(statuses[:-1]) == {200}
 
 
 def test_suggest_counts_each_article_once_per_session(client, store):
