@@ -186,12 +186,13 @@ def do_archive_article(article: HelpArticle, *, actor) -> None:
     record_event("help_article_archived", article_id=article.pk)
 
 
-def do_vote(article: HelpArticle, *, voter: str, helpful: bool) -> bool:
-    """Count one visitor's answer once; False when they had already answered."""
+def do_vote(article: HelpArticle, *, voter: str, helpful: bool, at=None) -> bool:
+    """Count one visitor's answer once; False when they had already answered. (`at` is for
+    imported or simulated history; a live vote is now.)"""
     try:
         with transaction.atomic():
             HelpVote.objects.create(
-                article=article, voter=voter, helpful=helpful, created_at=timezone.now()
+                article=article, voter=voter, helpful=helpful, created_at=at or timezone.now()
             )
             counter = "helpful_count" if helpful else "not_helpful_count"
             HelpArticle.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
@@ -202,10 +203,10 @@ def do_vote(article: HelpArticle, *, voter: str, helpful: bool) -> bool:
 
 @transaction.atomic
 def do_record_view(
-    article: HelpArticle, *, help_session: str = "", from_suggestion: bool = False
+    article: HelpArticle, *, help_session: str = "", from_suggestion: bool = False, at=None
 ) -> None:
     """A customer opened an article (from a suggestion while typing, or not)."""
-    now = timezone.now()
+    now = at or timezone.now()
     HelpArticle.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
     events = [
         HelpEvent(
@@ -230,7 +231,13 @@ def do_record_view(
 
 
 def do_record_search(
-    store: Store, *, query: str, result_count: int, help_session: str = "", channel: str = ""
+    store: Store,
+    *,
+    query: str,
+    result_count: int,
+    help_session: str = "",
+    channel: str = "",
+    at=None,
 ) -> None:
     """A search in the help center, kept with its result count (searches that find nothing
     are what the team writes next)."""
@@ -241,7 +248,7 @@ def do_record_search(
         result_count=result_count,
         help_session=help_session,
         channel=channel or "center",
-        created_at=timezone.now(),
+        created_at=at or timezone.now(),
     )
 
 
@@ -252,6 +259,7 @@ def do_record_suggestions(
     article_ids: Sequence[int],
     help_session: str,
     channel: str,
+    at=None,
 ) -> None:
     """Articles suggested while a customer typed to us; kept once per session and article,
     so the report counts visitors, not keystrokes."""
@@ -262,7 +270,7 @@ def do_record_suggestions(
             help_session=help_session, kind=HelpEvent.Kind.SUGGESTION_SHOWN
         ).values_list("article_id", flat=True)
     )
-    now = timezone.now()
+    now = at or timezone.now()
     HelpEvent.objects.bulk_create(
         HelpEvent(
             store=store,
@@ -279,7 +287,7 @@ def do_record_suggestions(
 
 
 def do_record_contact_after_help(
-    *, help_session: str, ticket_id: int, channel: str, store_id: int | None
+    *, help_session: str, ticket_id: int, channel: str, store_id: int | None, at=None
 ) -> bool:
     """The visitor who was shown suggestions opened a ticket anyway (once per ticket).
     False when the session was never shown a suggestion (nothing to count)."""
@@ -301,7 +309,7 @@ def do_record_contact_after_help(
                 help_session=help_session,
                 channel=channel,
                 ticket_id=ticket_id,
-                created_at=timezone.now(),
+                created_at=at or timezone.now(),
             )
     except IntegrityError:
         pass  # the event was delivered twice: the ticket is counted once
