@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
+from storedesk.core.errors import ServiceError
 from storedesk.core.events import record_event
 from storedesk.experience.help_data import HELP_CATEGORIES
 from storedesk.experience.help_markdown import (
@@ -36,8 +37,11 @@ MAX_TITLE_LENGTH = 200
 MAX_QUERY_LENGTH = 200
 
 
-class HelpArticleError(ValueError):
+class HelpArticleError(ServiceError):
     """An article edit that cannot be saved; the message says why."""
+
+    code = "invalid_help_article"
+    status = 400
 
 
 def clean_help_session(token: str | None) -> str:
