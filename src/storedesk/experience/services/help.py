@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
@@ -96,18 +97,18 @@ def do_save_article(
     `publish` does both at once."""
     title = " ".join((title or "").split())[:MAX_TITLE_LENGTH]
     if not title:
-        raise HelpArticleError("An article needs a title.")
+        raise HelpArticleError(_("An article needs a title."))
     if not (body or "").strip():
-        raise HelpArticleError("An article needs a text.")
+        raise HelpArticleError(_("An article needs a text."))
     if len(body) > MAX_MARKDOWN_LENGTH:
-        raise HelpArticleError("The text is too long.")
+        raise HelpArticleError(_("The text is too long."))
     now = timezone.now()
     slug = slugify(slug or title)[:120]
     if not slug:
-        raise HelpArticleError("The address of the article needs letters or digits.")
+        raise HelpArticleError(_("The address of the article needs letters or digits."))
     if article is None:
         if HelpArticle.objects.filter(store=store, slug=slug).exists():
-            raise HelpArticleError("Another article already has this address.")
+            raise HelpArticleError(_("Another article already has this address."))
         article = HelpArticle.objects.create(
             store=store,
             category=category,
@@ -122,7 +123,7 @@ def do_save_article(
         if slug != article.slug and (
             HelpArticle.objects.filter(store=article.store_id, slug=slug).exists()
         ):
-            raise HelpArticleError("Another article already has this address.")
+            raise HelpArticleError(_("Another article already has this address."))
         article.slug, article.category = slug, category
         number = (article.versions.aggregate(latest=Max("number"))["latest"] or 0) + 1
     version = HelpArticleVersion.objects.create(
@@ -157,7 +158,7 @@ def do_publish_article(article: HelpArticle, version: HelpArticleVersion, *, act
     """Make `version` what customers read (an older one too: that is a rollback)."""
     article = lock_article(article.pk)
     if version.article_id != article.pk:
-        raise HelpArticleError("That version belongs to another article.")
+        raise HelpArticleError(_("That version belongs to another article."))
     now = timezone.now()
     _publish(article, version, now)
     article.updated_at = now
