@@ -3,8 +3,9 @@
 import pytest
 from django.db import connection
 
+from storedesk.desk.search import search_terms
 from storedesk.experience.models import HelpEvent
-from storedesk.experience.queries import search_articles, suggest_articles
+from storedesk.experience.queries import _article_hit_ids, search_articles, suggest_articles
 from storedesk.experience.services import do_archive_article
 from tests.experience.help_builders import make_article
 from tests.factories import StoreFactory
@@ -62,8 +63,18 @@ def test_the_snippet_is_escaped_and_marks_the_words(store):
 
 
 def test_fts_syntax_in_the_query_is_plain_words(store):
-    assert search_articles(store, 'ring" OR title:* NEAR(') == []
-    assert search_articles(store, "ring OR silver") == []  # OR is a word here, not an operator
+    every_word = _article_hit_ids(store, search_terms("ring OR silver"), 10, 0)
+    odd = [hit.article.slug for hit in search_articles(store, 'ring" OR title:* NEAR(')]
+
+    assert every_word == []  # "or" is a word that must appear, not an operator
+    assert odd == ["ring-size"]  # quotes, columns and NEAR are no syntax error either
+
+
+def test_a_question_typed_as_a_sentence_finds_the_article_by_its_rare_words(store):
+    question = "What ring size should I order for my finger?"
+
+    assert [a.slug for a in suggest_articles(store, question)][:1] == ["ring-size"]
+    assert [hit.article.slug for hit in search_articles(store, question)][:1] == ["ring-size"]
 
 
 def test_archived_and_draft_articles_and_other_stores_are_not_found(store):

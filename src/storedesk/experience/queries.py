@@ -30,6 +30,13 @@ PG_ARTICLE_VECTOR = "a.search_vector"
 PUBLIC_POLICY_KINDS = ("returns", "shipping", "warranty", "privacy", "terms")
 SUGGESTIONS = 3
 POPULAR = 8
+# Words too common to say what a customer is asking about; left out when any word may match.
+STOP_WORDS = frozenset(
+    "a about an and are as at be but by can could did do does for from get got had has have "
+    "hi hello how i if in is it its me my no not of on or our please should so that the their "
+    "them there this to was we were what when where which who why will with would you your "
+    "thanks thank".split()
+)
 
 
 @dataclass
@@ -94,8 +101,26 @@ def published_article(store: Store, slug: str) -> HelpArticle | None:
     )
 
 
-def _article_hit_ids(store: Store, terms: list[str], limit: int, offset: int) -> list[int]:
-    """Published articles matching every term (the last also as a prefix), best first."""
+def _any_word_match(terms: list[str]) -> str:
+    """An FTS5 expression matching any of the terms (each quoted, the last also a prefix)."""
+    return " OR ".join(
+        f"({fts5_match([term], prefix=i == len(terms) - 1)})" for i, term in enumerate(terms)
+    )
+
+
+def _any_word_tsquery(terms: list[str]) -> str:
+    return " | ".join(
+        pg_tsquery([term], prefix=i == len(terms) - 1) for i, term in enumerate(terms)
+    )
+
+
+def _article_hit_ids(
+    store: Store, terms: list[str], limit: int, offset: int, *, any_word: bool = False
+) -> list[int]:
+    """Published articles matching every term (the last also as a prefix), best first; with
+    `any_word`, those matching any of them, the rarer words counting most (bm25, ts_rank)."""
+    if any_word:
+        terms = [term for term in terms if term not in STOP_WORDS] or terms
     if connection.vendor == "sqlite":
         sql = (
             "SELECT a.id FROM experience_helparticle_fts f"
@@ -103,7 +128,8 @@ def _article_hit_ids(store: Store, terms: list[str], limit: int, offset: int) ->
             " WHERE experience_helparticle_fts MATCH %s AND a.store_id = %s AND a.status = %s"
             " ORDER BY bm25(experience_helparticle_fts, 4.0, 2.0, 1.0), a.id LIMIT %s OFFSET %s"
         )
-        params: list[Any] = [fts5_match(terms), store.pk, "published", limit, offset]
+        match = _any_word_match(terms) if any_word else fts5_match(terms)
+        params: list[Any] = [match, store.pk, "published", limit, offset]
     elif connection.vendor == "postgresql":
         sql = (
             f"SELECT a.id FROM experience_helparticle a WHERE {PG_ARTICLE_VECTOR}"
@@ -111,7 +137,7 @@ def _article_hit_ids(store: Store, terms: list[str], limit: int, offset: int) ->
             f" ORDER BY ts_rank({PG_ARTICLE_VECTOR}, to_tsquery('english', %s)) DESC, a.id"
             " LIMIT %s OFFSET %s"
         )
-        query = pg_tsquery(terms)
+        query = _any_word_tsquery(terms) if any_word else pg_tsquery(terms)
         params = [query, store.pk, "published", query, limit, offset]
     else:
         return [
@@ -128,11 +154,14 @@ def _article_hit_ids(store: Store, terms: list[str], limit: int, offset: int) ->
 def search_articles(
     store: Store, query: str, *, limit: int = 20, offset: int = 0, snippets: bool = True
 ) -> list[ArticleHit]:
-    """Published articles for a customer's words, best first (two queries)."""
+    """Published articles for a customer's words, best first (two queries): those with every
+    word, or when none has them all (a question typed as a sentence), those with any."""
     terms = search_terms(query)
     if not terms:
         return []
     ids = _article_hit_ids(store, terms, limit, offset)
+    if not ids and len(terms) > 1 and (offset == 0 or not _article_hit_ids(store, terms, 1, 0)):
+        ids = _article_hit_ids(store, terms, limit, offset, any_word=True)
     if not ids:
         return []
     fields = ["pk", "slug", "title", "summary", "category__slug", "category__title"]
@@ -155,11 +184,12 @@ def search_articles(
 
 
 def suggest_articles(store: Store, query: str) -> list[HelpArticle]:
-    """The three best articles for what a customer is typing (titles and slugs only)."""
+    """The three best articles for what a customer is typing (titles and slugs only): a
+    message is a sentence, so any of its words may match, the rare ones weighing most."""
     terms = search_terms(query)
     if not terms:
         return []
-    ids = _article_hit_ids(store, terms, SUGGESTIONS, 0)
+    ids = _article_hit_ids(store, terms, SUGGESTIONS, 0, any_word=True)
     by_id = {a.pk: a for a in HelpArticle.objects.filter(pk__in=ids).only("pk", "slug", "title")}
     return [by_id[pk] for pk in ids if pk in by_id]
 
