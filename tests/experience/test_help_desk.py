@@ -164,3 +164,21 @@ def test_the_report_counts_searches_views_votes_and_deflection(lead_client, clie
     assert 'data-testid="report-deflected">1 (50%)<' in page
     assert "engraving" in page
     assert "67% (2/3)" in page
+
+
+def test_the_article_and_search_pages_cost_a_fixed_number_of_queries(
+    client, django_assert_num_queries
+):
+    store = StoreFactory()
+    for n in range(6):
+        make_article(store, f"Ring care {n}", f"Ring text {n}.", slug=f"ring-{n}")
+
+    # store, article with its version; the view's counter, its event (in a savepoint pair)
+    with django_assert_num_queries(6):
+        article = client.get("/help/articles/ring-1/")
+    # store, the ranked ids, their rows, the search event
+    with django_assert_num_queries(4):
+        search = client.get("/help/search/", {"q": "ring"})
+
+    assert article.status_code == search.status_code == 200
+    assert search.content.decode().count("/help/articles/ring-") == 6
