@@ -41,6 +41,7 @@ from storedesk.demo import (  # noqa: F401
     builtin,
     desk_scenarios,
     gateway_scenarios,
+    help_center,
     resolution_scenarios,
     risk_scenarios,
 )
