@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import (
@@ -440,3 +442,34 @@ def fold_failed_attempts(
         [payment for payment in payments if payment.pk not in folded_ids],
         [payment for payment in payments if payment.pk in folded_ids],
     )
+
+
+# --- the customer's signed tracking link ----------------------------------------------------
+
+TRACKING_LINK_SALT = "storedesk.commerce.order-tracking"
+
+
+def tracking_token(order_id: int) -> str:
+    """A signed, dated token naming one order: the key of its self-service tracking page. It
+    carries no secret (only the order's id) and cannot be forged or walked to another order."""
+    return signing.TimestampSigner(salt=TRACKING_LINK_SALT).sign(signing.b62_encode(order_id))
+
+
+def order_id_of_tracking_token(token: str) -> int | None:
+    """The order a tracking token names, or None when it is forged, altered or too old."""
+    max_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
+    try:
+        value = signing.TimestampSigner(salt=TRACKING_LINK_SALT).unsign(
+            (token or "")[:200], max_age=max_age
+        )
+        return signing.b62_decode(value)
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def order_tracking_url(order: Order | int, *, absolute: bool = True) -> str:
+    """The order's tracking page for the customer (in order e-mails and replies); absolute,
+    on the desk's public address, unless asked for the path only."""
+    order_id = order if isinstance(order, int) else order.pk
+    path = reverse("experience:track_link", args=[tracking_token(order_id)])
+    return f"{settings.DESK_URL.rstrip('/')}{path}" if absolute else path

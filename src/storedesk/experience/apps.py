@@ -7,3 +7,7 @@ class ExperienceConfig(AppConfig):
     name = "storedesk.experience"
     label = "experience"
     verbose_name = "Customer experience"
+
+    def ready(self) -> None:
+        # Registers the outbox handlers and periodic jobs (tracking: proactive notices).
+        from storedesk.experience import tasks  # noqa: F401

@@ -3,3 +3,7 @@
 Each module's models are re-exported here so Django finds them and callers import from
 `storedesk.experience.models`.
 """
+
+from storedesk.experience.models.tracking import ShippingProblem, TrackingReport
+
+__all__ = ["ShippingProblem", "TrackingReport"]
