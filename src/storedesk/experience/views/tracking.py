@@ -43,8 +43,10 @@ def lookup_limits() -> tuple[throttle.Limit, throttle.Limit]:
 
 
 def _verify(request, order_id: int) -> None:
-    verified = [pk for pk in request.session.get(SESSION_KEY, []) if pk != order_id]
-    request.session[SESSION_KEY] = [order_id, *verified][:MAX_VERIFIED]
+    """Remember the order as verified in this browser's session (written only when new)."""
+    verified = request.session.get(SESSION_KEY, [])
+    if order_id not in verified:
+        request.session[SESSION_KEY] = [order_id, *verified][:MAX_VERIFIED]
 
 
 def _is_verified(request, order_id: int) -> bool:
