@@ -10,8 +10,8 @@ import pytest
 from django.core import signing
 from django.core.cache import cache
 
-from storedesk.commerce.queries import order_id_of_tracking_token, order_tracking_url
 from storedesk.commerce.models import Shipment
+from storedesk.commerce.queries import order_id_of_tracking_token, order_tracking_url
 from tests.experience.tracking_builders import tracked_order
 from tests.factories import ShipmentFactory
 

@@ -72,7 +72,8 @@ def test_delivered_but_not_received_with_a_photo_opens_a_structured_ticket(
     message = Message.objects.get(ticket=ticket, kind=Message.Kind.INBOUND)
     assert "Problem: Delivered but not received" in message.text
     assert "Order: #TP10234" in message.text
-    assert "USPS" in message.text and "Delivered" in message.text
+    assert "USPS" in message.text
+    assert "Delivered" in message.text
     assert "<script>" not in message.html  # the customer's words are escaped
     attachment = Attachment.objects.get(message=message)
     assert (attachment.filename, attachment.size) == ("porch.png", len(PNG))
@@ -153,9 +154,7 @@ def test_a_size_exchange_names_the_item_and_the_size(client, django_capture_on_c
     url, key = open_page(client, order)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = report(
-            client, url, key, kind="size_exchange", line_item=item.pk, new_size="8"
-        )
+        response = report(client, url, key, kind="size_exchange", line_item=item.pk, new_size="8")
 
     assert response.status_code == 302
     message = Message.objects.get(kind=Message.Kind.INBOUND)
