@@ -106,6 +106,7 @@ def _order_page(request, order_id: int, *, report_form=None, status: int = 200):
         "experience/track/order.html",
         {
             "page": page,
+            "store": page.order.store,
             "form": form,
             "token": request.resolver_match.kwargs["token"],
             "kinds": TrackingReport.Kind,
