@@ -195,9 +195,9 @@ def do_report_from_tracking(order_id: int, report: TrackingReportIn) -> Tracking
 # --- problems told before they are asked -----------------------------------------------------
 
 
-def _skip_reason(order: Order) -> str:
+def _skip_reason(order: Order, notify: bool) -> str:
     """Why no notice should go out ('' when one should)."""
-    if not settings.TRACKING_PROACTIVE_NOTICES:
+    if not notify:
         return "proactive notices are off"
     customer = order.customer
     if not ((customer.email if customer else "") or order.email):
@@ -214,7 +214,9 @@ def _skip_reason(order: Order) -> str:
     return ""
 
 
-def _send_notice(problem: ShippingProblem, order: Order, template: ReplyTemplate) -> Ticket:
+def _send_notice(
+    problem: ShippingProblem, order: Order, template: ReplyTemplate, at: datetime
+) -> Ticket:
     customer = order.customer
     email = (customer.email if customer else "") or order.email
     ticket = do_open_ticket(
@@ -225,6 +227,7 @@ def _send_notice(problem: ShippingProblem, order: Order, template: ReplyTemplate
         store=order.store,
         customer=customer,
         orders=[order],
+        created_at=at,
     )
     rendered = render_reply(template, ticket, extra={"agent_name": SIGNATURE})
     if rendered.missing:
@@ -240,6 +243,7 @@ def _send_notice(problem: ShippingProblem, order: Order, template: ReplyTemplate
         template=template,
         status=Ticket.Status.SOLVED,
         idempotency_key=f"shipping-problem-{problem.pk}",
+        at=at,
     )
     do_set_tags(ticket, ["proactive-notice", f"shipping-{problem.kind}"], actor=None)
     return ticket
@@ -247,10 +251,11 @@ def _send_notice(problem: ShippingProblem, order: Order, template: ReplyTemplate
 
 @transaction.atomic
 def do_record_shipping_problem(
-    shipment_id: int, kind: str, *, now: datetime | None = None
+    shipment_id: int, kind: str, *, now: datetime | None = None, notify: bool | None = None
 ) -> ShippingProblem | None:
     """Record a parcel's problem once (a replayed event or the next sweep finds it recorded)
-    and tell the customer with the problem's template, unless a reason not to is recorded."""
+    and tell the customer with the problem's template, unless a reason not to is recorded.
+    `notify` overrides TRACKING_PROACTIVE_NOTICES (the demo's week without notices)."""
     if kind not in ShippingProblem.Kind.values:
         raise ValueError(f"unknown shipping problem {kind!r}")
     shipment = Shipment.objects.filter(pk=shipment_id).only("pk", "order_id").first()
@@ -269,7 +274,7 @@ def do_record_shipping_problem(
         kind=kind,
         detected_at=now,
     )
-    reason = _skip_reason(order)
+    reason = _skip_reason(order, settings.TRACKING_PROACTIVE_NOTICES if notify is None else notify)
     template = None
     if not reason:
         template = ReplyTemplate.objects.filter(
@@ -280,7 +285,7 @@ def do_record_shipping_problem(
     if not reason:
         try:
             with transaction.atomic():
-                ticket = _send_notice(problem, order, template)
+                ticket = _send_notice(problem, order, template, now)
         except ValidationError as refused:
             reason = " ".join(refused.messages)[:200]
         else:
