@@ -27,9 +27,7 @@ def shop(live_server):
     cache.clear()
     order = tracked_order(status=Shipment.Status.DELIVERED, days_ago=6, scans=3)
     older = make_ticket(subject="A question about care", requester="old@mail.example")
-    Ticket.objects.filter(pk=older.pk).update(
-        last_message_at=older.created_at - timedelta(days=1)
-    )
+    Ticket.objects.filter(pk=older.pk).update(last_message_at=older.created_at - timedelta(days=1))
     UserFactory(username="mai", roles=[Role.AGENT], first_name="Mai")
     return {"url": live_server.url, "order": order, "older": older}
 
