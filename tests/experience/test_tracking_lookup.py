@@ -12,6 +12,9 @@ from django.core.cache import cache
 
 from storedesk.commerce.models import Shipment
 from storedesk.commerce.queries import order_id_of_tracking_token, order_tracking_url
+from storedesk.desk.models import Channel
+from storedesk.desk.replies import ticket_values
+from storedesk.desk.services import do_open_ticket
 from tests.experience.tracking_builders import tracked_order
 from tests.factories import ShipmentFactory
 
@@ -207,3 +210,15 @@ def test_the_lookup_reads_two_indexed_queries(client, django_assert_num_queries)
     # (a savepoint around an insert).
     with django_assert_num_queries(6):
         lookup(client)
+
+
+def test_replies_and_notices_carry_the_order_signed_link():
+    order = tracked_order()
+    ticket = do_open_ticket(
+        channel=Channel.EMAIL, requester_email="emma.stone@mail.example", orders=[order]
+    )
+
+    link = ticket_values(ticket)["tracking_page"]
+
+    assert link.startswith("http")
+    assert order_id_of_tracking_token(link.rstrip("/").rsplit("/", 1)[-1]) == order.pk
