@@ -197,3 +197,46 @@ def test_the_report_page_reads_the_same_queries_for_more_notices(agent_client):
         do_record_shipping_problem(order.shipments.get().pk, "exception")
 
     assert _page_queries(agent_client) == few
+
+
+def test_the_api_lists_shipping_problems_newest_first(agent_client):
+    older = tracked_order(days_ago=20, scans=1)
+    newer = tracked_order(
+        days_ago=20, scans=1, number="#TP50", number_key="TP50", email="n@mail.example"
+    )
+    told = do_record_shipping_problem(
+        older.shipments.get().pk, "stuck", now=timezone.now() - timedelta(days=1)
+    )
+    do_record_shipping_problem(newer.shipments.get().pk, "exception", notify=False)
+
+    response = agent_client.get("/api/v1/tracking/shipping-problems?limit=1")
+    body = response.json()
+
+    assert response.status_code == 200
+    assert [item["order_number"] for item in body["items"]] == ["#TP50"]
+    assert body["items"][0]["skipped_reason"] == "proactive notices are off"
+    second = agent_client.get(
+        f"/api/v1/tracking/shipping-problems?limit=1&cursor={body['next_cursor']}"
+    ).json()
+    assert [item["ticket_number"] for item in second["items"]] == [told.ticket.number]
+    assert agent_client.logout() is None
+    assert agent_client.get("/api/v1/tracking/shipping-problems").status_code == 401
+
+
+def _api_queries(agent_client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert agent_client.get("/api/v1/tracking/shipping-problems").status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_api_list_costs_the_same_queries_for_more_rows(agent_client):
+    first = tracked_order(days_ago=20, scans=1)
+    do_record_shipping_problem(first.shipments.get().pk, "stuck")
+    few = _api_queries(agent_client)
+    for n in range(5):
+        order = tracked_order(
+            days_ago=20, scans=1, number=f"#TP6{n}", number_key=f"TP6{n}", email=f"a{n}@m.example"
+        )
+        do_record_shipping_problem(order.shipments.get().pk, "stuck")
+
+    assert _api_queries(agent_client) == few

@@ -307,6 +307,7 @@ ACCESS: dict[str, Rule] = {
     "api-v1:approve": Rule(post=RISK_DESK),
     "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
+    "api-v1:list_shipping_problems": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
