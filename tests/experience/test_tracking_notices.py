@@ -157,20 +157,20 @@ def test_the_report_compares_weeks_with_and_without_notices(settings, agent_clie
     assert report.estimated_prevented == 1  # 3 told × 2/3 expected − 1 who wrote anyway
     assert {p.pk for p in report.prevented_tickets} == {problems[4].pk, problems[5].pk}
 
-    page = agent_client.get("/desk/tracking/notices/")
+    page = agent_client.get("/tracking/notices/")
     assert page.status_code == 200
     assert problems[5].ticket.token in page.content.decode()
 
 
 def test_the_report_page_needs_a_signed_in_agent(client):
-    response = client.get("/desk/tracking/notices/")
+    response = client.get("/tracking/notices/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
 
 def _page_queries(agent_client) -> int:
     with CaptureQueriesContext(connection) as queries:
-        assert agent_client.get("/desk/tracking/notices/").status_code == 200
+        assert agent_client.get("/tracking/notices/").status_code == 200
     return len(queries.captured_queries)
 
 
@@ -184,7 +184,7 @@ def test_the_report_page_reads_the_same_queries_for_more_notices(agent_client):
             email=f"q{n}@mail.example",
         )
         do_record_shipping_problem(order.shipments.get().pk, "stuck")
-    agent_client.get("/desk/tracking/notices/")
+    agent_client.get("/tracking/notices/")
     few = _page_queries(agent_client)
     for n in range(2, 8):
         order = tracked_order(

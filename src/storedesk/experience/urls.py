@@ -12,5 +12,5 @@ urlpatterns = [
     path("track/", tracking.track, name="track"),
     path("track/<str:token>/", tracking.track_link, name="track_link"),
     path("track/<str:token>/report/", tracking.track_report, name="track_report"),
-    path("desk/tracking/notices/", tracking.tracking_notices, name="tracking_notices"),
+    path("tracking/notices/", tracking.tracking_notices, name="tracking_notices"),
 ]
