@@ -106,9 +106,12 @@ def test_one_order_number_tried_from_many_addresses_is_limited(client, settings)
     settings.TRACKING_LOOKUPS_PER_ORDER_HOUR = 5
     tracked_order()
 
+    forms = ["#TP10234", "TP10234", "10234", "tp 10234", "#tp10234"]
     guesses = [
-        lookup(client, email=f"guess{n}@mail.example", ip=f"198.51.100.{n}").status_code
-        for n in range(5)
+        lookup(
+            client, order=typed, email=f"guess{n}@mail.example", ip=f"198.51.100.{n}"
+        ).status_code
+        for n, typed in enumerate(forms)
     ]
     refused = lookup(client, ip="198.51.100.99")
 

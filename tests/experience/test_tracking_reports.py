@@ -10,9 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from storedesk.commerce.models import Shipment
 from storedesk.commerce.queries import order_tracking_url
-from storedesk.desk.models import Attachment, Message, Ticket
+from storedesk.desk.models import Attachment, Channel, Message, Ticket
+from storedesk.desk.services import InboundMessage, do_open_ticket, do_receive_message
 from storedesk.experience.models import TrackingReport
 from storedesk.triage.models import MessageAnalysis, TicketPriority
+from storedesk.triage.services import do_analyse_message
 from tests.experience.tracking_builders import tracked_order
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +185,21 @@ def test_a_report_on_an_altered_link_is_not_found(client):
 
     assert response.status_code == 404
     assert Ticket.objects.count() == 0
+
+
+def test_only_our_own_forms_can_declare_an_intent():
+    ticket = do_open_ticket(channel=Channel.EMAIL, requester_email="emma@mail.example")
+    message = do_receive_message(
+        ticket,
+        InboundMessage(
+            channel=Channel.EMAIL,
+            from_email="emma@mail.example",
+            text="My parcel never arrived and tracking has not moved for two weeks.",
+            headers={"declared_intent": "compliment"},
+        ),
+    )
+
+    analysis = do_analyse_message(message)
+
+    assert analysis.primary_intent != "compliment"
+    assert all(not item.get("declared") for item in analysis.intents)

@@ -42,6 +42,13 @@ def lookup_limits() -> tuple[throttle.Limit, throttle.Limit]:
     )
 
 
+def order_limit_key(number: str) -> str:
+    """One key for every way of typing a number ('#TP10234', 'tp10234', '10234'), so a
+    guesser cannot multiply their tries by changing its form."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return (digits or "".join(number.upper().split()))[:32]
+
+
 def _verify(request, order_id: int) -> None:
     """Remember the order as verified in this browser's session (written only when new)."""
     verified = request.session.get(SESSION_KEY, [])
@@ -66,7 +73,7 @@ def track(request):
         status = 400 if request.method == "POST" else 200
         return _customer_page(request, "experience/track/lookup.html", {"form": form}, status)
     by_ip, by_order = lookup_limits()
-    order_key = "".join(form.cleaned_data["order"].upper().lstrip("#").split())[:32]
+    order_key = order_limit_key(form.cleaned_data["order"])
     refusal = throttle.check(by_ip, throttle.client_ip(request)) or throttle.check(
         by_order, order_key
     )

@@ -37,9 +37,10 @@ from storedesk.triage.training import TrainingReport, agent_examples, build_trai
 def declared_intent(message, intents: list[dict], primary: str) -> tuple[list[dict], str]:
     """A structured form where the customer chose the situation (the tracking page's "delivered
     but not received" button) declares the intent in the message's `declared_intent` header:
-    it comes first, certain, and the model's guesses follow it."""
-    declared = (message.headers or {}).get("declared_intent") if message.headers else None
-    if declared not in Intent.values:
+    it comes first, certain, and the model's guesses follow it. Only our own forms set it
+    (e-mail keeps a fixed list of headers, so a sender cannot)."""
+    declared = (message.headers or {}).get("declared_intent")
+    if message.channel != "form" or declared not in Intent.values:
         return intents, primary
     rest = [item for item in intents if item.get("intent") != declared]
     return [{"intent": declared, "confidence": 1.0, "declared": True}, *rest], declared
