@@ -15,6 +15,8 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_sends_notices_for_the_last_week_and_keeps_a_week_without():
     call_command("demo", "--orders", "2500", stdout=StringIO())
+    out = StringIO()
+    call_command("demo-delay-notices", stdout=out)
 
     problems = list(ShippingProblem.objects.select_related("ticket"))
     notified = [problem for problem in problems if problem.notified_at]
@@ -31,5 +33,8 @@ def test_the_demo_sends_notices_for_the_last_week_and_keeps_a_week_without():
             "A problem with your parcel at the carrier",
         }
         assert "[[" not in sent.text
+    assert f"Delay notices sent: {len(notified)};" in out.getvalue()
+    call_command("demo-delay-notices", stdout=StringIO())  # a second run adds nothing
+    assert ShippingProblem.objects.count() == len(problems)
     report = notice_report()
     assert sum(week.notified for week in report.weeks) == len(notified)

@@ -42,7 +42,6 @@ from storedesk.demo import (  # noqa: F401
     desk_scenarios,
     resolution_scenarios,
     risk_scenarios,
-    tracking_scenarios,
 )
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, registered
