@@ -449,10 +449,24 @@ def fold_failed_attempts(
 TRACKING_LINK_SALT = "storedesk.commerce.order-tracking"
 
 
-def tracking_token(order_id: int) -> str:
+class _SignedAtPlacement(signing.TimestampSigner):
+    """A timestamp signer dated when the order was placed, not now: the same order always
+    gets the same link (mail and the demo stay reproducible), and every link of an order
+    expires the same number of days after it was placed."""
+
+    def __init__(self, placed_at: datetime, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.placed_at = placed_at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.placed_at.timestamp()))
+
+
+def tracking_token(order: Order) -> str:
     """A signed, dated token naming one order: the key of its self-service tracking page. It
     carries no secret (only the order's id) and cannot be forged or walked to another order."""
-    return signing.TimestampSigner(salt=TRACKING_LINK_SALT).sign(signing.b62_encode(order_id))
+    signer = _SignedAtPlacement(order.created_at, salt=TRACKING_LINK_SALT)
+    return signer.sign(signing.b62_encode(order.pk))
 
 
 def order_id_of_tracking_token(token: str) -> int | None:
@@ -469,7 +483,9 @@ def order_id_of_tracking_token(token: str) -> int | None:
 
 def order_tracking_url(order: Order | int, *, absolute: bool = True) -> str:
     """The order's tracking page for the customer (in order e-mails and replies); absolute,
-    on the desk's public address, unless asked for the path only."""
-    order_id = order if isinstance(order, int) else order.pk
-    path = reverse("experience:track_link", args=[tracking_token(order_id)])
+    on the desk's public address, unless asked for the path only. The link works for
+    TRACKING_LINK_MAX_AGE_DAYS after the order was placed."""
+    if isinstance(order, int):
+        order = Order.objects.only("pk", "created_at").get(pk=order)
+    path = reverse("experience:track_link", args=[tracking_token(order)])
     return f"{settings.DESK_URL.rstrip('/')}{path}" if absolute else path

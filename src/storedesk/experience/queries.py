@@ -69,7 +69,7 @@ def order_for_lookup(number: str, email: str) -> Order | None:
         order = (
             Order.objects.filter(store=store, number_key__in=number_keys(number, store))
             .select_related("customer")
-            .only("pk", "email", "customer__email")
+            .only("pk", "email", "created_at", "customer__email")
             .order_by("pk")
             .first()
         )

@@ -382,7 +382,7 @@ DESK_LIVE_STREAM_SECONDS = float(os.environ.get("DESK_LIVE_STREAM_SECONDS", "25"
 DESK_LIVE_MAX_STREAMS = int(os.environ.get("DESK_LIVE_MAX_STREAMS", "4"))
 
 # --- Self-service order tracking (/track/) and proactive delay notices.
-# How long the signed tracking link in order e-mails and replies keeps working.
+# How long after an order was placed its signed tracking link (e-mails, replies) keeps working.
 TRACKING_LINK_MAX_AGE_DAYS = int(os.environ.get("TRACKING_LINK_MAX_AGE_DAYS", "180"))
 # Lookups by order number and e-mail: per client address a minute, per order number an hour.
 TRACKING_LOOKUPS_PER_IP_MINUTE = int(os.environ.get("TRACKING_LOOKUPS_PER_IP_MINUTE", "30"))
