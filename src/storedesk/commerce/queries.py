@@ -463,22 +463,29 @@ class _SignedAtPlacement(signing.TimestampSigner):
 
 
 def tracking_token(order: Order) -> str:
-    """A signed, dated token naming one order: the key of its self-service tracking page. It
-    carries no secret (only the order's id) and cannot be forged or walked to another order."""
-    signer = _SignedAtPlacement(order.created_at, salt=TRACKING_LINK_SALT)
-    return signer.sign(signing.b62_encode(order.pk))
+    """A signed, dated token naming one order by its store and number (never its row id, so
+    a reloaded store keeps its links): the key of its self-service tracking page. It carries
+    no secret and cannot be forged or walked to another order."""
+    payload = signing.b64_encode(f"{order.store.slug}\n{order.number_key}".encode()).decode()
+    return _SignedAtPlacement(order.created_at, salt=TRACKING_LINK_SALT).sign(payload)
 
 
 def order_id_of_tracking_token(token: str) -> int | None:
-    """The order a tracking token names, or None when it is forged, altered or too old."""
+    """The order a tracking token names (one query on the order-number index), or None when
+    it is forged, altered, too old or its order is gone."""
     max_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
     try:
-        value = signing.TimestampSigner(salt=TRACKING_LINK_SALT).unsign(
-            (token or "")[:200], max_age=max_age
+        payload = signing.TimestampSigner(salt=TRACKING_LINK_SALT).unsign(
+            (token or "")[:300], max_age=max_age
         )
-        return signing.b62_decode(value)
-    except (signing.BadSignature, ValueError):
+        slug, _, number_key = signing.b64_decode(payload.encode()).decode().partition("\n")
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
         return None
+    return (
+        Order.objects.filter(store__slug=slug, number_key=number_key)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def order_tracking_url(order: Order | int, *, absolute: bool = True) -> str:
@@ -486,6 +493,10 @@ def order_tracking_url(order: Order | int, *, absolute: bool = True) -> str:
     on the desk's public address, unless asked for the path only. The link works for
     TRACKING_LINK_MAX_AGE_DAYS after the order was placed."""
     if isinstance(order, int):
-        order = Order.objects.only("pk", "created_at").get(pk=order)
+        order = (
+            Order.objects.select_related("store")
+            .only("pk", "created_at", "number_key", "store__slug")
+            .get(pk=order)
+        )
     path = reverse("experience:track_link", args=[tracking_token(order)])
     return f"{settings.DESK_URL.rstrip('/')}{path}" if absolute else path

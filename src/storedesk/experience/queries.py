@@ -69,10 +69,12 @@ def order_for_lookup(number: str, email: str) -> Order | None:
         order = (
             Order.objects.filter(store=store, number_key__in=number_keys(number, store))
             .select_related("customer")
-            .only("pk", "email", "created_at", "customer__email")
+            .only("pk", "email", "created_at", "number_key", "customer__email")
             .order_by("pk")
             .first()
         )
+        if order is not None:
+            order.store = store  # its store, already read: the link needs the slug
     own_email = order.email if order else _NO_MATCH
     customer_email = order.customer.email if order and order.customer_id else _NO_MATCH
     matches = _same_email(email, own_email) | _same_email(email, customer_email)
