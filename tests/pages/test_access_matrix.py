@@ -160,6 +160,8 @@ ACCESS: dict[str, Rule] = {
     "disputes:refresh": Rule(post=DISPUTE_DESK),
     "disputes:submit": Rule(post=DISPUTE_DESK),
     "disputes:accept": Rule(post=DISPUTE_DESK),
+    "disputes:offer": Rule(post=DISPUTE_DESK),
+    "disputes:escalate": Rule(post=DISPUTE_DESK),
     "disputes:reason_rules": Rule(get=DISPUTE_DESK, post_as_get=True),
     "disputes:reason_rule": Rule(get=DISPUTE_DESK, post=ADMINS),
     # The customers' side: chat widget and contact form.
@@ -295,6 +297,8 @@ ACCESS: dict[str, Rule] = {
     "api-v1:put_evidence": Rule(get=DISPUTE_DESK, put=DISPUTE_DESK),
     "api-v1:submit_evidence": Rule(post=DISPUTE_DESK),
     "api-v1:accept_dispute": Rule(post=DISPUTE_DESK),
+    "api-v1:make_offer": Rule(post=DISPUTE_DESK),
+    "api-v1:escalate": Rule(post=DISPUTE_DESK),
     "api-v1:evidence_pdf": Rule(get=DISPUTE_DESK),
     "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
     "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
@@ -487,6 +491,8 @@ def path_arguments(name: str, store: dict) -> dict:
                 "refresh",
                 "submit",
                 "accept",
+                "offer",
+                "escalate",
             )
         },
         "disputes:reason_rule": ReasonRule.objects.order_by("pk").first().pk,
