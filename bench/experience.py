@@ -1,6 +1,7 @@
 """Benchmark: the customer's side of the desk (experience app) on a store with many orders.
 
-    python bench/experience.py [--scale 1.0] [--orders N] [--articles 500] [--repeat 200]
+    python bench/experience.py [--section help|track|all] [--scale 1.0] [--orders N]
+        [--articles 500] [--repeat 200] [--requests 300]
 
 Sections (each prints its own figures):
 
@@ -10,13 +11,21 @@ Sections (each prints its own figures):
   suggestion endpoint's query, and the whole /help/search/ page (view and template) over a
   mix of common words, rare words, prefixes and misses. Target: search p95 under 50 ms.
 
-`--scale` multiplies the default order count (0.02 gives 20,000 orders) for a quick run.
-Runs in a fresh SQLite database of its own (production settings).
+- /track/: `--scale` × 1,000,000 orders of one store (a customer per three orders), nine in
+  ten shipped with three carrier scans each, filled set-based; then, through Django's test
+  client (the whole request), `--requests` lookups (POST /track/ with a random order's number
+  and e-mail), as many with a wrong e-mail, and as many order pages (GET /track/<signed
+  token>/); p50/p95 milliseconds and the queries per request. Target: p95 under 30 ms.
+
+`--scale` multiplies the default order count (0.02 gives 20,000 orders) for a quick run. Each
+section runs in a fresh SQLite database of its own (production settings), in its own process.
 """
 
 import argparse
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,17 +179,14 @@ def help_center_section(store, repeat: int) -> None:
     print(f"target: search p95 under 50 ms: {verdict}")
 
 
-# --- tracking (section to come) ----------------------------------------------------------------
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def help_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description="help-center section")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the order count")
     parser.add_argument("--orders", type=int, default=None, help="default 1,000,000 × scale")
     parser.add_argument("--articles", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args, _unknown = parser.parse_known_args(argv)  # the other section's options
     orders = args.orders if args.orders is not None else int(1_000_000 * args.scale)
     with tempfile.TemporaryDirectory() as var_dir:
         from _django import setup_django
@@ -205,6 +211,223 @@ def main() -> None:
             f"articles: {args.articles} (saved through the service in {articles_built:.1f} s)"
         )
         help_center_section(store, args.repeat)
+
+
+FULL_SCALE_ORDERS = 1_000_000
+BATCH = 20_000
+NOW = datetime.now(UTC)
+STATES = ["TX", "CA", "NY", "FL", "IL", "WA", "GA", "AZ", "CO", "MA"]
+
+
+# --- /track/ -------------------------------------------------------------------------------------
+
+
+def fill_orders(count: int, seed: int) -> None:
+    """`count` orders set-based: customers, orders, line items, shipments, scans."""
+    from storedesk.commerce.models import (
+        Customer,
+        LineItem,
+        Order,
+        Shipment,
+        ShipmentEvent,
+        Store,
+    )
+    from storedesk.core.bulk import bulk_insert
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    store = Store.objects.create(name="Bench Jewelry", slug="bench", order_number_prefix="#TP")
+    customers = max(1, count // 3)
+    for start in range(0, customers, BATCH):
+        bulk_insert(
+            Customer,
+            [
+                {
+                    "store_id": store.pk,
+                    "email": f"buyer{n}@mail.example",
+                    "first_name": "Buyer",
+                    "last_name": str(n),
+                    "created_at": NOW - timedelta(days=400),
+                }
+                for n in range(start, min(customers, start + BATCH))
+            ],
+        )
+    customer_ids = dict(Customer.objects.values_list("email", "pk"))
+    for start in range(0, count, BATCH):
+        stop = min(count, start + BATCH)
+        orders = []
+        for n in range(start, stop):
+            email = f"buyer{n % customers}@mail.example"
+            placed = NOW - timedelta(hours=rng.randrange(24 * 120))
+            orders.append(
+                {
+                    "store_id": store.pk,
+                    "customer_id": customer_ids[email],
+                    "number": f"#TP{100000 + n}",
+                    "number_key": f"TP{100000 + n}",
+                    "email": email,
+                    "created_at": placed,
+                    "subtotal_price": Decimal("89.00"),
+                    "total_price": Decimal("89.00"),
+                    "financial_status": "paid",
+                    "fulfillment_status": "fulfilled",
+                    "shipping_address": {"province_code": rng.choice(STATES), "country_code": "US"},
+                    "shipping_country": "US",
+                }
+            )
+        bulk_insert(Order, orders)
+        ids = dict(
+            Order.objects.filter(
+                store=store, number_key__in=[row["number_key"] for row in orders]
+            ).values_list("number_key", "pk")
+        )
+        items, shipments = [], []
+        for row in orders:
+            order_id = ids[row["number_key"]]
+            items.append(
+                {
+                    "order_id": order_id,
+                    "title": "Moonstone Ring",
+                    "variant_title": "Size 7",
+                    "quantity": 1,
+                    "price": Decimal("89.00"),
+                }
+            )
+            if rng.random() < 0.9:
+                shipped = row["created_at"] + timedelta(days=1)
+                shipments.append(
+                    {
+                        "order_id": order_id,
+                        "carrier": "USPS",
+                        "service": "Priority Mail",
+                        "tracking_number": f"94001{row['number_key'][2:]}",
+                        "status": "in_transit",
+                        "shipped_at": shipped,
+                        "estimated_delivery_at": shipped + timedelta(days=4),
+                    }
+                )
+        bulk_insert(LineItem, items)
+        bulk_insert(Shipment, shipments)
+        shipment_rows = Shipment.objects.filter(
+            order_id__in=[row["order_id"] for row in shipments]
+        ).values_list("pk", "shipped_at")
+        bulk_insert(
+            ShipmentEvent,
+            [
+                {
+                    "shipment_id": pk,
+                    "happened_at": shipped_at + timedelta(hours=8 * scan + 2),
+                    "status": "in_transit",
+                    "message": "Arrived at USPS regional facility",
+                    "city": "Dallas",
+                    "province": "TX",
+                    "country": "US",
+                }
+                for pk, shipped_at in shipment_rows
+                for scan in range(3)
+            ],
+        )
+
+
+def _timed(call) -> tuple[float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        call()
+        elapsed = time.perf_counter() - started
+    return elapsed * 1000, len(queries.captured_queries)
+
+
+def _summary(name: str, samples: list[tuple[float, int]]) -> str:
+    times = sorted(ms for ms, _ in samples)
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    queries = sorted({count for _, count in samples})
+    return (
+        f"{name:<28} n={len(times):<5} p50={statistics.median(times):6.1f} ms "
+        f"p95={p95:6.1f} ms  queries/request={queries}"
+    )
+
+
+def measure_tracking(count: int, requests: int, seed: int) -> list[str]:
+    from django.test import Client
+
+    from storedesk.commerce.queries import order_tracking_url
+
+    rng = random.Random(seed + 1)  # noqa: S311
+    customers = max(1, count // 3)
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    picks = [rng.randrange(count) for _ in range(requests)]
+
+    def lookup(n: int, email: str):
+        response = client.post("/track/", {"order": f"#TP{100000 + n}", "email": email})
+        assert response.status_code in (200, 302), response.status_code
+
+    client.get("/track/")  # warm: templates compiled, session made
+    right = [_timed(lambda n=n: lookup(n, f"buyer{n % customers}@mail.example")) for n in picks]
+    wrong = [_timed(lambda n=n: lookup(n, "someone.else@mail.example")) for n in picks]
+
+    from storedesk.commerce.models import Order
+
+    ids = dict(
+        Order.objects.filter(number_key__in=[f"TP{100000 + n}" for n in picks]).values_list(
+            "number_key", "pk"
+        )
+    )
+    urls = [order_tracking_url(ids[f"TP{100000 + n}"], absolute=False) for n in picks]
+    for url in urls[:5]:
+        client.get(url)  # warm, and these orders verified in the session
+
+    def page(url: str):
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+
+    pages = [_timed(lambda url=url: page(url)) for url in urls]
+    return [
+        _summary("POST /track/ (right)", right),
+        _summary("POST /track/ (not found)", wrong),
+        _summary("GET /track/<token>/", pages),
+    ]
+
+
+def track_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description="/track/ section")
+    parser.add_argument("--scale", type=float, default=1.0, help="× 1,000,000 orders")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    args, _unknown = parser.parse_known_args(argv)  # the other section's options
+    # The benchmark's one client address makes every lookup: lift the per-address limit.
+    os.environ.setdefault("TRACKING_LOOKUPS_PER_IP_MINUTE", str(10 * args.requests + 100))
+    os.environ.setdefault("TRACKING_LOOKUPS_PER_ORDER_HOUR", str(10 * args.requests + 100))
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    with tempfile.TemporaryDirectory(prefix="experience-bench-") as var_dir:
+        from _django import setup_django
+
+        setup_django(var_dir)
+        count = max(10, int(FULL_SCALE_ORDERS * args.scale))
+        started = time.perf_counter()
+        fill_orders(count, args.seed)
+        print(f"/track/: {count:,} orders loaded in {time.perf_counter() - started:.1f} s")
+        for line in measure_tracking(count, args.requests, args.seed):
+            print(line)
+
+
+SECTIONS = {"help": help_main, "track": track_main}
+
+
+def main() -> None:
+    """`--section help|track` runs one section here; the default runs each in a process of its
+    own (each sets Django up on a database of its own)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=[*SECTIONS, "all"], default="all")
+    args, rest = parser.parse_known_args()
+    if args.section != "all":
+        SECTIONS[args.section](rest)
+        return
+    for name in SECTIONS:
+        print(f"== {name}", flush=True)
+        command = [sys.executable, __file__, "--section", name, *rest]
+        subprocess.run(command, check=True)  # noqa: S603 - this same file, our own arguments
 
 
 if __name__ == "__main__":

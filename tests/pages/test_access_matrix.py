@@ -239,6 +239,12 @@ ACCESS: dict[str, Rule] = {
     "risk:list_remove": Rule(post=RISK_DESK),
     "risk:digest": Rule(get=EVERY_ROLE, post_as_get=True),
     "risk:digest_orders": Rule(get=EVERY_ROLE, post_as_get=True),
+    # experience, tracking: customers track an order (a lookup, or the signed link the walk
+    # cannot forge: its 404 is "not found", never a refusal); the desk reads the notices.
+    "experience:track": Rule(get=PUBLIC, post=PUBLIC),
+    "experience:track_link": Rule(get=PUBLIC),
+    "experience:track_report": Rule(post=PUBLIC),
+    "experience:tracking_notices": Rule(get=EVERY_ROLE),
     # gateways: account health and the networks' ratios are the payments specialist's.
     "gateways:health": Rule(get=GATEWAY_DESK, post_as_get=True),
     "gateways:assign": Rule(post=GATEWAY_DESK),
@@ -323,6 +329,7 @@ ACCESS: dict[str, Rule] = {
     "api-v1:approve": Rule(post=RISK_DESK),
     "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
+    "api-v1:list_shipping_problems": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]

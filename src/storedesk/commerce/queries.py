@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from storedesk.commerce.models import (
@@ -459,3 +461,61 @@ def fold_failed_attempts(
         [payment for payment in payments if payment.pk not in folded_ids],
         [payment for payment in payments if payment.pk in folded_ids],
     )
+
+
+# --- the customer's signed tracking link ----------------------------------------------------
+
+TRACKING_LINK_SALT = "storedesk.commerce.order-tracking"
+
+
+class _SignedAtPlacement(signing.TimestampSigner):
+    """A timestamp signer dated when the order was placed, not now: the same order always
+    gets the same link (mail and the demo stay reproducible), and every link of an order
+    expires the same number of days after it was placed."""
+
+    def __init__(self, placed_at: datetime, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.placed_at = placed_at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.placed_at.timestamp()))
+
+
+def tracking_token(order: Order) -> str:
+    """A signed, dated token naming one order by its store and number (never its row id, so
+    a reloaded store keeps its links): the key of its self-service tracking page. It carries
+    no secret and cannot be forged or walked to another order."""
+    payload = signing.b64_encode(f"{order.store.slug}\n{order.number_key}".encode()).decode()
+    return _SignedAtPlacement(order.created_at, salt=TRACKING_LINK_SALT).sign(payload)
+
+
+def order_id_of_tracking_token(token: str) -> int | None:
+    """The order a tracking token names (one query on the order-number index), or None when
+    it is forged, altered, too old or its order is gone."""
+    max_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.TimestampSigner(salt=TRACKING_LINK_SALT).unsign(
+            (token or "")[:300], max_age=max_age
+        )
+        slug, _, number_key = signing.b64_decode(payload.encode()).decode().partition("\n")
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        return None
+    return (
+        Order.objects.filter(store__slug=slug, number_key=number_key)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def order_tracking_url(order: Order | int, *, absolute: bool = True) -> str:
+    """The order's tracking page for the customer (in order e-mails and replies); absolute,
+    on the desk's public address, unless asked for the path only. The link works for
+    TRACKING_LINK_MAX_AGE_DAYS after the order was placed."""
+    if isinstance(order, int):
+        order = (
+            Order.objects.select_related("store")
+            .only("pk", "created_at", "number_key", "store__slug")
+            .get(pk=order)
+        )
+    path = reverse("experience:track_link", args=[tracking_token(order)])
+    return f"{settings.DESK_URL.rstrip('/')}{path}" if absolute else path

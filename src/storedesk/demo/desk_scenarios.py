@@ -68,6 +68,7 @@ from storedesk.desk.services import (
     do_reply,
     text_to_html,
 )
+from storedesk.experience.services.tracking import PROBLEM_TEMPLATES
 
 RECENT_DAYS = 7  # the last week goes through the real mail and reply paths …
 RECENT_TICKETS = 500  # … up to this many conversations (a million-order store has 6,000 a week)
@@ -436,15 +437,17 @@ GENERIC_REPLY = "Thanks for writing to us, we're looking into it."
 def _fitting_template(world: _World, plan: TicketPlan, present) -> ReplyTemplate | None:
     """The situation's template when the ticket has the facts it needs, else the first one of
     its category that fits (an unshipped order is told it is being made, not that it is on
-    its way with a carrier it does not have); None when none fits."""
+    its way with a carrier it does not have); None when none fits. The delay notices'
+    templates speak before the customer asks, so they never answer a question."""
     wanted = world.templates.get(desk_text.BY_KEY[plan.situation].template)
     if wanted is None or is_offered(wanted, present):
         return wanted
     return next(
         (
             template
-            for _name, template in sorted(world.templates.items())
+            for name, template in sorted(world.templates.items())
             if template.category == wanted.category
+            and name not in PROBLEM_TEMPLATES.values()  # told unasked, never an answer
             and template.is_active
             and is_offered(template, present)
         ),

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Order, Shipment
+from storedesk.commerce.queries import order_tracking_url
 from storedesk.core.money import quantize
 from storedesk.core.safe_urls import safe_http_url
 from storedesk.desk.models import ReplyTemplate, ReplyTemplateVersion, Ticket
@@ -50,6 +51,7 @@ VARIABLES: dict[str, str] = {
     "tracking_last_event": _("The latest carrier scan, with place and date"),
     "carrier_eta": _("The carrier's estimated delivery date"),
     "delivered_on": _("When the carrier marked it delivered"),
+    "tracking_page": _("The order's own tracking page on our site (a signed link)"),
     "refund_amount": _("The refund, e.g. $42.00 (the latest one, or typed by the agent)"),
     "coupon_code": _("A coupon code (typed by the agent)"),
     "agent_name": _("The replying agent's first name"),
@@ -190,6 +192,7 @@ def _fill_order_values(
 ) -> None:
     """The order's, its latest refund's and its latest shipment's variables (3–4 queries)."""
     values["order_number"] = order.number
+    values["tracking_page"] = order_tracking_url(order)
     values["order_date"] = _date(order.created_at, zone)
     values["items"] = ", ".join(
         (f"{item.quantity} × " if item.quantity > 1 else "")

@@ -9,5 +9,6 @@ class ExperienceConfig(AppConfig):
     verbose_name = "Customer experience"
 
     def ready(self) -> None:
-        # Importing the tasks registers the outbox handlers (help center deflection).
+        # Registers the outbox handlers and periodic jobs of each feature (help center
+        # deflection, tracking's proactive notices, …).
         from storedesk.experience import tasks  # noqa: F401

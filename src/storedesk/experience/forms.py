@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from storedesk.desk.forms import MultipleFileField
+from storedesk.desk.services import AttachmentIn, validate_attachment
 from storedesk.experience.help_markdown import MAX_MARKDOWN_LENGTH
-from storedesk.experience.models import HelpArticle, HelpCategory
+from storedesk.experience.models import HelpArticle, HelpCategory, TrackingReport
 
 # --- help center
 
@@ -83,3 +89,98 @@ class ReportPeriodForm(forms.Form):
         required=False,
         empty_value=30,
     )
+
+
+MAX_PHOTOS = 5
+PHOTO_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"}
+)
+PHOTOS_REQUIRED = frozenset({TrackingReport.Kind.WRONG_ITEM, TrackingReport.Kind.DAMAGED})
+
+
+class TrackingLookupForm(forms.Form):
+    """Order number and the e-mail used at checkout (customer-facing: US English)."""
+
+    order = forms.CharField(label="Order number", max_length=32)
+    email = forms.CharField(label="Email address", max_length=254)
+
+    def clean_order(self) -> str:
+        return self.cleaned_data["order"].replace("\x00", "").strip()
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].replace("\x00", "").strip().lower()
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TrackingReportForm(forms.Form):
+    """A problem reported from the tracking page; `form_key` makes a double submit open one
+    ticket. Photos are checked with the desk's attachment limits (size, blocked types) and
+    must be images."""
+
+    kind = forms.ChoiceField(choices=TrackingReport.Kind.choices)
+    message = forms.CharField(
+        label="Anything else we should know?",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    photos = MultipleFileField(label="Photos", required=False)
+    line_item = forms.TypedChoiceField(
+        label="Which item?", required=False, coerce=int, empty_value=None
+    )
+    new_size = forms.CharField(label="Size you'd like instead", required=False, max_length=16)
+    form_key = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+
+    def __init__(self, *args, order=None, offered=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        items = list(order.line_items.all()) if order is not None else []
+        self.fields["line_item"].choices = [("", "—")] + [
+            (item.pk, f"{item.title} ({item.variant_title})" if item.variant_title else item.title)
+            for item in items
+        ]
+        self.offered = set(offered)
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        if kind not in self.offered:
+            raise ValidationError("That option isn't available for this order yet.")
+        return kind
+
+    def clean_photos(self) -> list[AttachmentIn]:
+        files = self.cleaned_data.get("photos") or []
+        if len(files) > MAX_PHOTOS:
+            raise ValidationError(f"Please attach at most {MAX_PHOTOS} photos.")
+        photos = []
+        limit_mb = settings.DESK_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+        for upload in files:
+            if upload.size > settings.DESK_MAX_ATTACHMENT_BYTES:
+                raise ValidationError(
+                    f"{upload.name} is larger than {limit_mb} MB. Please attach a smaller photo."
+                )
+            if (upload.content_type or "").lower() not in PHOTO_TYPES:
+                raise ValidationError(
+                    f"{upload.name} isn't a photo. Please attach JPEG, PNG, WebP or HEIC images."
+                )
+            photo = AttachmentIn(
+                filename=upload.name[:255],
+                content_type=upload.content_type,
+                data=upload.read(),
+            )
+            validate_attachment(photo)
+            photos.append(photo)
+        return photos
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in PHOTOS_REQUIRED and not data.get("photos") and "photos" not in self.errors:
+            self.add_error("photos", "Please add at least one photo of the item.")
+        if kind == TrackingReport.Kind.SIZE_EXCHANGE:
+            if not data.get("line_item"):
+                self.add_error("line_item", "Please choose the item to exchange.")
+            if not data.get("new_size"):
+                self.add_error("new_size", "Please tell us the size you'd like.")
+        return data

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import hmac
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from storedesk.commerce import queries as commerce_queries
-from storedesk.commerce.models import Policy, Store
+from storedesk.commerce.models import Customer, Order, Policy, Shipment, ShipmentEvent, Store
+from storedesk.commerce.queries import current_store, number_keys
+from storedesk.commerce.services.tracking import (
+    FINAL_STATUSES,
+    business_days_between,
+    stuck_thresholds,
+    threshold_for,
+)
 from storedesk.desk.search import fts5_match, highlight, pg_tsquery, search_terms
 from storedesk.experience.models import (
     HelpArticle,
@@ -21,7 +32,10 @@ from storedesk.experience.models import (
     HelpCategory,
     HelpEvent,
     HelpVote,
+    ShippingProblem,
+    TrackingReport,
 )
+from storedesk.triage.models import MessageAnalysis
 
 # --- help center
 
@@ -339,4 +353,421 @@ def article_report_rows(store: Store, limit: int = 20) -> list[HelpArticle]:
         .select_related("category")
         .defer("search_text")
         .order_by("-view_count", "pk")[:limit]
+    )
+
+
+# A US shipping address's state gives the customer's zone when their record has none.
+STATE_ZONES = {
+    **dict.fromkeys(
+        "CT DE DC FL GA ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), "America/New_York"
+    ),
+    **dict.fromkeys("IN KY".split(), "America/New_York"),
+    **dict.fromkeys("AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), "America/Chicago"),
+    **dict.fromkeys("CO MT NM UT WY ID".split(), "America/Denver"),
+    "AZ": "America/Phoenix",
+    **dict.fromkeys("CA NV OR WA".split(), "America/Los_Angeles"),
+    "AK": "America/Anchorage",
+    "HI": "Pacific/Honolulu",
+    "PR": "America/Puerto_Rico",
+}
+# Without a carrier's estimate, a parcel counts as late this long after it shipped.
+LATE_WITHOUT_ESTIMATE = timedelta(days=14)
+# The situations a customer can report from the page, and when each is offered.
+REPORT_KINDS = (
+    TrackingReport.Kind.NOT_RECEIVED,
+    TrackingReport.Kind.DELIVERED_NOT_RECEIVED,
+    TrackingReport.Kind.WRONG_ITEM,
+    TrackingReport.Kind.DAMAGED,
+    TrackingReport.Kind.SIZE_EXCHANGE,
+)
+# Where-is-my-order intents: a ticket with one of these is what a proactive notice prevents.
+WISMO_INTENTS = ("order_status", "tracking_stalled", "not_received")
+_NO_MATCH = "no-order@invalid"
+
+
+def _same_email(given: str, known: str) -> bool:
+    return hmac.compare_digest(given.encode(), (known or _NO_MATCH).strip().lower().encode())
+
+
+def order_for_lookup(number: str, email: str) -> Order | None:
+    """The order with this number whose e-mail (or its customer's) is the one given; None for
+    any failure, and the same work whether the order exists or not (both e-mails are always
+    compared in constant time), so a lookup tells nothing about orders of others. Two queries
+    on unique indexes."""
+    number, email = (number or "").strip()[:32], (email or "").strip().lower()[:254]
+    store = current_store()
+    order = None
+    if store is not None and number:
+        order = (
+            Order.objects.filter(store=store, number_key__in=number_keys(number, store))
+            .select_related("customer")
+            .only("pk", "email", "created_at", "number_key", "customer__email")
+            .order_by("pk")
+            .first()
+        )
+        if order is not None:
+            order.store = store  # its store, already read: the link needs the slug
+    own_email = order.email if order else _NO_MATCH
+    customer_email = order.customer.email if order and order.customer_id else _NO_MATCH
+    matches = _same_email(email, own_email) | _same_email(email, customer_email)
+    return order if order is not None and email and matches else None
+
+
+def customer_zone(order: Order) -> str:
+    """The zone dates are shown to the customer in: their own, else their shipping state's,
+    else the store's."""
+    customer: Customer | None = order.customer
+    if customer is not None and customer.timezone:
+        return customer.timezone
+    state = str((order.shipping_address or {}).get("province_code", "")).upper()
+    if (order.shipping_address or {}).get("country_code", "US") in ("US", "") and state:
+        zone = STATE_ZONES.get(state)
+        if zone:
+            return zone
+    return order.store.timezone or "America/New_York"
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("America/New_York")
+
+
+def local_day(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
+    """'Tuesday, December 8' in the customer's zone ('' for no date)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone)
+    return f"{local:%A}, {local:%B} {local.day}"
+
+
+def local_time(moment: datetime, zone: zoneinfo.ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%b} {local.day}, {hour}:{local:%M} {local:%p}"
+
+
+@dataclass
+class ScanLine:
+    when: str
+    text: str
+    place: str
+
+
+@dataclass
+class TrackedShipment:
+    """One parcel as the customer reads it."""
+
+    shipment: Shipment
+    state: str  # in_transit, out_for_delivery, delivered, exception, returned, stuck, waiting
+    headline: str
+    detail: str
+    expected: str
+    scans: list[ScanLine] = field(default_factory=list)
+    is_late: bool = False
+
+
+@dataclass
+class TrackingPage:
+    order: Order
+    zone: str
+    headline: str
+    shipments: list[TrackedShipment]
+    reports: list[TrackingReport]
+    offered: list[str]
+
+
+def _plain_words(shipment: Shipment, last_seen: datetime | None, stuck: bool, zone) -> tuple:
+    """(state, headline, detail): the carrier's status in plain words, honest about trouble."""
+    carrier = shipment.carrier or "the carrier"
+    status = shipment.status
+    if status == Shipment.Status.DELIVERED:
+        detail = f"Delivered {local_day(shipment.delivered_at, zone)}".strip()
+        if shipment.delivery_location:
+            detail += f" ({shipment.delivery_location})"
+        if shipment.signed_by:
+            detail += f", signed for by {shipment.signed_by}"
+        return "delivered", "Delivered", detail + "."
+    if status == Shipment.Status.RETURNED_TO_SENDER:
+        return (
+            "returned",
+            "On its way back to us",
+            f"{carrier} is returning this parcel to us. We'll contact you about a reship "
+            "or a refund.",
+        )
+    if status in (Shipment.Status.EXCEPTION, Shipment.Status.FAILURE):
+        return (
+            "exception",
+            "Delayed: the carrier reported a problem",
+            f"{carrier} reported a problem with this parcel. We're checking with them and will "
+            "email you with what happens next.",
+        )
+    if stuck:
+        return (
+            "stuck",
+            "Delayed: no new scan",
+            f"{carrier} hasn't scanned this parcel since {local_day(last_seen, zone)}, longer "
+            "than usual. We're checking with them; you don't need to do anything.",
+        )
+    if status == Shipment.Status.OUT_FOR_DELIVERY:
+        return "out_for_delivery", "Out for delivery", "It should arrive today."
+    if status == Shipment.Status.ATTEMPTED_DELIVERY:
+        return (
+            "out_for_delivery",
+            "Delivery attempted",
+            f"{carrier} tried to deliver it. They usually try again the next business day or "
+            "leave a notice saying where to pick it up.",
+        )
+    if status == Shipment.Status.IN_TRANSIT:
+        return "in_transit", "On its way", f"Your parcel is moving through the {carrier} network."
+    return (
+        "waiting",
+        "Label created",
+        f"The shipping label is ready; the first scan appears once {carrier} picks it up.",
+    )
+
+
+def tracking_page(order_id: int, now: datetime | None = None) -> TrackingPage | None:
+    """The order as its tracking page shows it: five queries (order with store and customer,
+    items, parcels with their last scan time, their scans, stuck thresholds) and one for the
+    reports already made, whatever the number of parcels and scans."""
+    now = now or timezone.now()
+    order = (
+        Order.objects.select_related("store", "customer")
+        .prefetch_related("line_items")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        return None
+    zone_name = customer_zone(order)
+    zone = _zone(zone_name)
+    shipments = list(
+        Shipment.objects.filter(order_id=order.pk)
+        .annotate(last_scan=Max("events__happened_at"))
+        .prefetch_related(
+            Prefetch("events", queryset=ShipmentEvent.objects.order_by("-happened_at", "-id"))
+        )
+        .order_by("shipped_at", "id")
+    )
+    thresholds = stuck_thresholds() if shipments else {}
+    tracked = []
+    for shipment in shipments:
+        last_seen = shipment.last_scan or shipment.shipped_at
+        stuck = bool(
+            shipment.tracking_number
+            and shipment.status not in FINAL_STATUSES
+            and last_seen is not None
+            and business_days_between(last_seen, now)
+            > threshold_for(thresholds, shipment.carrier, shipment.service)
+        )
+        state, headline, detail = _plain_words(shipment, last_seen, stuck, zone)
+        expected_at = shipment.estimated_delivery_at
+        late_after = expected_at or (
+            shipment.shipped_at + LATE_WITHOUT_ESTIMATE if shipment.shipped_at else None
+        )
+        tracked.append(
+            TrackedShipment(
+                shipment=shipment,
+                state=state,
+                headline=headline,
+                detail=detail,
+                expected=local_day(expected_at, zone) if state != "delivered" else "",
+                scans=[
+                    ScanLine(
+                        when=local_time(scan.happened_at, zone),
+                        text=scan.message or scan.get_status_display(),
+                        place=", ".join(p for p in (scan.city, scan.province) if p),
+                    )
+                    for scan in shipment.events.all()
+                ],
+                is_late=bool(state != "delivered" and late_after is not None and now > late_after),
+            )
+        )
+    reports = list(TrackingReport.objects.filter(order=order).order_by("-created_at")[:10])
+    return TrackingPage(
+        order=order,
+        zone=zone_name,
+        headline=_order_headline(order, tracked),
+        shipments=tracked,
+        reports=reports,
+        offered=offered_reports(tracked),
+    )
+
+
+def _order_headline(order: Order, tracked: list[TrackedShipment]) -> str:
+    if order.cancelled_at:
+        return "This order was cancelled."
+    if not tracked:
+        return "We're preparing your order. You'll get an email with tracking once it ships."
+    states = {item.state for item in tracked}
+    if states == {"delivered"}:
+        return "Your order was delivered."
+    if states & {"stuck", "exception", "returned"}:
+        return "Your order is delayed. Here's what we know."
+    return "Your order is on its way."
+
+
+def offered_reports(tracked: list[TrackedShipment]) -> list[str]:
+    """What the customer may report now: "not received" only once the carrier's expected date
+    has passed; the delivered-parcel problems only for a delivered parcel."""
+    offered = []
+    if any(item.is_late for item in tracked):
+        offered.append(TrackingReport.Kind.NOT_RECEIVED)
+    if any(item.state == "delivered" for item in tracked):
+        offered += [
+            TrackingReport.Kind.DELIVERED_NOT_RECEIVED,
+            TrackingReport.Kind.WRONG_ITEM,
+            TrackingReport.Kind.DAMAGED,
+            TrackingReport.Kind.SIZE_EXCHANGE,
+        ]
+    return [str(kind) for kind in offered]
+
+
+def stuck_shipments(now: datetime | None = None, *, days: int = 45, limit: int = 5000) -> list:
+    """Parcels on their way (shipped in the last `days`) with no carrier scan for longer than
+    their carrier's usual gap, not yet recorded as stuck: (shipment id, order id, last seen)."""
+    now = now or timezone.now()
+    rows = (
+        Shipment.objects.filter(shipped_at__gte=now - timedelta(days=days))
+        .exclude(status__in=FINAL_STATUSES)
+        .exclude(tracking_number="")
+        .exclude(shipping_problems__kind=ShippingProblem.Kind.STUCK)
+        .annotate(last_scan=Max("events__happened_at"))
+        .values_list("pk", "order_id", "carrier", "service", "shipped_at", "last_scan")
+        .order_by("pk")[:limit]
+    )
+    rows = list(rows)
+    thresholds = stuck_thresholds() if rows else {}
+    stuck = []
+    for pk, order_id, carrier, service, shipped_at, last_scan in rows:
+        seen = last_scan or shipped_at
+        if business_days_between(seen, now) > threshold_for(thresholds, carrier, service):
+            stuck.append((pk, order_id, seen))
+    return stuck
+
+
+# What the desk's report shows of proactive notices.
+
+
+@dataclass
+class NoticeWeek:
+    """One week of shipping problems: how many customers were told, and how many of those
+    (and of the problems nobody was told about) still wrote "where is my order"."""
+
+    week_start: datetime
+    problems: int = 0
+    notified: int = 0
+    wismo_after_notice: int = 0
+    unnotified: int = 0
+    wismo_without_notice: int = 0
+
+    @property
+    def prevented(self) -> int:
+        return self.notified - self.wismo_after_notice
+
+    @property
+    def wismo_rate_notified(self) -> float | None:
+        return self.wismo_after_notice / self.notified if self.notified else None
+
+    @property
+    def wismo_rate_unnotified(self) -> float | None:
+        return self.wismo_without_notice / self.unnotified if self.unnotified else None
+
+
+@dataclass
+class NoticeReport:
+    weeks: list[NoticeWeek]
+    recent: list[ShippingProblem]
+    window_days: int
+    prevented_tickets: list[ShippingProblem]
+
+    @property
+    def baseline_rate(self) -> float | None:
+        unnotified = sum(week.unnotified for week in self.weeks)
+        wismo = sum(week.wismo_without_notice for week in self.weeks)
+        return wismo / unnotified if unnotified else None
+
+    @property
+    def notified_rate(self) -> float | None:
+        notified = sum(week.notified for week in self.weeks)
+        wismo = sum(week.wismo_after_notice for week in self.weeks)
+        return wismo / notified if notified else None
+
+    @property
+    def estimated_prevented(self) -> int | None:
+        """Where-is-my-order tickets the notices saved against the weeks without them."""
+        if self.baseline_rate is None:
+            return None
+        notified = sum(week.notified for week in self.weeks)
+        wismo = sum(week.wismo_after_notice for week in self.weeks)
+        return round(notified * self.baseline_rate) - wismo
+
+
+def wismo_ticket_orders(problems: list[ShippingProblem], window: timedelta) -> set[int]:
+    """The problems (by id) whose order got a where-is-my-order ticket from the customer within
+    `window` after the problem was found (the notice's own ticket does not count): one query."""
+    if not problems:
+        return set()
+    order_ids = {problem.order_id for problem in problems}
+    own_tickets = {problem.ticket_id for problem in problems if problem.ticket_id}
+    start = min(problem.detected_at for problem in problems)
+    rows = (
+        MessageAnalysis.objects.filter(
+            ticket__orders__in=order_ids,
+            ticket__created_at__gte=start,
+            primary_intent__in=WISMO_INTENTS,
+        )
+        .exclude(ticket_id__in=own_tickets)
+        .values_list("ticket__orders", "ticket__created_at")
+        .distinct()
+    )
+    asked: dict[int, list[datetime]] = {}
+    for order_id, created_at in rows:
+        asked.setdefault(order_id, []).append(created_at)
+    found = set()
+    for problem in problems:
+        end = problem.detected_at + window
+        if any(problem.detected_at <= at <= end for at in asked.get(problem.order_id, ())):
+            found.add(problem.pk)
+    return found
+
+
+def notice_report(now: datetime | None = None, *, weeks: int = 8) -> NoticeReport:
+    """Shipping problems of the last `weeks` weeks by week, with the where-is-my-order tickets
+    that followed them: three queries whatever the volume shown."""
+    now = now or timezone.now()
+    window = timedelta(days=settings.TRACKING_WISMO_WINDOW_DAYS)
+    since = now - timedelta(weeks=weeks)
+    problems = list(
+        ShippingProblem.objects.filter(detected_at__gte=since)
+        .select_related("order", "ticket")
+        .order_by("-detected_at", "-id")[:5000]
+    )
+    asked = wismo_ticket_orders(problems, window)
+    by_week: dict = {}
+    for problem in problems:
+        day = problem.detected_at.date()
+        start = datetime.combine(
+            day - timedelta(days=day.weekday()), datetime.min.time(), tzinfo=UTC
+        )
+        week = by_week.setdefault(start, NoticeWeek(week_start=start))
+        week.problems += 1
+        if problem.notified_at:
+            week.notified += 1
+            week.wismo_after_notice += problem.pk in asked
+        else:
+            week.unnotified += 1
+            week.wismo_without_notice += problem.pk in asked
+    prevented = [
+        problem
+        for problem in problems
+        if problem.notified_at and problem.pk not in asked and problem.detected_at + window <= now
+    ]
+    return NoticeReport(
+        weeks=sorted(by_week.values(), key=lambda week: week.week_start, reverse=True),
+        recent=problems[:20],
+        window_days=window.days,
+        prevented_tickets=prevented[:20],
     )

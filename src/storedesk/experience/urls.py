@@ -4,6 +4,7 @@ pages that manage them."""
 from django.urls import path
 
 from storedesk.experience.views import help as help_views
+from storedesk.experience.views import tracking
 
 app_name = "experience"
 
@@ -41,4 +42,9 @@ urlpatterns = [
         help_views.desk_article_archive,
         name="desk_help_article_archive",
     ),
+    # --- tracking
+    path("track/", tracking.track, name="track"),
+    path("track/<str:token>/", tracking.track_link, name="track_link"),
+    path("track/<str:token>/report/", tracking.track_report, name="track_report"),
+    path("tracking/notices/", tracking.tracking_notices, name="tracking_notices"),
 ]

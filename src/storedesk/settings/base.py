@@ -381,6 +381,17 @@ DESK_CHAT_PRESENCE_MINUTES = int(os.environ.get("DESK_CHAT_PRESENCE_MINUTES", "5
 DESK_LIVE_STREAM_SECONDS = float(os.environ.get("DESK_LIVE_STREAM_SECONDS", "25"))
 DESK_LIVE_MAX_STREAMS = int(os.environ.get("DESK_LIVE_MAX_STREAMS", "4"))
 
+# --- Self-service order tracking (/track/) and proactive delay notices.
+# How long after an order was placed its signed tracking link (e-mails, replies) keeps working.
+TRACKING_LINK_MAX_AGE_DAYS = int(os.environ.get("TRACKING_LINK_MAX_AGE_DAYS", "180"))
+# Lookups by order number and e-mail: per client address a minute, per order number an hour.
+TRACKING_LOOKUPS_PER_IP_MINUTE = int(os.environ.get("TRACKING_LOOKUPS_PER_IP_MINUTE", "30"))
+TRACKING_LOOKUPS_PER_ORDER_HOUR = int(os.environ.get("TRACKING_LOOKUPS_PER_ORDER_HOUR", "10"))
+# A stuck parcel or a carrier exception tells the customer before they ask (off: only recorded).
+TRACKING_PROACTIVE_NOTICES = env_bool("TRACKING_PROACTIVE_NOTICES", default=True)
+# A notified customer who opens no where-is-my-order ticket within these days counts as prevented.
+TRACKING_WISMO_WINDOW_DAYS = int(os.environ.get("TRACKING_WISMO_WINDOW_DAYS", "7"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,6 +11,7 @@ from storedesk.experience.models.help import (
     HelpEvent,
     HelpVote,
 )
+from storedesk.experience.models.tracking import ShippingProblem, TrackingReport
 
 __all__ = [
     "HelpArticle",
@@ -18,4 +19,6 @@ __all__ = [
     "HelpCategory",
     "HelpEvent",
     "HelpVote",
+    "ShippingProblem",
+    "TrackingReport",
 ]

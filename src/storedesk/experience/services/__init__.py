@@ -14,16 +14,24 @@ from storedesk.experience.services.help import (
     ensure_help_categories,
     voter_key,
 )
+from storedesk.experience.services.tracking import (
+    TrackingReportIn,
+    do_record_shipping_problem,
+    do_report_from_tracking,
+)
 
 __all__ = [
     "HelpArticleError",
+    "TrackingReportIn",
     "clean_help_session",
     "do_archive_article",
     "do_publish_article",
     "do_record_contact_after_help",
     "do_record_search",
+    "do_record_shipping_problem",
     "do_record_suggestions",
     "do_record_view",
+    "do_report_from_tracking",
     "do_save_article",
     "do_vote",
     "ensure_help_categories",

@@ -34,6 +34,18 @@ from storedesk.triage.orders import OrderRef, resolve_for_sender
 from storedesk.triage.training import TrainingReport, agent_examples, build_training_set
 
 
+def declared_intent(message, intents: list[dict], primary: str) -> tuple[list[dict], str]:
+    """A structured form where the customer chose the situation (the tracking page's "delivered
+    but not received" button) declares the intent in the message's `declared_intent` header:
+    it comes first, certain, and the model's guesses follow it. Only our own forms set it
+    (e-mail keeps a fixed list of headers, so a sender cannot)."""
+    declared = (message.headers or {}).get("declared_intent")
+    if message.channel != "form" or declared not in Intent.values:
+        return intents, primary
+    rest = [item for item in intents if item.get("intent") != declared]
+    return [{"intent": declared, "confidence": 1.0, "declared": True}, *rest], declared
+
+
 def do_analyse_message(message):
     """Analyse an inbound message and store it (again, if asked twice: idempotent). Orders the
     message names are linked to the ticket only when they are the sender's own."""
@@ -54,7 +66,8 @@ def do_analyse_message(message):
         {"kind": "recent_order", "value": o.number, "order_id": o.pk, "number": o.number}
         for o in sender.recent
     ]
-    intents = {item["intent"] for item in found.intents}
+    found_intents, primary = declared_intent(message, found.intents, found.primary_intent)
+    intents = {item["intent"] for item in found_intents}
     needs_order_number = (
         bool(intents & ORDER_INTENTS) and not sender.named and len(sender.recent) != 1
     )
@@ -63,8 +76,8 @@ def do_analyse_message(message):
             message=message,
             defaults={
                 "ticket": ticket,
-                "intents": found.intents,
-                "primary_intent": found.primary_intent,
+                "intents": found_intents,
+                "primary_intent": primary,
                 "explanation": found.explanation | ({"notes": found.notes} if found.notes else {}),
                 "order_refs": refs,
                 "needs_order_number": needs_order_number,
