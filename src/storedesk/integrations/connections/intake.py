@@ -279,6 +279,13 @@ def lean_wsgi(django_application):
     return application
 
 
+def _tidy_connection() -> None:
+    """What Django does at a request's end: drop a broken or expired connection (never one
+    inside a transaction its caller holds, as the test client's is)."""
+    if not db_connection.in_atomic_block:
+        db_connection.close_if_unusable_or_obsolete()
+
+
 def _serve(source: WebhookSource, environ, start_response):
     incoming = environ.get("HTTP_X_REQUEST_ID", "")
     request_id = set_correlation_id(incoming if _SAFE_REQUEST_ID.match(incoming) else None)
@@ -290,11 +297,11 @@ def _serve(source: WebhookSource, environ, start_response):
             answer = receive(source, meta_headers(environ), _read_wsgi_body(environ))
         except Exception:
             logger.exception("%s webhook failed", source.system)
-            db_connection.close_if_unusable_or_obsolete()
+            _tidy_connection()
             answer = _refusal(500, "server_error", _("The delivery could not be stored."))
         else:
             if db_connection.settings_dict.get("CONN_MAX_AGE"):
-                db_connection.close_if_unusable_or_obsolete()
+                _tidy_connection()
     body = json.dumps(answer.payload).encode()
     start_response(
         f"{answer.status} {_REASONS.get(answer.status, '')}".rstrip(),
