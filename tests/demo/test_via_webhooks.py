@@ -62,6 +62,4 @@ def test_without_the_option_nothing_comes_through_webhooks():
 
 def test_a_nonsense_share_is_refused():
     with pytest.raises(CommandError, match="--webhook-orders must be between"):
-        call_command(
-            "demo", *SMALL, "--via-webhooks", "--webhook-orders", "0", stdout=StringIO()
-        )
+        call_command("demo", *SMALL, "--via-webhooks", "--webhook-orders", "0", stdout=StringIO())
