@@ -68,9 +68,16 @@ def _early_fraud_warning(event: Mapping[str, Any], actor) -> str:
 def _dispute(event: Mapping[str, Any], actor) -> str:
     """Every `charge.dispute.*` event carries the whole dispute, so each one is an ingest of
     its current state; `closed` also says when the dispute closed."""
-    dispute_in = _mapped(dispute_to_dispute, _object(event))
-    if event.get("type") == "charge.dispute.closed" and dispute_in.closed_at is None:
+    closed_at = None
+    if event.get("type") == "charge.dispute.closed":
         closed_at = datetime.fromtimestamp(int(event["created"]), tz=UTC)
+    return apply_dispute(_object(event), actor, closed_at=closed_at)
+
+
+def apply_dispute(dispute: Mapping[str, Any], actor, *, closed_at: datetime | None = None) -> str:
+    """A Stripe `dispute` object (from an event or a list) ingested as its current state."""
+    dispute_in = _mapped(dispute_to_dispute, dispute)
+    if closed_at is not None and dispute_in.closed_at is None:
         dispute_in = replace(dispute_in, closed_at=closed_at)
     result = do_ingest_disputes([dispute_in], actor=actor)
     if result.rejected:
@@ -156,9 +163,13 @@ def _charge(event: Mapping[str, Any], actor) -> str:
     """charge.succeeded/failed/captured/updated: the payment follows the charge's status; a
     charge for an order we have but no payment of (a store taking cards on Stripe directly)
     becomes that order's payment."""
+    return apply_charge(_object(event), actor)
+
+
+def apply_charge(charge: Mapping[str, Any], actor) -> str:
+    """A Stripe `charge` object (from an event or a list): its payment follows its status."""
     from storedesk.commerce.services.payments import do_record_payment, do_update_payment_status
 
-    charge = _object(event)
     payment_in = _mapped(charge_to_payment, charge)
     stored = _payment_of_charge(charge)
     if stored is not None:
@@ -183,11 +194,15 @@ def _charge(event: Mapping[str, Any], actor) -> str:
 def _charge_refunded(event: Mapping[str, Any], actor) -> str:
     """charge.refunded carries the charge with its cumulative `amount_refunded`: what is not
     recorded yet is recorded once, keyed by that cumulative amount (a replay is a no-op)."""
+    return apply_charge_refunds(_object(event), actor)
+
+
+def apply_charge_refunds(charge: Mapping[str, Any], actor) -> str:
+    """What the charge's cumulative `amount_refunded` adds to the refunds recorded, once."""
     from storedesk.commerce.models import Refund
     from storedesk.commerce.services import RefundRefused, do_record_refund
     from storedesk.core.money import from_minor_units
 
-    charge = _object(event)
     payment = _payment_of_charge(charge)
     if payment is None:
         raise UnknownCharge(f"no payment with Stripe charge {charge.get('id')} (yet)")
