@@ -15,16 +15,25 @@ from storedesk.integrations.paypal import mappers
 from storedesk.integrations.paypal.client import PayPalAuthError, PayPalClient
 
 ACTOR = "paypal-backfill"
-SANDBOX_BASE_URL = "https://api-m.sandbox.paypal.com"
+
+
+def base_url_for(config) -> str:
+    """The connection's own API base URL, else PAYPAL_API_BASE_URL, else its environment's
+    (live unless the connection says sandbox)."""
+    return (
+        config.get("api_base_url")
+        or settings.PAYPAL_API_BASE_URL
+        or (
+            settings.PAYPAL_SANDBOX_URL
+            if config.get("environment") == "sandbox"
+            else settings.PAYPAL_LIVE_URL
+        )
+    )
 
 
 def client_for(connection: Connection, **kwargs) -> PayPalClient:
     credentials = credentials_of(connection)
-    base = credentials.config.get("api_base_url") or (
-        SANDBOX_BASE_URL
-        if credentials.config.get("environment") == "sandbox"
-        else settings.PAYPAL_API_BASE_URL
-    )
+    base = base_url_for(credentials.config)
     return PayPalClient(
         base,
         credentials.config["client_id"],
