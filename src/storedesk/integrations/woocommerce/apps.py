@@ -14,3 +14,8 @@ class WooCommerceConfig(AppConfig):
 
         # POST /webhooks/woocommerce/ is answered by the lean WSGI entry of `storedesk web`.
         register_source(SOURCE)
+        # Resolutions act through WooCommerce for stores with an active WooCommerce connection.
+        from storedesk.integrations.woocommerce.platform import platform_for_store
+        from storedesk.resolutions.platform import register_platform
+
+        register_platform("woocommerce", platform_for_store)
