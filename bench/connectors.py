@@ -282,7 +282,9 @@ def run_intake(args) -> dict:
         ],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # a file, not a pipe: a full pipe nobody reads would stall the server mid-run (waitress
+        # logs its queue depth under load)
+        stderr=(Path(os.environ["STOREDESK_VAR_DIR"]) / "web.log").open("wb"),
     )
     try:
         _wait_for_port(port, server)
@@ -317,7 +319,8 @@ def run_intake(args) -> dict:
 def _wait_for_port(port: int, server) -> None:
     for _ in range(1200):
         if server.poll() is not None:
-            raise SystemExit(f"the web server stopped: {server.stderr.read().decode()[-2000:]}")
+            log = Path(os.environ["STOREDESK_VAR_DIR"]) / "web.log"
+            raise SystemExit(f"the web server stopped: {log.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -344,25 +347,30 @@ def _send_all(
 
     def send(chunk):
         connection = http.client.HTTPConnection(host, port, timeout=30)
-        mine: dict[int, int] = {}
+        mine: dict = {}
         barrier.wait()
         for webhook_id, body, *topic in chunk:
-            connection.request(
-                "POST",
-                PATH,
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": topic[0] if topic else "orders/create",
-                    "X-Shopify-Shop-Domain": domain,
-                    "X-Shopify-Webhook-Id": webhook_id,
-                    "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
-                    "X-Shopify-Triggered-At": "2026-01-05T15:00:00Z",
-                },
-            )
-            response = connection.getresponse()
-            response.read()
-            mine[response.status] = mine.get(response.status, 0) + 1
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": topic[0] if topic else "orders/create",
+                "X-Shopify-Shop-Domain": domain,
+                "X-Shopify-Webhook-Id": webhook_id,
+                "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
+                "X-Shopify-Triggered-At": "2026-01-05T15:00:00Z",
+            }
+            for _attempt in range(3):  # as a sender does: a dropped connection is retried
+                try:
+                    connection.request("POST", PATH, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    name = f"error:{type(error).__name__}"
+                    mine[name] = mine.get(name, 0) + 1
+                    connection.close()
+                    connection = http.client.HTTPConnection(host, port, timeout=30)
+                    continue
+                mine[response.status] = mine.get(response.status, 0) + 1
+                break
         connection.close()
         with lock:
             for code, count in mine.items():

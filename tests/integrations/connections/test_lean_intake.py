@@ -128,6 +128,12 @@ def test_refusals_store_nothing():
     assert (status, json.loads(content)["code"]) == ("401 Unauthorized", "bad_signature")
     status, _headers, content = shopify(b"{not json", "broken")
     assert (status, json.loads(content)["code"]) == ("400 Bad Request", "malformed_json")
+    status, _headers, content = call(
+        "/webhooks/shopify/",
+        body,
+        **{"X-Shopify-Shop-Domain": "elsewhere.myshopify.com", "X-Shopify-Webhook-Id": "x"},
+    )
+    assert (status, json.loads(content)["code"]) == ("401 Unauthorized", "unknown_shop")
     status, headers, _content = call("/webhooks/shopify/", method="GET")
     assert (status, headers["Allow"]) == ("405 Method Not Allowed", "POST")
     huge = b"{" + b" " * (1024 * 1024) + b"}"

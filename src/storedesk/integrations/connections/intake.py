@@ -172,7 +172,7 @@ def receive(source: WebhookSource, headers: Headers, raw: bytes | None) -> Answe
     if connection is None:
         logger.warning("%s webhook from an unknown sender %r refused", source.system, sender[:100])
         code, message = source.unknown_sender
-        return _refusal(401, code, message)
+        return _refusal(401, code, str(message))
     try:
         secret = webhook_secret(connection.secrets_token)
     except SecretsUnreadable:
