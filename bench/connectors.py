@@ -6,10 +6,12 @@
 Each part runs in a process of its own on a fresh SQLite database (WAL, prod settings) in a
 temporary var dir, and prints its figures:
 
-- intake: `storedesk web` serves; a second process posts signed orders/create deliveries
+- intake: `storedesk web --processes N --threads T` serves (the lean webhook entry of
+  `storedesk.wsgi`); a second process posts signed orders/create deliveries
   (Shopify's HMAC, one webhook id each) over loopback from `--senders` keep-alive connections,
   then replays every one of them twice at once. Figures: deliveries acknowledged and stored per
-  second, and the rows stored afterwards (must equal the distinct ids: none lost, none twice).
+  second, and the rows stored afterwards (must equal the distinct ids: none lost, none twice),
+  the server's CPU time per delivery (all its processes) and the load average.
   Target: at least 1,000 deliveries/s.
 - backfill: a bulk-operation JSONL file of `--orders` orders (three rows each: the order and two
   line items) is generated, served by a local HTTP server that also answers the bulk-operation

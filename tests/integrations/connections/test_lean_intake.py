@@ -269,3 +269,36 @@ def test_web_serves_from_several_processes_and_replaces_one_that_dies(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_web_children_stop_when_their_parent_is_killed(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "STOREDESK_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "storedesk.settings.prod",
+    }
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "storedesk", "web", f"--port={port}", "--processes=2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children = _wait(lambda: _two_children(server.pid))
+    server.kill()  # no chance to stop its children itself
+    server.wait()
+    try:
+        _wait(lambda: all(not _alive(pid) for pid in children) or None, seconds=20)
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -30,6 +30,16 @@ def bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
+def _stop_with_parent() -> None:
+    """Linux: this child gets SIGTERM when its parent dies, even by SIGKILL (no orphans)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Command(BaseCommand):
     help = "Serve the desk over HTTP (a production WSGI server; put a TLS proxy in front)."
 
@@ -64,6 +74,7 @@ class Command(BaseCommand):
             if pid == 0:  # the child: a server of its own on the shared port
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _stop_with_parent()
                 holder.close()
                 sock = bound_socket(host, port, reuse_port=True)
                 try:
