@@ -7,3 +7,7 @@ class ExperienceConfig(AppConfig):
     name = "storedesk.experience"
     label = "experience"
     verbose_name = "Customer experience"
+
+    def ready(self) -> None:
+        # Importing the tasks registers the outbox handlers (help center deflection).
+        from storedesk.experience import tasks  # noqa: F401

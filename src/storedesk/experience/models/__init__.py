@@ -3,3 +3,19 @@
 Each module's models are re-exported here so Django finds them and callers import from
 `storedesk.experience.models`.
 """
+
+from storedesk.experience.models.help import (
+    HelpArticle,
+    HelpArticleVersion,
+    HelpCategory,
+    HelpEvent,
+    HelpVote,
+)
+
+__all__ = [
+    "HelpArticle",
+    "HelpArticleVersion",
+    "HelpCategory",
+    "HelpEvent",
+    "HelpVote",
+]
