@@ -1,15 +1,17 @@
 """Benchmark: the Shopify connector's intake, backfill and update path on SQLite.
 
-    python bench/connectors.py [--deliveries 20000] [--senders 16] [--orders 100000]
+    python bench/connectors.py [--deliveries 20000] [--senders 16] [--processes 2] [--orders 100000]
                                [--updates 1000] [--only intake|backfill|apply]
 
 Each part runs in a process of its own on a fresh SQLite database (WAL, prod settings) in a
 temporary var dir, and prints its figures:
 
-- intake: `storedesk web` serves; a second process posts signed orders/create deliveries
+- intake: `storedesk web --processes N --threads T` serves (the lean webhook entry of
+  `storedesk.wsgi`); a second process posts signed orders/create deliveries
   (Shopify's HMAC, one webhook id each) over loopback from `--senders` keep-alive connections,
   then replays every one of them twice at once. Figures: deliveries acknowledged and stored per
-  second, and the rows stored afterwards (must equal the distinct ids: none lost, none twice).
+  second, and the rows stored afterwards (must equal the distinct ids: none lost, none twice),
+  the server's CPU time per delivery (all its processes) and the load average.
   Target: at least 1,000 deliveries/s.
 - backfill: a bulk-operation JSONL file of `--orders` orders (three rows each: the order and two
   line items) is generated, served by a local HTTP server that also answers the bulk-operation
@@ -215,6 +217,8 @@ def _forwarded(args) -> list[str]:
         f"--orders={args.orders}",
         f"--updates={args.updates}",
         f"--port={args.port}",
+        f"--processes={args.processes}",
+        f"--threads={args.threads}",
     ]
 
 
@@ -242,6 +246,19 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (`storedesk web --processes N`)."""
+    total = _process_cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += _process_cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 1)}
 
@@ -256,14 +273,24 @@ def run_intake(args) -> dict:
     _connect_shop()
     port = free_port()
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "storedesk", "web", "--port", str(port), "--threads", "8"],
+        [
+            sys.executable,
+            "-m",
+            "storedesk",
+            "web",
+            f"--port={port}",
+            f"--threads={args.threads}",
+            f"--processes={args.processes}",
+        ],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # a file, not a pipe: a full pipe nobody reads would stall the server mid-run (waitress
+        # logs its queue depth under load)
+        stderr=(Path(os.environ["STOREDESK_VAR_DIR"]) / "web.log").open("wb"),
     )
     try:
         _wait_for_port(port, server)
-        cpu_before = _process_cpu_seconds(server.pid)
+        cpu_before = _tree_cpu_seconds(server.pid)
         poster = subprocess.run(  # noqa: S603
             [sys.executable, __file__, "--run", "post", *_forwarded(args), f"--port={port}"],
             capture_output=True,
@@ -271,7 +298,7 @@ def run_intake(args) -> dict:
             check=True,
         )
         sent = json.loads(poster.stdout.strip().splitlines()[-1])
-        server_cpu = _process_cpu_seconds(server.pid) - cpu_before
+        server_cpu = _tree_cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -286,13 +313,16 @@ def run_intake(args) -> dict:
         "distinct_ids": distinct,
         "server_cpu_seconds": round(server_cpu, 1),
         "per_server_cpu_second": round(posted / server_cpu) if server_cpu else None,
+        "server_cpu_ms_per_delivery": round(server_cpu * 1000 / posted, 3) if posted else None,
+        "processes": args.processes,
     }
 
 
 def _wait_for_port(port: int, server) -> None:
     for _ in range(1200):
         if server.poll() is not None:
-            raise SystemExit(f"the web server stopped: {server.stderr.read().decode()[-2000:]}")
+            log = Path(os.environ["STOREDESK_VAR_DIR"]) / "web.log"
+            raise SystemExit(f"the web server stopped: {log.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -319,25 +349,30 @@ def _send_all(
 
     def send(chunk):
         connection = http.client.HTTPConnection(host, port, timeout=30)
-        mine: dict[int, int] = {}
+        mine: dict = {}
         barrier.wait()
         for webhook_id, body, *topic in chunk:
-            connection.request(
-                "POST",
-                PATH,
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": topic[0] if topic else "orders/create",
-                    "X-Shopify-Shop-Domain": domain,
-                    "X-Shopify-Webhook-Id": webhook_id,
-                    "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
-                    "X-Shopify-Triggered-At": "2026-01-05T15:00:00Z",
-                },
-            )
-            response = connection.getresponse()
-            response.read()
-            mine[response.status] = mine.get(response.status, 0) + 1
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": topic[0] if topic else "orders/create",
+                "X-Shopify-Shop-Domain": domain,
+                "X-Shopify-Webhook-Id": webhook_id,
+                "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
+                "X-Shopify-Triggered-At": "2026-01-05T15:00:00Z",
+            }
+            for _attempt in range(3):  # as a sender does: a dropped connection is retried
+                try:
+                    connection.request("POST", PATH, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    name = f"error:{type(error).__name__}"
+                    mine[name] = mine.get(name, 0) + 1
+                    connection.close()
+                    connection = http.client.HTTPConnection(host, port, timeout=30)
+                    continue
+                mine[response.status] = mine.get(response.status, 0) + 1
+                break
         connection.close()
         with lock:
             for code, count in mine.items():
@@ -587,6 +622,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100000)
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--only", choices=["intake", "backfill", "apply"])
+    parser.add_argument(
+        "--processes", type=int, default=2, help="`storedesk web` processes (intake)"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per web process")
     parser.add_argument(
         "--via-webhooks",
         metavar="URL",

@@ -37,7 +37,7 @@ def stripe_server(httpserver, settings):
 def paypal_server(httpserver, settings):
     settings.PAYPAL_CLIENT_ID = "client"
     settings.PAYPAL_CLIENT_SECRET = "secret"
-    settings.PAYPAL_API_BASE = httpserver.url_for("")
+    settings.PAYPAL_API_BASE_URL = httpserver.url_for("")
     httpserver.expect_request("/v1/oauth2/token", method="POST").respond_with_json(
         {
             "scope": "https://uri.paypal.com/services/disputes/update-seller",

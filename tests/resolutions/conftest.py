@@ -70,7 +70,7 @@ def paypal_server(httpserver, settings):
     fake = FakePayPal(httpserver)
     settings.PAYPAL_CLIENT_ID = "paypal-client"
     settings.PAYPAL_CLIENT_SECRET = "paypal-secret"  # noqa: S105 - a test server's
-    settings.PAYPAL_API_BASE = fake.url
+    settings.PAYPAL_API_BASE_URL = fake.url
     return fake
 
 

@@ -8,8 +8,8 @@ disputed, insufficient balance). The Stripe and PayPal adapters live with their 
 (`register_refund_gateway`) from their AppConfig.ready(); the demo store's payments
 go through `DemoGateway`, where no money moves, and say so wherever they show.
 
-Credentials are looked up in one place, `gateway_credentials`, which reads the settings today
-and can read a store's connection tomorrow without any caller changing.
+Credentials are looked up in one place, `gateway_credentials`: the store's active connection to
+the gateway (`connections.credentials_for`) when it has one, else the desk-wide settings.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Payment, Store
+from storedesk.integrations.connections.credentials import NotConnected, credentials_for
 from storedesk.resolutions.models import DEMO_GATEWAY
 
 DEMO_LABEL = _("demo: no money moved")
@@ -98,21 +99,39 @@ class MissingAdapter:
 
 
 def gateway_credentials(store: Store, gateway: str) -> dict[str, str]:
-    """The credentials and base URL for a store's gateway (the one place to switch to stored
-    connections). Missing values are empty strings; the adapter refuses clearly."""
+    """The credentials and base URL for a store's gateway: its active connection's when it has
+    one (Settings → Connections, `storedesk connect`), else the desk-wide settings. Missing
+    values are empty strings; the adapter refuses clearly."""
+    if gateway not in (Payment.Gateway.STRIPE, Payment.Gateway.PAYPAL):
+        return {}
+    try:
+        connected = credentials_for(store, gateway)
+    except NotConnected:
+        connected = None
     if gateway == Payment.Gateway.STRIPE:
+        if connected is not None and connected.secrets.get("api_key"):
+            return {
+                "secret_key": connected.secrets["api_key"],
+                "api_base": connected.config.get("api_base_url") or settings.STRIPE_API_BASE,
+            }
         return {
             "secret_key": settings.STRIPE_SECRET_KEY,
             "api_base": settings.STRIPE_API_BASE,
         }
-    if gateway == Payment.Gateway.PAYPAL:
+    if connected is not None and connected.secrets.get("client_secret"):
         return {
-            "client_id": settings.PAYPAL_CLIENT_ID,
-            "client_secret": settings.PAYPAL_CLIENT_SECRET,
-            "environment": settings.PAYPAL_ENVIRONMENT,
-            "api_base": settings.PAYPAL_API_BASE,
+            "client_id": connected.config.get("client_id", ""),
+            "client_secret": connected.secrets["client_secret"],
+            # a connection is live unless it says sandbox (as its webhooks and backfill are)
+            "environment": connected.config.get("environment") or "production",
+            "api_base": connected.config.get("api_base_url") or settings.PAYPAL_API_BASE_URL,
         }
-    return {}
+    return {
+        "client_id": settings.PAYPAL_CLIENT_ID,
+        "client_secret": settings.PAYPAL_CLIENT_SECRET,
+        "environment": settings.PAYPAL_ENVIRONMENT,
+        "api_base": settings.PAYPAL_API_BASE_URL,
+    }
 
 
 def gateway_name_for(store: Store, payment: Payment | None) -> str:

@@ -191,40 +191,10 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
     if unscored:
         do_score_orders(unscored, actor=actor)
     details = {"ticket_id": ticket.pk, "ticket_number": ticket.number}
-    results = []
-    for order_id, number in orders:  # pk order: the same lock order as every other writer
-        order = lock_order(order_id)
-        locked = OrderRisk.objects.select_for_update(of=("self",)).get(order_id=order_id)
-        asked = (
-            RiskDecision.objects.filter(
-                order_risk=locked, kind__in=(Kind.OPENED, Kind.NOTE), details__ticket_id=ticket.pk
-            )
-            .order_by("pk")
-            .first()
-        )
-        if asked is not None:
-            results.append(ReviewRequested(order_id, number, "already_requested", asked))
-            continue
-        if locked.status == Status.CLEAR:
-            locked.status, locked.stage = Status.IN_REVIEW, Stage.CHECK
-            locked.save(update_fields=["status", "stage"])
-            decision = _decide(
-                locked, order, Kind.OPENED, actor, reason, details, "order_risk_review_opened"
-            )
-            record_event("order_flagged", order_id=order_id)
-            outcome = "opened"
-        else:
-            outcome = "in_review" if locked.status == Status.IN_REVIEW else "decided"
-            decision = _decide(
-                locked,
-                order,
-                Kind.NOTE,
-                actor,
-                reason or str(_("A review was asked for from a ticket.")),
-                details | {"request": outcome},
-                "order_risk_note_added",
-            )
-        results.append(ReviewRequested(order_id, number, outcome, decision))
+    results = [  # pk order: the same lock order as every other writer
+        _request_review(order_id, number, reason, details, "ticket_id", actor)
+        for order_id, number in orders
+    ]
     if any(result.outcome != "already_requested" for result in results):
         do_add_timeline_event(
             ticket,
@@ -234,6 +204,85 @@ def do_open_review_for_ticket(ticket, *, reason: str, actor=None) -> list[Review
             reviews=[{"order": r.number, "outcome": r.outcome} for r in results],
         )
     return results
+
+
+def _request_review(order_id, number, reason, details, asked_by: str, actor) -> ReviewRequested:
+    """Open (or reuse) the order's review for one request; `details[asked_by]` names the
+    request, so the same request twice changes nothing. Runs in the caller's transaction."""
+    order = lock_order(order_id)
+    locked = OrderRisk.objects.select_for_update(of=("self",)).get(order_id=order_id)
+    asked = (
+        RiskDecision.objects.filter(
+            order_risk=locked,
+            kind__in=(Kind.OPENED, Kind.NOTE),
+            **{f"details__{asked_by}": details[asked_by]},
+        )
+        .order_by("pk")
+        .first()
+    )
+    if asked is not None:
+        return ReviewRequested(order_id, number, "already_requested", asked)
+    if locked.status == Status.CLEAR:
+        locked.status, locked.stage = Status.IN_REVIEW, Stage.CHECK
+        locked.save(update_fields=["status", "stage"])
+        decision = _decide(
+            locked, order, Kind.OPENED, actor, reason, details, "order_risk_review_opened"
+        )
+        record_event("order_flagged", order_id=order_id)
+        return ReviewRequested(order_id, number, "opened", decision)
+    outcome = "in_review" if locked.status == Status.IN_REVIEW else "decided"
+    decision = _decide(
+        locked,
+        order,
+        Kind.NOTE,
+        actor,
+        reason or str(_("A review was asked for from a ticket.")),
+        details | {"request": outcome},
+        "order_risk_note_added",
+    )
+    return ReviewRequested(order_id, number, outcome, decision)
+
+
+@transaction.atomic
+def do_open_review_for_gateway(
+    order_id: int, *, reason: str, details: dict, review_key: str, actor=None
+) -> ReviewRequested:
+    """Open (or reuse) the order's risk review because the payment gateway's own reviewer
+    flagged its payment (Stripe Radar's `review.opened`); `details[review_key]` is the
+    gateway's review id, so a repeated event changes nothing. A review opened this way stays
+    open when a re-score finds nothing: the gateway asked for it."""
+    from storedesk.risk.services import do_score_orders
+
+    number = Order.objects.values_list("number", flat=True).get(pk=order_id)
+    if not OrderRisk.objects.filter(order_id=order_id).exists():
+        do_score_orders([order_id], actor=actor)
+    reason = (reason or "").strip()[:REASON_MAX_LENGTH]
+    return _request_review(order_id, number, reason, details, review_key, actor)
+
+
+@transaction.atomic
+def do_note_gateway_review_closed(
+    order_id: int, *, reason: str, details: dict, review_key: str, actor=None
+) -> RiskDecision | None:
+    """The gateway closed its review of the order's payment (Stripe's `review.closed`: approved,
+    refunded, refunded as fraud, disputed …): a note on the order's review timeline, once per
+    `details[review_key]`. The desk's own decision stays a person's. None: the order has no
+    risk assessment (nothing to note it on)."""
+    if not OrderRisk.objects.filter(order_id=order_id).exists():
+        return None
+    order = lock_order(order_id)
+    locked = OrderRisk.objects.select_for_update(of=("self",)).get(order_id=order_id)
+    noted = (
+        RiskDecision.objects.filter(
+            order_risk=locked, kind=Kind.NOTE, **{f"details__{review_key}": details[review_key]}
+        )
+        .order_by("pk")
+        .first()
+    )
+    if noted is not None:
+        return noted
+    reason = (reason or "").strip()[:REASON_MAX_LENGTH]
+    return _decide(locked, order, Kind.NOTE, actor, reason, details, "order_risk_note_added")
 
 
 # --- Approve and cancel -------------------------------------------------------------------------

@@ -338,7 +338,12 @@ PAYPAL_CERT_SUBJECT = os.environ.get("PAYPAL_CERT_SUBJECT", "messageverification
 PAYPAL_CERT_CACHE_SECONDS = int(os.environ.get("PAYPAL_CERT_CACHE_SECONDS", "86400"))
 # PayPal retries a delivery for up to three days; a transmission older than this is refused.
 PAYPAL_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("PAYPAL_WEBHOOK_TOLERANCE_SECONDS", "259200"))
-PAYPAL_API_BASE_URL = os.environ.get("PAYPAL_API_BASE_URL", "https://api-m.paypal.com")
+# PayPal's REST API base URL, when it is not the environment's own (live for connections, the
+# PAYPAL_ENVIRONMENT's for the desk-wide credentials): a local server in tests. PAYPAL_API_BASE
+# is its old name, still read when the new one is not set.
+PAYPAL_API_BASE_URL = os.environ.get("PAYPAL_API_BASE_URL") or os.environ.get("PAYPAL_API_BASE", "")
+PAYPAL_LIVE_URL = "https://api-m.paypal.com"
+PAYPAL_SANDBOX_URL = "https://api-m.sandbox.paypal.com"
 # Fernet keys that encrypt the connections' secrets (tokens, webhook secrets), comma-separated:
 # the first encrypts, all decrypt; after putting a new key first run `storedesk rotate-secrets`.
 # Empty: a key derived from SECRET_KEY (generate one with `storedesk generate-secret-key`).
@@ -353,7 +358,6 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
 PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "")
 PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "")
 PAYPAL_ENVIRONMENT = os.environ.get("PAYPAL_ENVIRONMENT", "sandbox")  # or "production"
-PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", "")  # overrides the environment's URL
 RESOLUTIONS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("RESOLUTIONS_GATEWAY_TIMEOUT", "20"))
 # A gateway call still "processing" after this long is retried (its worker may have died).
 RESOLUTIONS_STUCK_AFTER_SECONDS = int(os.environ.get("RESOLUTIONS_STUCK_AFTER_SECONDS", "120"))

@@ -311,10 +311,25 @@ def syncer_for(system: str):
 # --- receiving ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ReceivedDelivery:
-    delivery: InboundDelivery
-    created: bool
+    """What `do_receive_delivery` did: `created` (False: a repeat), and the delivery (built
+    only when asked for: the endpoints need its status and whether it is new)."""
+
+    __slots__ = ("_delivery", "_values", "created", "pk", "status")
+
+    def __init__(self, *, created: bool, pk: int, status: str, values: dict | None = None):
+        self._delivery, self._values = None, values
+        self.created, self.pk, self.status = created, pk, status
+
+    @property
+    def delivery(self) -> InboundDelivery:
+        if self._delivery is None:
+            self._delivery = (
+                InboundDelivery(pk=self.pk, **self._values)
+                if self._values is not None
+                else InboundDelivery.objects.get(pk=self.pk)
+            )
+        return self._delivery
 
 
 def do_receive_delivery(
@@ -331,8 +346,9 @@ def do_receive_delivery(
     stored as ignored. The endpoint then queues the drain (`tasks.drain_after_commit`); the
     per-minute sweep applies the delivery if that drain is lost.
 
-    One INSERT … ON CONFLICT DO NOTHING on the (system, delivery id) constraint: the
-    webhook endpoints' hot path (a thousand deliveries a second), so no ORM instance, no
+    One INSERT … ON CONFLICT DO NOTHING on the (system, delivery id) constraint, a
+    transaction of its own (autocommit: a single statement needs no BEGIN/COMMIT around it):
+    the webhook endpoints' hot path (a thousand deliveries a second), so no ORM instance, no
     savepoint, and a duplicate costs no exception."""
     now = timezone.now()
     known = topic in known_topics(connection.system)
@@ -354,29 +370,56 @@ def do_receive_delivery(
         "last_error": "",
         "correlation_id": get_correlation_id() or "",
     }
-    with transaction.atomic():
-        pk = _insert_once(values)
+    pk = _insert_once(values)
     if pk is None:
-        existing = InboundDelivery.objects.get(system=connection.system, delivery_id=delivery_id)
-        return ReceivedDelivery(existing, created=False)
-    return ReceivedDelivery(InboundDelivery(pk=pk, **values), created=True)
+        pk, status = _stored_once(connection.system, values["delivery_id"])
+        return ReceivedDelivery(created=False, pk=pk, status=status)
+    return ReceivedDelivery(created=True, pk=pk, status=values["status"], values=values)
+
+
+def _stored_once(system: str, delivery_id: str) -> tuple[int, str]:
+    """(id, status) of the delivery stored already (a repeat: the sender retried)."""
+    quote = db_connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('id')}, {quote('status')} "  # noqa: S608 - our names
+        f"FROM {quote(InboundDelivery._meta.db_table)} "
+        f"WHERE {quote('system')} = %s AND {quote('delivery_id')} = %s"
+    )
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [system, delivery_id])
+        return cursor.fetchone()
+
+
+_INSERT_SQL: dict[str, tuple[str, tuple[bool, ...]]] = {}
+
+
+def _insert_statement(names) -> tuple[str, tuple[bool, ...]]:
+    """The INSERT … ON CONFLICT DO NOTHING for these columns on this database (built once),
+    and which of the values need the database's own datetime preparation."""
+    key = f"{db_connection.vendor}:{','.join(names)}"
+    if key not in _INSERT_SQL:
+        ops = db_connection.ops
+        fields = [InboundDelivery._meta.get_field(name) for name in names]
+        columns = ", ".join(ops.quote_name(field.column) for field in fields)
+        sql = (
+            f"INSERT INTO {ops.quote_name(InboundDelivery._meta.db_table)} ({columns}) "  # noqa: S608 - our names
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({ops.quote_name('system')}, {ops.quote_name('delivery_id')}) "
+            f"DO NOTHING RETURNING {ops.quote_name('id')}"
+        )
+        dated = tuple(field.get_internal_type() == "DateTimeField" for field in fields)
+        _INSERT_SQL[key] = (sql, dated)
+    return _INSERT_SQL[key]
 
 
 def _insert_once(values: dict) -> int | None:
     """The new row's id, or None when (system, delivery id) is stored already."""
-    ops = db_connection.ops
-    fields = [InboundDelivery._meta.get_field(name) for name in values]
+    sql, dated = _insert_statement(tuple(values))
+    adapt = db_connection.ops.adapt_datetimefield_value
     params = [
-        field.get_db_prep_save(value, connection=db_connection)
-        for field, value in zip(fields, values.values(), strict=True)
+        adapt(value) if is_date and value is not None else value
+        for is_date, value in zip(dated, values.values(), strict=True)
     ]
-    columns = ", ".join(ops.quote_name(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {ops.quote_name(InboundDelivery._meta.db_table)} ({columns}) "  # noqa: S608 - our names
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({ops.quote_name('system')}, {ops.quote_name('delivery_id')}) DO NOTHING "
-        f"RETURNING {ops.quote_name('id')}"
-    )
     with db_connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -66,7 +66,7 @@ def request_drain() -> None:
 def drain_after_commit(received: services.ReceivedDelivery) -> None:
     """What a webhook endpoint does after `do_receive_delivery`: a new delivery to apply has
     its drain queued once it is committed; a repeat or an ignored topic queues nothing."""
-    if received.created and received.delivery.status == InboundDelivery.Status.RECEIVED:
+    if received.created and received.status == InboundDelivery.Status.RECEIVED:
         transaction.on_commit(request_drain)
 
 

@@ -3,7 +3,7 @@ provide-evidence (multipart: the `input` JSON and the pack PDF as `evidence-file
 accept-claim, make-offer and escalate, each with a bearer token from /v1/oauth2/token.
 
 The PayPal server SDK has no disputes controller, so this is plain HTTPS with the standard
-library; PAYPAL_API_BASE points it at the sandbox, live, or a local server in tests.
+library; PAYPAL_API_BASE_URL points it at the sandbox, live, or a local server in tests.
 """
 
 import base64
@@ -17,13 +17,14 @@ from django.conf import settings
 from storedesk.disputes.errors import GatewayRefused, GatewayUnavailable
 
 _opener = urllib.request.build_opener()
-BASES = {"production": "https://api-m.paypal.com", "sandbox": "https://api-m.sandbox.paypal.com"}
 
 
 def _base() -> str:
-    """PAYPAL_API_BASE when set (a local server in tests), else PAYPAL_ENVIRONMENT's URL."""
-    configured = settings.PAYPAL_API_BASE or BASES.get(
-        getattr(settings, "PAYPAL_ENVIRONMENT", "sandbox"), BASES["sandbox"]
+    """PAYPAL_API_BASE_URL when set (a local server in tests), else PAYPAL_ENVIRONMENT's URL."""
+    configured = settings.PAYPAL_API_BASE_URL or (
+        settings.PAYPAL_LIVE_URL
+        if settings.PAYPAL_ENVIRONMENT == "production"
+        else settings.PAYPAL_SANDBOX_URL
     )
     return configured.rstrip("/")
 

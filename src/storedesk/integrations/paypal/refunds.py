@@ -44,7 +44,8 @@ class _Configuration(Configuration):
         return self._base_url or super().get_base_uri(server)
 
 
-def _client(client_id: str, client_secret: str, base_url: str, environment: str):
+def sdk_client(client_id: str, client_secret: str, base_url: str, environment: str):
+    """The official SDK's client for these credentials (one per process, reused)."""
     key = (client_id, client_secret, base_url or environment)
     with _clients_lock:
         client = _clients.get(key)
@@ -84,7 +85,7 @@ class PayPalRefundGateway:
                 "gateway_not_configured",
                 _("PayPal is not connected: PAYPAL_CLIENT_ID/PAYPAL_CLIENT_SECRET are empty."),
             )
-        client = _client(self.client_id, self.client_secret, self.api_base, self.environment)
+        client = sdk_client(self.client_id, self.client_secret, self.api_base, self.environment)
         body = RefundRequest(
             amount=Money(currency_code=currency, value=str(quantize(amount, currency))),
             custom_id=idempotency_key[:127] if _custom_id_ok(idempotency_key) else None,

@@ -68,9 +68,16 @@ def _early_fraud_warning(event: Mapping[str, Any], actor) -> str:
 def _dispute(event: Mapping[str, Any], actor) -> str:
     """Every `charge.dispute.*` event carries the whole dispute, so each one is an ingest of
     its current state; `closed` also says when the dispute closed."""
-    dispute_in = _mapped(dispute_to_dispute, _object(event))
-    if event.get("type") == "charge.dispute.closed" and dispute_in.closed_at is None:
+    closed_at = None
+    if event.get("type") == "charge.dispute.closed":
         closed_at = datetime.fromtimestamp(int(event["created"]), tz=UTC)
+    return apply_dispute(_object(event), actor, closed_at=closed_at)
+
+
+def apply_dispute(dispute: Mapping[str, Any], actor, *, closed_at: datetime | None = None) -> str:
+    """A Stripe `dispute` object (from an event or a list) ingested as its current state."""
+    dispute_in = _mapped(dispute_to_dispute, dispute)
+    if closed_at is not None and dispute_in.closed_at is None:
         dispute_in = replace(dispute_in, closed_at=closed_at)
     result = do_ingest_disputes([dispute_in], actor=actor)
     if result.rejected:
@@ -156,9 +163,13 @@ def _charge(event: Mapping[str, Any], actor) -> str:
     """charge.succeeded/failed/captured/updated: the payment follows the charge's status; a
     charge for an order we have but no payment of (a store taking cards on Stripe directly)
     becomes that order's payment."""
+    return apply_charge(_object(event), actor)
+
+
+def apply_charge(charge: Mapping[str, Any], actor) -> str:
+    """A Stripe `charge` object (from an event or a list): its payment follows its status."""
     from storedesk.commerce.services.payments import do_record_payment, do_update_payment_status
 
-    charge = _object(event)
     payment_in = _mapped(charge_to_payment, charge)
     stored = _payment_of_charge(charge)
     if stored is not None:
@@ -183,11 +194,15 @@ def _charge(event: Mapping[str, Any], actor) -> str:
 def _charge_refunded(event: Mapping[str, Any], actor) -> str:
     """charge.refunded carries the charge with its cumulative `amount_refunded`: what is not
     recorded yet is recorded once, keyed by that cumulative amount (a replay is a no-op)."""
+    return apply_charge_refunds(_object(event), actor)
+
+
+def apply_charge_refunds(charge: Mapping[str, Any], actor) -> str:
+    """What the charge's cumulative `amount_refunded` adds to the refunds recorded, once."""
     from storedesk.commerce.models import Refund
     from storedesk.commerce.services import RefundRefused, do_record_refund
     from storedesk.core.money import from_minor_units
 
-    charge = _object(event)
     payment = _payment_of_charge(charge)
     if payment is None:
         raise UnknownCharge(f"no payment with Stripe charge {charge.get('id')} (yet)")
@@ -255,7 +270,74 @@ def _payment_intent(event: Mapping[str, Any], actor) -> str:
     return "updated" if any(changed) else "unchanged"
 
 
+def _payment_of_review(review: Mapping[str, Any]):
+    """The payment a Radar review is about: by its charge, else by its payment intent."""
+    from storedesk.commerce.models import Payment
+
+    charge, intent = str(review.get("charge") or ""), str(review.get("payment_intent") or "")
+    payments = Payment.objects.filter(gateway="stripe").order_by("pk")
+    found = payments.filter(provider_id=charge).first() if charge else None
+    if found is None and intent:
+        found = payments.filter(provider_intent_id=intent).first()
+    if found is None:
+        raise UnknownCharge(f"no payment for Stripe review {review.get('id')} (yet)")
+    return found
+
+
+def _review_details(review: Mapping[str, Any]) -> dict[str, str]:
+    if not str(review.get("id") or "").startswith("prv_"):
+        raise MalformedObject(f"review without a prv_ id: {review.get('id')!r}")
+    return {
+        "stripe_review": str(review["id"]),
+        "charge": str(review.get("charge") or ""),
+        "payment_intent": str(review.get("payment_intent") or ""),
+    }
+
+
+def _review_opened(event: Mapping[str, Any], actor) -> str:
+    """review.opened: Radar (a rule, or someone at Stripe) put the payment in review; the
+    order goes to the desk's risk review queue (once per review)."""
+    from storedesk.risk.review import do_open_review_for_gateway
+
+    review = _object(event)
+    details = _review_details(review) | {"opened_reason": str(review.get("opened_reason") or "")}
+    payment = _payment_of_review(review)
+    why = {"rule": "a Radar rule", "manual": "someone at Stripe"}.get(
+        details["opened_reason"], details["opened_reason"] or "Radar"
+    )
+    requested = do_open_review_for_gateway(
+        payment.order_id,
+        reason=f"Stripe Radar opened review {details['stripe_review']} ({why}).",
+        details=details,
+        review_key="stripe_review",
+        actor=actor,
+    )
+    return requested.outcome
+
+
+def _review_closed(event: Mapping[str, Any], actor) -> str:
+    """review.closed: Stripe's review ended (approved, refunded, refunded_as_fraud, disputed,
+    redacted): noted on the order's review timeline once; the desk's decision stays a
+    person's."""
+    from storedesk.risk.review import do_note_gateway_review_closed
+
+    review = _object(event)
+    closed = str(review.get("closed_reason") or review.get("reason") or "")
+    details = _review_details(review) | {"closed_reason": closed}
+    payment = _payment_of_review(review)
+    noted = do_note_gateway_review_closed(
+        payment.order_id,
+        reason=f"Stripe closed review {details['stripe_review']}: {closed or 'no reason given'}.",
+        details={**details, "stripe_review_closed": details["stripe_review"]},
+        review_key="stripe_review_closed",
+        actor=actor,
+    )
+    return "noted" if noted is not None else "ignored"
+
+
 ROUTES: dict[str, Callable[[Mapping[str, Any], Any], str]] = {
+    "review.opened": _review_opened,
+    "review.closed": _review_closed,
     "charge.succeeded": _charge,
     "charge.failed": _charge,
     "charge.captured": _charge,

@@ -6,6 +6,8 @@ from django.tasks import task
 from django.utils import timezone
 
 from storedesk.core.scheduler import periodic
+from storedesk.integrations.connections.services import register_syncer
+from storedesk.integrations.connections.systems import STRIPE
 from storedesk.integrations.stripe.models import StripeEvent
 from storedesk.integrations.stripe.processing import Status, do_process_event
 
@@ -38,3 +40,21 @@ def enqueue_due_events(now: datetime | None = None) -> int:
 @task()
 def retry_stripe_events() -> int:
     return enqueue_due_events()
+
+
+@task()
+def sync_stripe(connection_id: int) -> int:
+    """ "Sync now" and the periodic reconcile of a Stripe connection: the charges and disputes
+    created since the last sync (an hour's overlap), or all of them the first time."""
+    from storedesk.integrations.connections.models import Connection
+    from storedesk.integrations.stripe.backfill import do_backfill
+
+    connection = Connection.objects.filter(pk=connection_id, status="active").first()
+    if connection is None:
+        return 0
+    since = connection.last_synced_at - timedelta(hours=1) if connection.last_synced_at else None
+    result = do_backfill(connection, since=since)
+    return result.charges + result.disputes
+
+
+register_syncer(STRIPE, sync_stripe)

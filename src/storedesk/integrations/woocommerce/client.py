@@ -47,10 +47,15 @@ class WooCommerceClient:
         self.session.auth = (self.consumer_key, self.consumer_secret)
 
     def _get(self, path: str, params: dict) -> requests.Response:
+        return self._request("GET", path, params=params)
+
+    def _request(
+        self, method: str, path: str, *, params=None, json=None, retry_server_errors=True
+    ) -> requests.Response:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = self.session.get(
-                    self.base + path, params=params, timeout=TIMEOUT_SECONDS
+                response = self.session.request(
+                    method, self.base + path, params=params, json=json, timeout=TIMEOUT_SECONDS
                 )
             except requests.RequestException as error:
                 if attempt == ATTEMPTS:
@@ -60,7 +65,7 @@ class WooCommerceClient:
             if response.status_code < 300:  # noqa: PLR2004
                 return response
             if response.status_code == 429 or response.status_code >= 500:  # noqa: PLR2004
-                if attempt < ATTEMPTS:
+                if attempt < ATTEMPTS and (retry_server_errors or response.status_code == 429):
                     self.sleep(_wait(response, attempt))
                     continue
                 raise _error(response, WooCommerceUnavailable)
@@ -81,6 +86,19 @@ class WooCommerceClient:
             if page >= total_pages:
                 return
             page += 1
+
+    def coupon_by_code(self, code: str) -> dict | None:
+        """GET /coupons?code=: the coupon with this code, if the store has it."""
+        found = self._get("/coupons", {"code": code}).json()
+        return found[0] if isinstance(found, list) and found else None
+
+    def create_coupon(self, coupon: dict) -> dict:
+        """POST /coupons (a 5xx is not retried blindly: the caller looks the code up first)."""
+        return self._request("POST", "/coupons", json=coupon, retry_server_errors=False).json()
+
+    def update_order(self, order_id: str, changes: dict) -> dict:
+        """PUT /orders/{id} (setting a status again is harmless, so it is retried)."""
+        return self._request("PUT", f"/orders/{order_id}", json=changes).json()
 
 
 def _wait(response, attempt: int) -> float:

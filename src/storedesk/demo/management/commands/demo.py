@@ -87,11 +87,31 @@ class Command(BaseCommand):
             "worker of `storedesk run` takes at once: the load does not wait for the fit)",
         )
         parser.add_argument("--batch-size", type=int, default=2000, help=False and "")
+        parser.add_argument(
+            "--via-webhooks",
+            nargs="?",
+            const="",
+            default=None,
+            metavar="URL",
+            help="also send a share of new orders, fulfilments, refunds and disputes as signed "
+            "Shopify webhooks: to the desk running at URL (its worker applies them), or without "
+            "a URL through this process's WSGI application, applied at once",
+        )
+        parser.add_argument(
+            "--webhook-orders",
+            type=int,
+            default=60,
+            help="orders sent through the webhooks (default 60)",
+        )
 
     def handle(self, *args, **options):
         orders = _positive_orders(options["orders"])
         months = _months(options["months"])
         end = _end(options["end"]) if options["end"] else None
+        if not 1 <= options["webhook_orders"] <= 10_000:
+            raise CommandError(
+                f"--webhook-orders must be between 1 and 10,000, got {options['webhook_orders']}"
+            )
         if options["if_empty"] and Store.objects.exists():
             self.stdout.write("A store exists already; not loading the demo.")
             self._print_logins(ensure_demo_users())
@@ -113,7 +133,23 @@ class Command(BaseCommand):
             train_in_worker=not options["train_now"],
         )
         self._print_summary(summary, options["seed"], months, end)
+        if options["via_webhooks"] is not None:
+            self._via_webhooks(summary.store, options)
         self._print_logins(logins)
+
+    def _via_webhooks(self, store, options) -> None:
+        from storedesk.demo.webhooks import send_via_webhooks
+
+        count = options["webhook_orders"]
+        url = options["via_webhooks"]
+        result = send_via_webhooks(store, count=count, seed=options["seed"], url=url)
+        sent = ", ".join(f"{n} {topic}" for topic, n in sorted(result.sent.items()))
+        answers = ", ".join(f"{n}× {code}" for code, n in sorted(result.answers.items()))
+        self.stdout.write(f"Through the front door (Shopify webhooks): {sent}; answers {answers}")
+        if url:
+            self.stdout.write("  the desk's worker applies them (`storedesk worker`)")
+        else:
+            self.stdout.write(f"  {result.applied} deliveries applied")
 
     def _progress(self, total: int):
         step = max(total // 10, 50_000)
