@@ -3,3 +3,10 @@
 Each module's models are re-exported here so Django finds them and callers import from
 `storedesk.experience.models`.
 """
+
+from storedesk.experience.models.outreach import (  # noqa: F401
+    Campaign,
+    CampaignRecipient,
+    MarketingSuppression,
+    Segment,
+)
