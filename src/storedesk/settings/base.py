@@ -381,6 +381,16 @@ DESK_CHAT_PRESENCE_MINUTES = int(os.environ.get("DESK_CHAT_PRESENCE_MINUTES", "5
 DESK_LIVE_STREAM_SECONDS = float(os.environ.get("DESK_LIVE_STREAM_SECONDS", "25"))
 DESK_LIVE_MAX_STREAMS = int(os.environ.get("DESK_LIVE_MAX_STREAMS", "4"))
 
+# Outreach campaigns (experience): messages per second handed to the mail backend, messages
+# per send task before it queues the next, how long a claimed message may wait before a resume
+# counts it as interrupted (never sent again), and the store's postal address every campaign
+# message carries (CAN-SPAM).
+OUTREACH_SEND_RATE = float(os.environ.get("OUTREACH_SEND_RATE", "10"))
+OUTREACH_BATCH_SIZE = int(os.environ.get("OUTREACH_BATCH_SIZE", "500"))
+OUTREACH_CLAIM_LEASE_SECONDS = int(os.environ.get("OUTREACH_CLAIM_LEASE_SECONDS", "300"))
+# Empty: campaigns are refused until it is set (the demo store uses a made-up one).
+STORE_POSTAL_ADDRESS = os.environ.get("STORE_POSTAL_ADDRESS", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -128,6 +128,7 @@ class CampaignRecipient(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Being sent")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped (unsubscribed before sending)")
@@ -152,6 +153,7 @@ class CampaignRecipient(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     error = models.CharField(max_length=500, blank=True)
     queued_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="when a sender took it")
     sent_at = models.DateTimeField(null=True, blank=True)
     delivery_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
