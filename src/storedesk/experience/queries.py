@@ -94,10 +94,18 @@ def _kind_condition(segment: Segment, now: datetime) -> Q:
         ).filter(
             ~Q(note="")
             | Q(tags__icontains="gift")
-            | ~Q(shipping_address__name=F("billing_address__name"))
+            | _different_recipient("first_name")
+            | _different_recipient("last_name")
         )
         return Q(Exists(gift_orders))
     return Q(orders_count__gte=1)
+
+
+def _different_recipient(key: str) -> Q:
+    """Shipped to someone other than the buyer (Shopify's address keys): a gift."""
+    return Q(**{"shipping_address__has_key": key, "billing_address__has_key": key}) & ~Q(
+        **{f"shipping_address__{key}": F(f"billing_address__{key}")}
+    )
 
 
 def segment_members(segment: Segment, now: datetime | None = None) -> QuerySet[Customer]:

@@ -404,6 +404,7 @@ def _insert_recipients(campaign: Campaign, audience, *, round_: int, now) -> int
     )
     sql, params = select.query.sql_with_params()
     table = CampaignRecipient._meta.db_table
+    queued_at = CampaignRecipient._meta.get_field("queued_at").get_db_prep_value(now, connection)
     columns = (
         "campaign_id, customer_id, round, email, first_name, last_order_id, status, delivery, "
         "coupon_code, message_id, error, queued_at"
@@ -415,9 +416,7 @@ def _insert_recipients(campaign: Campaign, audience, *, round_: int, now) -> int
             "audience._first_name, audience._last_order, audience._status, '', '', '', '', %s "
             f"FROM ({sql}) audience WHERE 1 = 1 "
             "ON CONFLICT DO NOTHING",
-            (*params, CampaignRecipient._meta.get_field("queued_at").get_db_prep_value(
-                now, connection
-            )),
+            (queued_at, *params),
         )
         return max(cursor.rowcount, 0)
 
@@ -512,8 +511,13 @@ def _send_one(campaign: Campaign, recipient_id: int, mailer) -> str:
     if queries.is_suppressed(store.pk, recipient.email):
         _mark(recipient_id, status=Recipient.SKIPPED, error="unsubscribed before sending")
         return "skipped"
-    try:
+    try:  # the platform may be down: the coupon is made (same key) on the next try
         coupon = _coupon_for(campaign, recipient)
+    except Exception as error:
+        logger.warning("Campaign %s: coupon for %s failed: %s", campaign.pk, recipient_id, error)
+        _mark(recipient_id, status=Recipient.QUEUED, error=str(error)[:500], claimed_at=None)
+        return "retry"
+    try:
         message = render_message(
             campaign,
             store,
@@ -530,10 +534,13 @@ def _send_one(campaign: Campaign, recipient_id: int, mailer) -> str:
             connection=mailer,
         )
         email.attach_alternative(message.html, "text/html")
-        email.send()
-    except (ValueError, UnicodeError) as error:  # an address or header that cannot be sent
-        _mark(recipient_id, status=Recipient.FAILED, error=f"{type(error).__name__}: {error}")
+        email.message()  # an address or header that cannot be encoded fails here, not later
+    except Exception as error:
+        logger.exception("Campaign %s: message to %s cannot be built", campaign.pk, recipient_id)
+        _mark(recipient_id, status=Recipient.FAILED, error=f"{type(error).__name__}: {error}"[:500])
         return "failed"
+    try:
+        email.send()
     except Exception as error:  # the backend refused or is down: not accepted, try later
         logger.warning("Campaign %s: send to %s failed: %s", campaign.pk, recipient_id, error)
         _mark(recipient_id, status=Recipient.QUEUED, error=str(error)[:500], claimed_at=None)
