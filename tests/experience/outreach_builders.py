@@ -64,3 +64,24 @@ def campaign(store, seg, actor=None, **fields) -> Campaign:
         "send_on": None,
     } | fields
     return do_save_campaign(actor=actor, store=store, **data)
+
+
+def outreach_campaign(store, actor) -> dict:
+    """A draft campaign to all buyers of `store`, with one recipient row (its unsubscribe
+    link), for the pages' tests."""
+    from storedesk.commerce.models import Customer
+    from storedesk.experience.models import CampaignRecipient
+
+    seg = do_save_segment(
+        actor=actor, store=store, name="All buyers", kind=Segment.Kind.ALL_BUYERS, parameters={}
+    )
+    draft = campaign(store, seg, actor=actor, name="Mother's Day")
+    customer = Customer.objects.filter(store=store).order_by("pk").first()
+    recipient = CampaignRecipient.objects.create(
+        campaign=draft,
+        customer=customer,
+        email=customer.email,
+        status=CampaignRecipient.Status.SENT,
+        queued_at=timezone.now(),
+    )
+    return {"segment": seg, "campaign": draft, "recipient": recipient}

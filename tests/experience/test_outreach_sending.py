@@ -22,7 +22,7 @@ from storedesk.experience.services import (
 )
 from storedesk.experience.services.outreach import recipient_from_token, unsubscribe_token
 from tests.experience.outreach_builders import buyer, campaign, hand_built_store, segment
-from tests.factories import StoreFactory
+from tests.factories import OrderFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -229,14 +229,13 @@ def test_results_count_deliveries_bounces_and_orders_against_control(settings):
     for row in sent[1:]:
         do_record_delivery(row.message_id, "delivered")
     assert not do_record_delivery("<unknown@x>", "delivered")
-    from tests.factories import OrderFactory
-
     later = timezone.now() + timedelta(days=3)
     for row in sent[1:5]:
-        OrderFactory(store=store, customer_id=row.customer_id, created_at=later)
-    OrderFactory(store=store, customer_id=control[0].customer_id, created_at=later)
+        OrderFactory(store=store, customer=row.customer, created_at=later)
+    OrderFactory(store=store, customer=control[0].customer, created_at=later)
     # Outside the window: not counted.
-    OrderFactory(store=store, customer_id=sent[6].customer_id, created_at=later + timedelta(20))
+    OrderFactory(store=store, customer=sent[6].customer, created_at=later + timedelta(20))
+    sale.refresh_from_db()
     results = queries.campaign_results(sale)
     assert results.sent == len(sent)
     assert results.delivered == len(sent) - 1 and results.bounced == 1

@@ -7,3 +7,6 @@ class ExperienceConfig(AppConfig):
     name = "storedesk.experience"
     label = "experience"
     verbose_name = "Customer experience"
+
+    def ready(self) -> None:
+        from storedesk.experience import tasks  # noqa: F401  (tasks, periodic jobs, handlers)

@@ -20,11 +20,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import DEFAULT_MAILER_ALIAS, EmailMultiAlternatives, mailers
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
 from django.db.models.functions import Mod
-from django.template.defaultfilters import linebreaks, urlize
+from django.utils.html import urlize
+from django.utils.safestring import mark_safe
+from django.template.defaultfilters import linebreaks
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -146,7 +148,10 @@ def render_message(
     body = fill(campaign.body, values)
     link = unsubscribe_url(recipient_id) if recipient_id else settings.DESK_URL + "/u/preview/"
     context = {
-        "body_html": linebreaks(urlize(body, nofollow=True, autoescape=True)),
+        # Escaped whole by urlize (links made clickable), so safe to put in the page as is.
+        "body_html": mark_safe(  # noqa: S308
+            linebreaks(urlize(body, nofollow=True, autoescape=True), autoescape=False)
+        ),
         "body": body,
         "unsubscribe_url": link,
         "postal_address": postal_address(store),
@@ -448,7 +453,7 @@ def do_send_campaign_batch(
     if campaign.status == Status.CANCELLED:
         report.stopped = "cancelled"
         return report
-    mailer = connection_ or get_connection()
+    mailer = connection_ or mailers[DEFAULT_MAILER_ALIAS]
     interval = 1.0 / rate if rate and rate > 0 else 0.0
     next_at = time.monotonic()
     last_id = 0
