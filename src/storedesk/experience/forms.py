@@ -70,7 +70,9 @@ class CampaignForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=120)
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none())
-    occasion = forms.ChoiceField(label=_("Occasion"), choices=Campaign.Occasion.choices, required=False)
+    occasion = forms.ChoiceField(
+        label=_("Occasion"), choices=Campaign.Occasion.choices, required=False
+    )
     send_on = forms.DateField(
         label=_("Send on"),
         required=False,
@@ -78,7 +80,9 @@ class CampaignForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    body = forms.CharField(label=_("Message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 10}))
+    body = forms.CharField(
+        label=_("Message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 10})
+    )
     offer_kind = forms.ChoiceField(label=_("Offer"), choices=Campaign.Offer.choices, required=False)
     offer_amount = forms.DecimalField(
         label=_("Coupon amount (USD)"),

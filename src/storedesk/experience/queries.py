@@ -57,9 +57,7 @@ def next_occasion_date(occasion: str, today: date) -> date | None:
 def _open_problem(store_id: int) -> Q:
     """Customers with something open: a ticket, a dispute on one of their orders, a
     resolution awaiting approval. An offer to them now would read as tone-deaf."""
-    open_ticket = Ticket.objects.filter(
-        customer=OuterRef("pk"), status__in=Ticket.OPEN_STATUSES
-    )
+    open_ticket = Ticket.objects.filter(customer=OuterRef("pk"), status__in=Ticket.OPEN_STATUSES)
     open_dispute = Dispute.objects.filter(order__customer=OuterRef("pk"), closed_at__isnull=True)
     pending = Resolution.objects.filter(
         customer=OuterRef("pk"), status=Resolution.Status.PENDING_APPROVAL
@@ -148,8 +146,9 @@ def audience_preview(members: QuerySet[Customer], control_percent: int = 0) -> P
     """The exact count, the expected control share and a sample (two queries)."""
     count = members.count()
     sample = list(
-        members.only("pk", "email", "first_name", "last_name", "total_spent", "last_order_at")
-        .order_by("-total_spent", "pk")[:SAMPLE_SIZE]
+        members.only(
+            "pk", "email", "first_name", "last_name", "total_spent", "last_order_at"
+        ).order_by("-total_spent", "pk")[:SAMPLE_SIZE]
     )
     return Preview(count=count, control=count * control_percent // 100, sample=sample)
 
@@ -168,8 +167,10 @@ def segments_for_list(store: Store) -> QuerySet[Segment]:
 
 
 def campaigns_for_list(store: Store) -> QuerySet[Campaign]:
-    return Campaign.objects.filter(store=store).select_related("segment").order_by(
-        "-created_at", "-pk"
+    return (
+        Campaign.objects.filter(store=store)
+        .select_related("segment")
+        .order_by("-created_at", "-pk")
     )
 
 

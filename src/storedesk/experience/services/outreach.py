@@ -24,12 +24,12 @@ from django.core.mail import DEFAULT_MAILER_ALIAS, EmailMultiAlternatives, maile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
 from django.db.models.functions import Mod
-from django.utils.html import urlize
-from django.utils.safestring import mark_safe
 from django.template.defaultfilters import linebreaks
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import urlize
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from storedesk.audit.services import record_audit
@@ -741,8 +741,10 @@ def _lock_campaign(campaign_id: int, store: Store | None = None) -> Campaign:
 def _require_address(campaign: Campaign) -> None:
     if not postal_address(campaign.store):
         raise OutreachError(
-            _("Set the store's postal address (STORE_POSTAL_ADDRESS): every campaign message "
-              "must carry it."),
+            _(
+                "Set the store's postal address (STORE_POSTAL_ADDRESS): every campaign message "
+                "must carry it."
+            ),
             code="postal_address_missing",
         )
 

@@ -219,7 +219,9 @@ def unsubscribe(request, token: str):
     recipient_id = recipient_from_token(token)
     recipient = queries.recipient_for_token(recipient_id) if recipient_id else None
     if recipient is None:
-        return render(request, "experience/outreach/unsubscribe.html", {"invalid": True}, status=404)
+        return render(
+            request, "experience/outreach/unsubscribe.html", {"invalid": True}, status=404
+        )
     store = recipient.campaign.store
     if request.method == "POST":
         services.do_unsubscribe(recipient.pk, source="one-click")
