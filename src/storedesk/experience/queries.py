@@ -119,20 +119,24 @@ def segment_members(segment: Segment, now: datetime | None = None) -> QuerySet[C
     )
 
 
-def anniversary_members(segment: Segment, today: date) -> QuerySet[Customer]:
+def anniversary_members(
+    segment: Segment, today: date, now: datetime | None = None
+) -> QuerySet[Customer]:
     """The segment's customers whose first order was on this month and day of an earlier year."""
-    return segment_members(segment).filter(
+    return segment_members(segment, now).filter(
         first_order_at__month=today.month,
         first_order_at__day=today.day,
         first_order_at__year__lt=today.year,
     )
 
 
-def campaign_audience(campaign: Campaign, today: date | None = None) -> QuerySet[Customer]:
+def campaign_audience(
+    campaign: Campaign, today: date | None = None, *, now: datetime | None = None
+) -> QuerySet[Customer]:
     """Who the campaign would be queued to now (an anniversary campaign: today's)."""
     if campaign.is_recurring:
-        return anniversary_members(campaign.segment, today or timezone.localdate())
-    return segment_members(campaign.segment)
+        return anniversary_members(campaign.segment, today or timezone.localdate(), now)
+    return segment_members(campaign.segment, now)
 
 
 @dataclass(frozen=True)

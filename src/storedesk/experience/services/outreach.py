@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -308,13 +308,16 @@ class QueueResult:
     already_queued: bool = False
 
 
-def do_queue_campaign(campaign_id: int, *, actor, today: date | None = None) -> QueueResult:
+def do_queue_campaign(
+    campaign_id: int, *, actor, today: date | None = None, at: datetime | None = None
+) -> QueueResult:
     """Write the campaign's recipients in one INSERT … SELECT (the control share held out by
     a deterministic hash of customer and campaign) and start sending after commit.
 
     Refused before anything is written when the audience is empty, when the store has no
     postal address, or when the campaign is over. Asking again while it sends changes nothing
     (`already_queued`). An anniversary campaign adds today's anniversaries, once a year each.
+    `at` is the moment it is queued (now; the demo replays past campaigns with it).
     """
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
@@ -330,10 +333,11 @@ def do_queue_campaign(campaign_id: int, *, actor, today: date | None = None) -> 
             return QueueResult(campaign, 0, already_queued=True)
         _require_address(campaign)
         store = campaign.store
-        today = today or store_today(store, timezone.now())
+        now = at or timezone.now()
+        today = today or store_today(store, now)
         if campaign.is_recurring and campaign.last_run_on == today:
             return QueueResult(campaign, 0, already_queued=True)
-        audience = queries.campaign_audience(campaign, today)
+        audience = queries.campaign_audience(campaign, today, now=now)
         round_ = today.year if campaign.is_recurring else 0
         if not campaign.is_recurring and not audience.exists():
             raise OutreachError(
@@ -341,7 +345,6 @@ def do_queue_campaign(campaign_id: int, *, actor, today: date | None = None) -> 
                 % {"segment": campaign.segment.name},
                 code="empty_segment",
             )
-        now = timezone.now()
         added = _insert_recipients(campaign, audience, round_=round_, now=now)
         totals = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
             recipients=models_count(),
@@ -440,7 +443,12 @@ class SendReport:
 
 
 def do_send_campaign_batch(
-    campaign_id: int, *, limit: int | None = None, rate: float | None = None, connection_=None
+    campaign_id: int,
+    *,
+    limit: int | None = None,
+    rate: float | None = None,
+    connection_=None,
+    at: datetime | None = None,
 ) -> SendReport:
     """Send up to `limit` queued messages of a campaign, `rate` per second, one recipient at
     a time (claim, send, mark), reading ids in chunks so memory stays flat. Rows a dead worker
@@ -476,7 +484,7 @@ def do_send_campaign_batch(
                     if pause > 0:
                         time.sleep(pause)
                     next_at = max(next_at, time.monotonic()) + interval
-                outcome = _send_one(campaign, recipient_id, mailer)
+                outcome = _send_one(campaign, recipient_id, mailer, at=at)
                 done += 1
                 if outcome == "sent":
                     report.sent += 1
@@ -495,7 +503,7 @@ def do_send_campaign_batch(
         campaign_id=campaign_id, status__in=(Recipient.QUEUED, Recipient.SENDING)
     ).count()
     if report.left == 0:
-        _finish(campaign_id)
+        _finish(campaign_id, at=at)
     return report
 
 
@@ -508,7 +516,7 @@ def _claim(recipient_id: int) -> bool:
     )
 
 
-def _send_one(campaign: Campaign, recipient_id: int, mailer) -> str:
+def _send_one(campaign: Campaign, recipient_id: int, mailer, *, at=None) -> str:
     if not _claim(recipient_id):
         return "taken"
     recipient = CampaignRecipient.objects.get(pk=recipient_id)
@@ -553,7 +561,7 @@ def _send_one(campaign: Campaign, recipient_id: int, mailer) -> str:
     _mark(
         recipient_id,
         status=Recipient.SENT,
-        sent_at=timezone.now(),
+        sent_at=at or timezone.now(),
         coupon_code=coupon,
         message_id=message.headers["Message-ID"][:200],
         error="",
@@ -602,11 +610,11 @@ def _mark_interrupted(campaign_id: int) -> int:
 
 
 @transaction.atomic
-def _finish(campaign_id: int) -> None:
+def _finish(campaign_id: int, *, at=None) -> None:
     campaign = _lock_campaign(campaign_id)
     if campaign.status != Status.SENDING:
         return
-    now = timezone.now()
+    now = at or timezone.now()
     campaign.status, campaign.finished_at, campaign.updated_at = Status.SENT, now, now
     campaign.save(update_fields=["status", "finished_at", "updated_at"])
     record_audit(actor="outreach", action="campaign.sent", obj=campaign)
@@ -647,7 +655,7 @@ def do_run_due_campaigns(*, today: date | None = None) -> list[int]:
 
 
 @transaction.atomic
-def do_unsubscribe(recipient_id: int, *, source: str = "link") -> bool:
+def do_unsubscribe(recipient_id: int, *, source: str = "link", at=None) -> bool:
     """One click: the address is suppressed for every later campaign of the store, at once,
     and the campaign counts the unsubscribe. Idempotent; True the first time."""
     recipient = (
@@ -655,7 +663,7 @@ def do_unsubscribe(recipient_id: int, *, source: str = "link") -> bool:
         .select_related("campaign")
         .get(pk=recipient_id)
     )
-    now = timezone.now()
+    now = at or timezone.now()
     first = recipient.unsubscribed_at is None
     if first:
         recipient.unsubscribed_at = now
