@@ -547,13 +547,15 @@ def _send_one(campaign: Campaign, recipient_id: int, mailer, *, at=None) -> str:
             connection=mailer,
         )
         email.attach_alternative(message.html, "text/html")
-        email.message()  # an address or header that cannot be encoded fails here, not later
     except Exception as error:
         logger.exception("Campaign %s: message to %s cannot be built", campaign.pk, recipient_id)
         _mark(recipient_id, status=Recipient.FAILED, error=f"{type(error).__name__}: {error}"[:500])
         return "failed"
     try:
         email.send()
+    except (ValueError, UnicodeError) as error:  # an address or header it cannot encode
+        _mark(recipient_id, status=Recipient.FAILED, error=f"{type(error).__name__}: {error}"[:500])
+        return "failed"
     except Exception as error:  # the backend refused or is down: not accepted, try later
         logger.warning("Campaign %s: send to %s failed: %s", campaign.pk, recipient_id, error)
         _mark(recipient_id, status=Recipient.QUEUED, error=str(error)[:500], claimed_at=None)
