@@ -256,3 +256,52 @@ def test_results_count_deliveries_bounces_and_orders_against_control(settings):
     assert results.revenue == Decimal("89.00") * 4
     # A hard bounce keeps the address out of later campaigns.
     assert MarketingSuppression.objects.filter(email=sent[0].email, reason="bounced").exists()
+
+
+def test_the_daily_run_sends_a_holiday_campaign_on_its_day_and_anniversaries_once_a_year(
+    django_capture_on_commit_callbacks,
+):
+    from datetime import date
+
+    from storedesk.experience.services import do_run_due_campaigns, do_schedule_campaign
+
+    store = StoreFactory()
+    ann = buyer(store, "Ann", days_ago=10)
+    first = timezone.now() - timedelta(days=365 * 2)
+    type(ann).objects.filter(pk=ann.pk).update(first_order_at=first)
+    seg = segment(store, Segment.Kind.ALL_BUYERS)
+    valentine = campaign(store, seg, name="Valentine", occasion="valentines_day")
+    assert valentine.send_on.month == 2 and valentine.send_on.day == 14  # noqa: PT018
+    do_schedule_campaign(valentine, actor=None)
+    anniversary = campaign(store, seg, name="Anniversary", occasion="first_order_anniversary")
+    do_schedule_campaign(anniversary, actor=None)
+
+    the_day_before = valentine.send_on - timedelta(days=1)
+    assert do_run_due_campaigns(today=the_day_before) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = do_run_due_campaigns(today=valentine.send_on)
+    assert queued == [valentine.pk]
+    anniversary_day = first.date().replace(year=timezone.now().year)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert do_run_due_campaigns(today=anniversary_day) == [anniversary.pk]
+        assert do_run_due_campaigns(today=anniversary_day) == []  # the same day: once
+    assert sorted(m.subject for m in mail.outbox) == [
+        "A little something for you, Ann",
+        "A little something for you, Ann",
+    ]
+    rows = CampaignRecipient.objects.filter(campaign=anniversary)
+    assert list(rows.values_list("round", "status")) == [(anniversary_day.year, "sent")]
+    assert isinstance(anniversary_day, date)
+
+
+def test_cancelling_stops_what_is_not_sent():
+    from storedesk.experience.services import do_cancel_campaign
+
+    store = many_buyers(3)
+    sale = campaign(store, segment(store, Segment.Kind.ALL_BUYERS))
+    do_queue_campaign(sale.pk, actor=None)
+    do_send_campaign_batch(sale.pk, limit=1, rate=0)
+    do_cancel_campaign(sale, actor=None)
+    assert do_send_campaign_batch(sale.pk, rate=0).stopped == "cancelled"
+    assert len(mail.outbox) == 1
+    assert CampaignRecipient.objects.filter(campaign=sale, status="skipped").count() == 2
