@@ -183,6 +183,9 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:mailjet": Rule(post=WEBHOOK),
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
+    "mail_tracking:mailgun": Rule(post=WEBHOOK),
+    "mail_tracking:postmark": Rule(post=WEBHOOK),
+    "mail_tracking:sendgrid": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
     # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
     # budget; leads and payments specialists decide approvals; leads set limits and the plan.

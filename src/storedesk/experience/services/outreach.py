@@ -565,7 +565,11 @@ def _send_one(campaign: Campaign, recipient_id: int, mailer, *, at=None) -> str:
         status=Recipient.SENT,
         sent_at=at or timezone.now(),
         coupon_code=coupon,
-        message_id=message.headers["Message-ID"][:200],
+        # The provider's id when anymail reports one (its tracking events name it), else ours.
+        message_id=str(
+            getattr(getattr(email, "anymail_status", None), "message_id", None)
+            or message.headers["Message-ID"]
+        )[:200],
         error="",
     )
     return "sent"
