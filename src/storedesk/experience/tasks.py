@@ -18,7 +18,9 @@ def send_campaign(campaign_id: int) -> dict:
     from storedesk.experience.services import do_send_campaign_batch
 
     report = do_send_campaign_batch(campaign_id)
-    if report.left and not report.stopped:
+    # More to take and this batch moved: the next batch. Rows another sender holds, or an
+    # outage, are left to the periodic resume (no busy loop).
+    if report.queued and not report.stopped and report.sent + report.failed + report.skipped:
         send_campaign.enqueue(campaign_id)
     return {"sent": report.sent, "left": report.left, "stopped": report.stopped}
 

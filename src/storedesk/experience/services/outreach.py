@@ -438,7 +438,8 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     interrupted: int = 0
-    left: int = 0
+    left: int = 0  # not sent yet: queued, or claimed by a sender still at work
+    queued: int = 0  # of which no sender has taken yet
     stopped: str = ""
 
 
@@ -499,9 +500,10 @@ def do_send_campaign_batch(
                     break
             if report.stopped:
                 break
-    report.left = CampaignRecipient.objects.filter(
+    left = CampaignRecipient.objects.filter(
         campaign_id=campaign_id, status__in=(Recipient.QUEUED, Recipient.SENDING)
-    ).count()
+    ).aggregate(left=models_count(), queued=models_count(Q(status=Recipient.QUEUED)))
+    report.left, report.queued = left["left"], left["queued"]
     if report.left == 0:
         _finish(campaign_id, at=at)
     return report
