@@ -305,3 +305,17 @@ def test_cancelling_stops_what_is_not_sent():
     assert do_send_campaign_batch(sale.pk, rate=0).stopped == "cancelled"
     assert len(mail.outbox) == 1
     assert CampaignRecipient.objects.filter(campaign=sale, status="skipped").count() == 2
+
+
+def test_the_send_task_works_through_the_campaign_in_batches(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.OUTREACH_BATCH_SIZE = 2
+    settings.OUTREACH_SEND_RATE = 0
+    store = many_buyers(5)
+    sale = campaign(store, segment(store, Segment.Kind.ALL_BUYERS))
+    with django_capture_on_commit_callbacks(execute=True):
+        do_queue_campaign(sale.pk, actor=None)
+    assert sorted(messages_per_address().values()) == [1] * 5
+    sale.refresh_from_db()
+    assert sale.status == Campaign.Status.SENT
