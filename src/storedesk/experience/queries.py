@@ -224,8 +224,9 @@ class CampaignResults:
 
 
 def campaign_results(campaign: Campaign) -> CampaignResults:
-    """Counted in two queries: the recipients by status and fate, then their orders placed
-    within the window after the campaign went out (the control's window starts then too)."""
+    """Counted in three queries: the recipients by status and fate, their orders placed
+    within the window after the campaign went out (the control's window starts then too), and
+    the recipients' revenue."""
     counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
         recipients=Count("pk"),
         control=Count("pk", filter=Q(status=CampaignRecipient.Status.CONTROL)),
