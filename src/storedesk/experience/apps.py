@@ -9,4 +9,6 @@ class ExperienceConfig(AppConfig):
     verbose_name = "Customer experience"
 
     def ready(self) -> None:
-        from storedesk.experience import tasks  # noqa: F401  (tasks, periodic jobs, handlers)
+        # Importing the tasks registers the outbox handlers (help center deflection, outreach
+        # sending) and the periodic jobs.
+        from storedesk.experience import tasks  # noqa: F401

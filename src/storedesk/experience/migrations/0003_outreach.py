@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('commerce', '0006_merge_demo_flag_and_tracking'),
-        ('experience', '0001_initial'),
+        ('experience', '0002_help_center'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
