@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("storedesk.experience.urls")),
     path("api/v1/", urls_answering_405_in_json(api)),
     path("mail/", include("storedesk.integrations.mail.inbound")),
+    path("mail/", include("storedesk.integrations.mail.tracking")),
     path("resolutions/", include("storedesk.resolutions.urls")),
     path("risk/", include("storedesk.risk.urls")),
     path("gateways/", include("storedesk.gateways.urls")),

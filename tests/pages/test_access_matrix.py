@@ -43,6 +43,7 @@ from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
 from storedesk.experience.models import HelpCategory
 from storedesk.experience.services import do_save_article, ensure_help_categories
+from storedesk.experience.services.outreach import unsubscribe_token
 from storedesk.gateways.services import CaseIn, do_open_case
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.resolutions.models import Resolution
@@ -52,6 +53,7 @@ from storedesk.risk.services import do_add_to_list
 from storedesk.triage.models import BusinessCalendar, Playbook
 from storedesk.triage.services import do_hand_off, do_save_rule
 from tests.desk.builders import make_ticket
+from tests.experience.outreach_builders import outreach_campaign
 from tests.factories import BASE_TIME, OrderFactory, PaymentFactory
 from tests.pages.resolution_builders import make_resolution
 from tests.risk.review_fixtures import order_in_review
@@ -201,6 +203,9 @@ ACCESS: dict[str, Rule] = {
     "inbound_mail:mailjet": Rule(post=WEBHOOK),
     "inbound_mail:brevo": Rule(post=WEBHOOK),
     "inbound_mail:sparkpost": Rule(post=WEBHOOK),
+    "mail_tracking:mailgun": Rule(post=WEBHOOK),
+    "mail_tracking:postmark": Rule(post=WEBHOOK),
+    "mail_tracking:sendgrid": Rule(post=WEBHOOK),
     "stripe:webhook": Rule(post=WEBHOOK),
     # resolutions: everyone on the desk resolves (within limits) and sees the lists and the
     # budget; leads and payments specialists decide approvals; leads set limits and the plan.
@@ -219,6 +224,18 @@ ACCESS: dict[str, Rule] = {
     "paypal:webhook": Rule(post=WEBHOOK),
     "easypost:webhook": Rule(post=WEBHOOK),
     "woocommerce:webhook": Rule(post=WEBHOOK),
+    # experience (outreach): every role sees segments and campaigns; leads change and send
+    # them; the customer's unsubscribe link is signed.
+    "experience:unsubscribe": Rule(get=SIGNED_LINK, post=SIGNED_LINK),
+    "experience:segments": Rule(get=EVERY_ROLE, post_as_get=True),
+    "experience:segment_new": Rule(get=EVERY_ROLE, post=LEADS),
+    "experience:segment": Rule(get=EVERY_ROLE, post=LEADS),
+    "experience:campaigns": Rule(get=EVERY_ROLE, post_as_get=True),
+    "experience:campaign_new": Rule(get=EVERY_ROLE, post=LEADS),
+    "experience:campaign": Rule(get=EVERY_ROLE, post=LEADS),
+    "experience:campaign_send": Rule(post=LEADS),
+    "experience:campaign_schedule": Rule(post=LEADS),
+    "experience:campaign_cancel": Rule(post=LEADS),
     # Order files: leads and admins load orders from a file.
     "order_files:import": Rule(get=LEADS, post=LEADS),
     # risk: agents see an order's risk (the review page, the digest); deciding, tasks, rules
@@ -330,6 +347,10 @@ ACCESS: dict[str, Rule] = {
     "api-v1:decline": Rule(post=RISK_DESK),
     "api-v1:budget": Rule(get=EVERY_ROLE),
     "api-v1:list_shipping_problems": Rule(get=EVERY_ROLE),
+    # outreach: everyone reads campaigns; leads send them
+    "api-v1:list_campaigns": Rule(get=EVERY_ROLE),
+    "api-v1:send_campaign": Rule(post=LEADS),
+    "api-v1:campaign_results": Rule(get=EVERY_ROLE),
 }
 
 CALLERS = [None, Role.AGENT, Role.LEAD, Role.PAYMENTS, Role.ADMIN]
@@ -442,6 +463,7 @@ def small_store(store, full_order, make_user):
         idempotency_key="matrix-approval",
     )
     failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
+    outreach = outreach_campaign(store, lead)
     ensure_help_categories()  # a transactional test's flush may have taken the seeded ones
     help_article = do_save_article(
         store,
@@ -452,6 +474,9 @@ def small_store(store, full_order, make_user):
         publish=True,
     ).article
     return {
+        "campaign": outreach["campaign"],
+        "segment": outreach["segment"],
+        "recipient": outreach["recipient"],
         "help_article": help_article,
         "connection": connection,
         "approval": over_the_limit.approval,
@@ -506,6 +531,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "token": default_token_generator.make_token(store["lead"]),
         "done": signing.dumps(ticket.pk, salt=CONFIRMATION_SALT),
         "dispute_id": store["dispute"].pk,
+        "campaign_id": store["campaign"].pk,
         "kind": "returns",
         "version": 1,
     }
@@ -548,6 +574,11 @@ def path_arguments(name: str, store: dict) -> dict:
         "gateways:assign": store["account_case"].pk,
         "gateways:resolve": store["account_case"].pk,
         "resolutions:retry": store["failed_resolution"].pk,
+        "experience:segment": store["segment"].pk,
+        **{
+            f"experience:{name}": store["campaign"].pk
+            for name in ("campaign", "campaign_send", "campaign_schedule", "campaign_cancel")
+        },
         **{
             f"experience:{name}": store["help_article"].pk
             for name in (
@@ -560,6 +591,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
+    if name == "experience:unsubscribe":
+        by_parameter["token"] = unsubscribe_token(store["recipient"].pk)
     return by_parameter
 
 

@@ -47,6 +47,8 @@ _CARE = [
     "resolutions.add_resolution",
     "resolutions.view_approval",
     "resolutions.view_carebudget",
+    "experience.view_campaign",
+    "experience.view_segment",
     "experience.view_helparticle",
 ]
 # Leads and payments specialists decide approvals; leads also set the limits and the budget.
@@ -88,6 +90,15 @@ _GATEWAYS = [
     "gateways.view_accounthealthcase",
     "gateways.change_accounthealthcase",
 ]
+# Leads run outreach: segments, campaigns and sending them.
+_OUTREACH = [
+    *(
+        f"experience.{verb}_{model}"
+        for model in ("segment", "campaign")
+        for verb in ("add", "change", "delete")
+    ),
+    "experience.send_campaign",
+]
 # Payments specialists work disputes; admins also edit the reason rules.
 _DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
@@ -114,6 +125,7 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         "order_files.view_orderimport",
         *_APPROVE,
         *_RESOLUTION_SETUP,
+        *_OUTREACH,
         *_HELP_CENTER,
     ],
     Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES, *_GATEWAYS],

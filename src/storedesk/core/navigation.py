@@ -178,6 +178,24 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "outreach",
+        _("Outreach"),
+        (
+            SettingsPage(
+                "experience:campaigns",
+                _("Campaigns"),
+                _("E-mails to groups of customers on holidays and occasions, with results."),
+                "experience.view_campaign",
+            ),
+            SettingsPage(
+                "experience:segments",
+                _("Segments"),
+                _("Groups of customers defined as data: VIP, lapsed, recent and gift buyers."),
+                "experience.view_segment",
+            ),
+        ),
+    ),
+    SettingsArea(
         "connections",
         _("Connections"),
         (

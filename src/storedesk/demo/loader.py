@@ -42,6 +42,7 @@ from storedesk.demo import (  # noqa: F401
     desk_scenarios,
     gateway_scenarios,
     help_center,
+    outreach,
     resolution_scenarios,
     risk_scenarios,
 )

@@ -1,15 +1,28 @@
 """API v1 of the experience app: survey results, outreach campaigns, and the shipping problems
 customers were told about before they asked."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema, Status
+from pydantic import Field
 
-from storedesk.core.api import LIST_ERRORS, permission_required
+from storedesk.commerce.queries import current_store
+from storedesk.core.api import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    MAX_DATABASE_ID,
+    ApiError,
+    ErrorOut,
+    Money,
+    money,
+    permission_required,
+)
 from storedesk.core.api_pagination import Keyset, PageQuery, paginate
-from storedesk.experience.models import ShippingProblem
+from storedesk.experience import queries as outreach_queries
+from storedesk.experience import services as outreach_services
+from storedesk.experience.models import Campaign, ShippingProblem
 
 router = Router(tags=["experience"])
 
@@ -62,3 +75,135 @@ def list_shipping_problems(request: HttpRequest, page: Query[PageQuery]):
         "ticket__number",
     )
     return paginate(problems, PROBLEM_KEYSET, page)
+
+
+# --- outreach
+
+VIEW_CAMPAIGNS = "experience.view_campaign"
+SEND_CAMPAIGNS = "experience.send_campaign"
+CAMPAIGN_KEYSET = Keyset(scope="campaigns")
+CAMPAIGN_ID = Path(..., ge=1, le=MAX_DATABASE_ID)
+
+
+class CampaignResultsOut(Schema):
+    delivered: int
+    bounced: int
+    unsubscribed: int
+    failed: int
+    waiting: int
+    buyers: int = Field(description="Recipients who ordered within 14 days of the send")
+    control: int = Field(description="Customers held out (not sent)")
+    control_buyers: int
+    uplift: float | None = Field(description="Conversion of recipients less the control's")
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    segment: str
+    occasion: str
+    send_on: date | None
+    status: str
+    subject: str
+    offer_kind: str
+    offer_amount: Money
+    offer_text: str
+    control_percent: int
+    recipients: int = Field(description="Recipients written when queued, control included")
+    control: int
+    queued_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_segment(obj: Campaign) -> str:
+        return obj.segment.name
+
+    @staticmethod
+    def resolve_offer_amount(obj: Campaign) -> dict:
+        return money(obj.offer_amount, obj.currency)
+
+    @staticmethod
+    def resolve_recipients(obj: Campaign) -> int:
+        return obj.recipients_count
+
+    @staticmethod
+    def resolve_control(obj: Campaign) -> int:
+        return obj.control_count
+
+
+class CampaignPage(Schema):
+    items: list[CampaignOut]
+    next_cursor: str | None
+
+
+class CampaignSendOut(Schema):
+    campaign: CampaignOut
+    added: int = Field(description="Recipients written by this call (0 when it was queued)")
+    already_queued: bool
+
+
+def _campaigns():
+    store = current_store()
+    rows = Campaign.objects.select_related("segment")
+    return rows.filter(store=store) if store is not None else rows.none()
+
+
+@router.get(
+    "/campaigns",
+    response={200: CampaignPage, **LIST_ERRORS},
+    summary="Outreach campaigns, newest first",
+)
+@permission_required(VIEW_CAMPAIGNS)
+def list_campaigns(request: HttpRequest, page: Query[PageQuery]):
+    """Needs experience.view_campaign."""
+    return paginate(_campaigns(), CAMPAIGN_KEYSET, page)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/send",
+    response={202: CampaignSendOut, **DETAIL_ERRORS, 409: ErrorOut, 422: ErrorOut},
+    summary="Queue a campaign for sending (idempotent)",
+)
+@permission_required(SEND_CAMPAIGNS)
+def send_campaign(request: HttpRequest, campaign_id: int = CAMPAIGN_ID):
+    """Needs experience.send_campaign. 202 once queued; asking again while it sends answers
+    202 with `already_queued` and sends nobody twice. 422 `empty_segment` when nobody is in
+    its segment (refused before anything is written), 409 `already_sent` or `cancelled`."""
+    campaign = _campaigns().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise ApiError(404, "not_found", f"No campaign {campaign_id}.")
+    try:
+        result = outreach_services.do_queue_campaign(campaign.pk, actor=request.user)
+    except outreach_services.OutreachError as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    fresh = _campaigns().get(pk=campaign.pk)
+    return Status(
+        202,
+        {"campaign": fresh, "added": result.added, "already_queued": result.already_queued},
+    )
+
+
+@router.get(
+    "/campaigns/{campaign_id}/results",
+    response={200: CampaignResultsOut, **DETAIL_ERRORS},
+    summary="A campaign's deliveries, bounces, unsubscribes and orders against control",
+)
+@permission_required(VIEW_CAMPAIGNS)
+def campaign_results(request: HttpRequest, campaign_id: int = CAMPAIGN_ID):
+    """Needs experience.view_campaign."""
+    campaign = _campaigns().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise ApiError(404, "not_found", f"No campaign {campaign_id}.")
+    results = outreach_queries.campaign_results(campaign)
+    return {
+        "delivered": results.delivered,
+        "bounced": results.bounced,
+        "unsubscribed": results.unsubscribed,
+        "failed": results.failed,
+        "waiting": results.queued,
+        "buyers": results.buyers,
+        "control": results.control,
+        "control_buyers": results.control_buyers,
+        "uplift": results.uplift,
+    }

@@ -10,5 +10,5 @@ class ExperienceConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the outbox handlers and periodic jobs of each feature (help center
-        # deflection, tracking's proactive notices, …).
+        # deflection, tracking's proactive notices, outreach sending, …).
         from storedesk.experience import tasks  # noqa: F401

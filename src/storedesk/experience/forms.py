@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -12,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from storedesk.desk.forms import MultipleFileField
 from storedesk.desk.services import AttachmentIn, validate_attachment
 from storedesk.experience.help_markdown import MAX_MARKDOWN_LENGTH
-from storedesk.experience.models import HelpArticle, HelpCategory, TrackingReport
+from storedesk.experience.models import Campaign, HelpArticle, HelpCategory, Segment, TrackingReport
+from storedesk.experience.services.outreach import MAX_CONTROL_PERCENT, VARIABLES, unknown_variables
 
 # --- help center
 
@@ -184,3 +186,123 @@ class TrackingReportForm(forms.Form):
             if not data.get("new_size"):
                 self.add_error("new_size", "Please tell us the size you'd like.")
         return data
+
+
+# --- outreach -------------------------------------------------------------------------------------
+
+# Which parameters each kind of segment takes, with their defaults.
+SEGMENT_PARAMETERS = {
+    Segment.Kind.VIP: ("min_lifetime_value",),
+    Segment.Kind.LAPSED: ("days",),
+    Segment.Kind.RECENT: ("days",),
+    Segment.Kind.GIFT: ("days",),
+    Segment.Kind.ALL_BUYERS: (),
+}
+
+
+class SegmentForm(forms.Form):
+    """A segment's kind and its parameters, stored as JSON once they are valid."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Who"), choices=Segment.Kind.choices)
+    min_lifetime_value = forms.DecimalField(
+        label=_("Lifetime value at least (USD)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+    )
+    days = forms.IntegerField(
+        label=_("Days"),
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text=_("Lapsed: last order older than this; recent and gift: within this."),
+    )
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        parameters = {}
+        for name in SEGMENT_PARAMETERS.get(kind, ()):
+            value = data.get(name)
+            if value is None:
+                self.add_error(name, _("This kind of segment needs it."))
+                continue
+            parameters[name] = str(value) if isinstance(value, Decimal) else value
+        data["parameters"] = parameters
+        return data
+
+    @classmethod
+    def initial_for(cls, segment: Segment) -> dict:
+        return {
+            "name": segment.name,
+            "kind": segment.kind,
+            "description": segment.description,
+            **(segment.parameters or {}),
+        }
+
+
+class CampaignForm(forms.Form):
+    """A campaign: who, when, what it says and offers, and the share held out as control."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none())
+    occasion = forms.ChoiceField(
+        label=_("Occasion"), choices=Campaign.Occasion.choices, required=False
+    )
+    send_on = forms.DateField(
+        label=_("Send on"),
+        required=False,
+        help_text=_("Left empty for a holiday: its next date."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("Message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 10})
+    )
+    offer_kind = forms.ChoiceField(label=_("Offer"), choices=Campaign.Offer.choices, required=False)
+    offer_amount = forms.DecimalField(
+        label=_("Coupon amount (USD)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_value=Decimal("1000"),
+        max_digits=8,
+        decimal_places=2,
+    )
+    offer_text = forms.CharField(label=_("Offer described"), max_length=500, required=False)
+    control_percent = forms.IntegerField(
+        label=_("Control group %"), min_value=0, max_value=MAX_CONTROL_PERCENT, initial=10
+    )
+
+    def __init__(self, *args, store=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.filter(store=store).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        for name in ("subject", "body"):
+            unknown = unknown_variables(data.get(name, ""))
+            if unknown:
+                self.add_error(
+                    name,
+                    _("Unknown variables: %(names)s. Use: %(known)s.")
+                    % {"names": ", ".join(unknown), "known": ", ".join(VARIABLES)},
+                )
+        kind = data.get("offer_kind") or ""
+        data["offer_kind"] = kind
+        data["offer_amount"] = data.get("offer_amount") or Decimal(0)
+        data["offer_text"] = data.get("offer_text") or ""
+        if kind == Campaign.Offer.COUPON and data["offer_amount"] <= 0:
+            self.add_error("offer_amount", _("Give the coupon's amount."))
+        if kind in (Campaign.Offer.GIFT, Campaign.Offer.SERVICE) and not data["offer_text"]:
+            self.add_error("offer_text", _("Describe the gift or the service package."))
+        if "{{ coupon_code }}" in data.get("body", "") and kind != Campaign.Offer.COUPON:
+            self.add_error("body", _("Only a coupon offer has a coupon code."))
+        data["occasion"] = data.get("occasion") or ""
+        return data
+
+    @classmethod
+    def initial_for(cls, campaign: Campaign) -> dict:
+        return {name: getattr(campaign, name) for name in cls.base_fields}

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.tasks import task
 
 from storedesk.core.events import handles
+from storedesk.core.queueing import enqueue_on_commit
 from storedesk.core.scheduler import periodic
 from storedesk.experience.services import do_record_contact_after_help
 
@@ -52,3 +53,47 @@ def notice_stuck_parcels() -> int:
     for shipment_id, _order_id, _last_seen in found:
         do_record_shipping_problem(shipment_id, "stuck")
     return len(found)
+
+
+# --- outreach -------------------------------------------------------------------------------------
+
+
+@task(queue_name="mail")
+def send_campaign(campaign_id: int) -> dict:
+    """Send one batch at the configured pace; queue the next batch while messages remain."""
+    from storedesk.experience.services import do_send_campaign_batch
+
+    report = do_send_campaign_batch(campaign_id)
+    # More to take and this batch moved: the next batch. Rows another sender holds, or an
+    # outage, are left to the periodic resume (no busy loop).
+    if report.queued and not report.stopped and report.sent + report.failed + report.skipped:
+        send_campaign.enqueue(campaign_id)
+    return {"sent": report.sent, "left": report.left, "stopped": report.stopped}
+
+
+@handles("campaign_queued")
+def start_sending(event) -> None:
+    """A queued campaign's messages go out from the mail queue, never in the request."""
+    if event.payload.get("added"):
+        enqueue_on_commit(send_campaign, event.payload["campaign_id"])
+
+
+@periodic("outreach-daily", every=timedelta(hours=1))
+@task()
+def run_due_campaigns() -> list[int]:
+    """Scheduled campaigns whose day came, and today's first-order anniversaries."""
+    from storedesk.experience.services import do_run_due_campaigns
+
+    return do_run_due_campaigns()
+
+
+@periodic("outreach-resume", every=timedelta(minutes=10))
+@task()
+def resume_campaigns() -> int:
+    """Campaigns still sending after a crash or an outage pick up where they stopped."""
+    from storedesk.experience.models import Campaign
+
+    ids = list(Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True))
+    for campaign_id in ids:
+        send_campaign.enqueue(campaign_id)
+    return len(ids)

@@ -395,6 +395,15 @@ TRACKING_LOOKUPS_PER_ORDER_HOUR = int(os.environ.get("TRACKING_LOOKUPS_PER_ORDER
 TRACKING_PROACTIVE_NOTICES = env_bool("TRACKING_PROACTIVE_NOTICES", default=True)
 # A notified customer who opens no where-is-my-order ticket within these days counts as prevented.
 TRACKING_WISMO_WINDOW_DAYS = int(os.environ.get("TRACKING_WISMO_WINDOW_DAYS", "7"))
+# Outreach campaigns (experience): messages per second handed to the mail backend, messages
+# per send task before it queues the next, how long a claimed message may wait before a resume
+# counts it as interrupted (never sent again), and the store's postal address every campaign
+# message carries (CAN-SPAM).
+OUTREACH_SEND_RATE = float(os.environ.get("OUTREACH_SEND_RATE", "10"))
+OUTREACH_BATCH_SIZE = int(os.environ.get("OUTREACH_BATCH_SIZE", "500"))
+OUTREACH_CLAIM_LEASE_SECONDS = int(os.environ.get("OUTREACH_CLAIM_LEASE_SECONDS", "300"))
+# Empty: campaigns are refused until it is set (the demo store uses a made-up one).
+STORE_POSTAL_ADDRESS = os.environ.get("STORE_POSTAL_ADDRESS", "")
 
 LOGGING = {
     "version": 1,

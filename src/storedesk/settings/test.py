@@ -20,6 +20,7 @@ STOREDESK_REQUIRE_2FA = False
 # The IP tests name their data; the others score with IP signals unavailable, as before.
 GEOIP_BUNDLED = False
 TRIAGE_SEND_ACKNOWLEDGEMENT = False  # tests that want it turn it on; others count mail exactly
+STORE_POSTAL_ADDRESS = "Test Store, 1 Main Street, Springfield, IL 62701, USA"
 
 # The browser tests' live server answers from several threads at once (server-sent event
 # streams among them). An in-memory test database is one SQLite connection shared by every

@@ -11,14 +11,24 @@ from storedesk.experience.models.help import (
     HelpEvent,
     HelpVote,
 )
+from storedesk.experience.models.outreach import (
+    Campaign,
+    CampaignRecipient,
+    MarketingSuppression,
+    Segment,
+)
 from storedesk.experience.models.tracking import ShippingProblem, TrackingReport
 
 __all__ = [
+    "Campaign",
+    "CampaignRecipient",
     "HelpArticle",
     "HelpArticleVersion",
     "HelpCategory",
     "HelpEvent",
     "HelpVote",
+    "MarketingSuppression",
+    "Segment",
     "ShippingProblem",
     "TrackingReport",
 ]

@@ -11,4 +11,4 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         # The inbound signal receiver and the periodic job that polls every mailbox.
-        from storedesk.integrations.mail import inbound, tasks  # noqa: F401
+        from storedesk.integrations.mail import inbound, tasks, tracking  # noqa: F401
