@@ -7,3 +7,7 @@ class ExperienceConfig(AppConfig):
     name = "storedesk.experience"
     label = "experience"
     verbose_name = "Customer experience"
+
+    def ready(self) -> None:
+        # Registers the periodic jobs and the outbox handlers (surveys after a solve).
+        from storedesk.experience import tasks  # noqa: F401

@@ -3,3 +3,13 @@
 Each module's models are re-exported here so Django finds them and callers import from
 `storedesk.experience.models`.
 """
+
+# --- surveys
+from storedesk.experience.models.surveys import (  # noqa: F401
+    SCORE_RANGE,
+    SurveyDefinition,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyRecipient,
+    SurveyResponse,
+)

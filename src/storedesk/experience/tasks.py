@@ -1,0 +1,47 @@
+"""Background work of the experience app, one section per feature. Tasks take ids, re-read
+the state and are idempotent."""
+
+from datetime import timedelta
+
+from django.tasks import task
+
+from storedesk.core.events import handles
+from storedesk.core.scheduler import periodic
+from storedesk.core.tasks import enqueue_on_commit
+from storedesk.experience.services import (
+    do_invite_after_solve,
+    do_invite_recent_buyers,
+    send_survey_invitation,
+)
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+@handles("ticket_status_changed")
+def survey_solved_ticket(event) -> None:
+    """A ticket just solved gets its CSAT survey, from a task after commit."""
+    if event.payload.get("new") == "solved":
+        enqueue_on_commit(invite_after_solve, event.payload["ticket_id"])
+
+
+@task()
+def invite_after_solve(ticket_id: int) -> str:
+    invitation = do_invite_after_solve(ticket_id)
+    if invitation is None:
+        return "not invited"
+    return send_survey_invitation(invitation.pk)
+
+
+@task()
+def send_survey(invitation_id: int) -> str:
+    return send_survey_invitation(invitation_id)
+
+
+@periodic("nps-survey-invitations", every=timedelta(days=1))
+@task()
+def invite_recent_buyers() -> int:
+    """Once a day: an NPS survey to recent buyers not surveyed in the throttle window."""
+    created = do_invite_recent_buyers()
+    for invitation_id in created:
+        send_survey.enqueue(invitation_id)
+    return len(created)
