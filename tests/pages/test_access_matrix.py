@@ -219,6 +219,12 @@ ACCESS: dict[str, Rule] = {
     "risk:list_remove": Rule(post=RISK_DESK),
     "risk:digest": Rule(get=EVERY_ROLE, post_as_get=True),
     "risk:digest_orders": Rule(get=EVERY_ROLE, post_as_get=True),
+    # experience, surveys: the customer's answer page takes the link's token, no login; leads
+    # read the results and edit the texts.
+    "experience:survey_answer": Rule(get=PUBLIC, post=PUBLIC),
+    "experience:survey_results": Rule(get=LEADS, post_as_get=True),
+    "experience:survey_texts": Rule(get=LEADS, post_as_get=True),
+    "experience:survey_texts_edit": Rule(get=LEADS, post=LEADS),
     # gateways: account health and the networks' ratios are the payments specialist's.
     "gateways:health": Rule(get=GATEWAY_DESK, post_as_get=True),
     "gateways:assign": Rule(post=GATEWAY_DESK),
@@ -281,6 +287,7 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:get_survey_results": Rule(get=LEADS),
     "api-v1:list_cases": Rule(get=GATEWAY_DESK),
     "api-v1:get_ratios": Rule(get=GATEWAY_DESK),
     "api-v1:list_disputes": Rule(get=DISPUTE_DESK),
@@ -467,6 +474,7 @@ def path_arguments(name: str, store: dict) -> dict:
         "token": default_token_generator.make_token(store["lead"]),
         "done": signing.dumps(ticket.pk, salt=CONFIRMATION_SALT),
         "dispute_id": store["dispute"].pk,
+        "kind": "csat",
     }
     pk_by_url = {
         "commerce:order": order.pk,

@@ -1,0 +1,10 @@
+"""A mail backend whose server refuses every message, as an SMTP server answering 550 would."""
+
+import smtplib
+
+from django.core.mail.backends.base import BaseEmailBackend
+
+
+class Backend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPDataError(550, b"refused: mailbox unavailable")
