@@ -67,9 +67,7 @@ def test_an_expired_link_says_the_survey_closed_and_records_nothing(client, sent
     assert SurveyResponse.objects.count() == 0
 
 
-def test_a_resent_invitation_replaces_the_token_so_the_old_link_stops_working(
-    client, sent_survey
-):
+def test_a_resent_invitation_replaces_the_token_so_the_old_link_stops_working(client, sent_survey):
     invitation, message = sent_survey
     SurveyInvitation.objects.filter(pk=invitation.pk).update(status="queued")
     assert send_survey_invitation(invitation.pk) == "sent"
