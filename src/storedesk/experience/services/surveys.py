@@ -436,7 +436,7 @@ def _open_follow_up(invitation: SurveyInvitation, response: SurveyResponse) -> T
     )
     lead = follow_up_lead()
     if lead is not None:
-        do_assign(ticket, actor=None, assignee=lead)
+        ticket = do_assign(ticket, actor=None, assignee=lead)
     lines = [f"The customer scored {response.score} on a {low}–{high} {label} survey{about}."]
     if response.comment:
         lines.append(f"Their comment: {response.comment}")
