@@ -18,6 +18,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import AfterValidator, Field, StringConstraints
 
+from storedesk.core.errors import ServiceError
 from storedesk.core.money import quantize
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
         logger.warning("Refused API request to %s: %s", request.path, exc)
         return error_response(api, request, 400, "bad_request", "The request is malformed.")
 
+    def on_refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+        return error_response(api, request, exc.status, exc.code, exc.message, exc.api_details())
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("API error on %s", request.path, exc_info=exc)
         return error_response(
@@ -267,4 +271,5 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(Http404, on_not_found)
     api.add_exception_handler(RequestDataTooBig, on_body_too_large)
     api.add_exception_handler(SuspiciousOperation, on_suspicious)
+    api.add_exception_handler(ServiceError, on_refused)
     api.add_exception_handler(Exception, on_unexpected)

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainEvent(models.Model):
@@ -42,6 +44,27 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class VersionedSettings(models.Model):
+    """A set of settings a lead saves as a whole: each save is a new numbered version, never
+    changed afterwards, so each decision can be traced to the settings of its day. Subclasses
+    add the JSON field holding the set; `core.versioned.do_save_version` writes them."""
+
+    version = models.PositiveIntegerField(unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["-version"]
+
+    @classmethod
+    def newest(cls):
+        return cls.objects.select_related("changed_by").order_by("-version").first()
 
 
 class NamedSequence(models.Model):

@@ -1,14 +1,10 @@
 """How a gateway's answer to a dispute response is reported to the disputes services."""
 
+from storedesk.core.errors import ServiceError
 
-class DisputeResponseError(Exception):
+
+class DisputeResponseError(ServiceError):
     """A response could not be made; `code` is a machine word, the message says why."""
-
-    status = 409
-
-    def __init__(self, message: str, code: str = "refused") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ResponseRefused(DisputeResponseError):

@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils.translation import gettext_noop
 
 from storedesk.audit.services import record_audit
+from storedesk.core.errors import ServiceError
 from storedesk.disputes.models import Dispute, Family, ReasonRule, Stage
 
 DATA_FILE = Path(__file__).with_name("data") / "reason_rules.json"
@@ -49,8 +50,11 @@ ACTION_LABELS = {
 }
 
 
-class ReasonRuleRefused(ValueError):
+class ReasonRuleRefused(ServiceError):
     """The edited rule is not valid; the message says what to fix."""
+
+    code = "invalid_reason_rule"
+    status = 422
 
 
 def seed_rows() -> list[dict]:

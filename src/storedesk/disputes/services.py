@@ -24,6 +24,7 @@ from storedesk.audit.services import record_audit, record_audit_bulk
 from storedesk.commerce.ingest import DisputeIn
 from storedesk.commerce.models import Payment
 from storedesk.commerce.services import ROWS_PER_INSERT, actor_label, record_events_bulk
+from storedesk.core.errors import ServiceError
 from storedesk.core.events import record_event
 from storedesk.core.lookups import provider_keys_filter
 from storedesk.disputes.errors import (
@@ -670,9 +671,11 @@ def do_assemble_pack(dispute_id: int, *, actor=None) -> EvidencePack:
     return pack
 
 
-class EvidenceRefused(ValueError):
+class EvidenceRefused(ServiceError):
     """An edit of the evidence that cannot be kept; the message names the field. `status`:
     409 once a response was sent, 422 for a field that does not exist."""
+
+    code = "evidence_refused"
 
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)

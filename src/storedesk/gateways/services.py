@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
+from storedesk.core.errors import ServiceError
 from storedesk.core.events import record_event
 from storedesk.gateways.models import AccountHealthCase, AccountHealthEvent
 
@@ -25,8 +26,10 @@ Kind = AccountHealthCase.Kind
 Status = AccountHealthCase.Status
 
 
-class CaseRefused(ValueError):
+class CaseRefused(ServiceError):
     """A change a case cannot take, with the reason."""
+
+    code = "case_refused"
 
 
 @dataclass(frozen=True)

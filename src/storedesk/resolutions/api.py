@@ -241,13 +241,6 @@ def _resolution_rows():
     )
 
 
-def _error(error: services.ResolutionError) -> ApiError:
-    details: dict[str, Any] = dict(error.details or {})
-    if error.resolution is not None:
-        details["resolution_id"] = error.resolution.pk
-    return ApiError(error.status, error.code, error.message, details or None)
-
-
 def _answer(resolution: Resolution):
     """201 done, 202 waiting (approval or a scheduled retry), 409 a final gateway refusal."""
     resolution = _resolution_rows().get(pk=resolution.pk)
@@ -294,21 +287,18 @@ def request_resolution(
         ticket = Ticket.objects.filter(number=body.ticket).first()
         if ticket is None:
             raise ApiError(422, "invalid_ticket", f"No ticket number {body.ticket}.")
-    try:
-        resolution = services.do_request_resolution(
-            actor=request.user,
-            order=order,
-            kind=body.kind.value,
-            amount=body.amount,
-            currency=body.currency or order.currency,
-            reason=body.reason,
-            lines=body.lines,
-            note=body.note,
-            ticket=ticket,
-            idempotency_key=idempotency_key,
-        )
-    except services.ResolutionError as error:
-        raise _error(error) from None
+    resolution = services.do_request_resolution(
+        actor=request.user,
+        order=order,
+        kind=body.kind.value,
+        amount=body.amount,
+        currency=body.currency or order.currency,
+        reason=body.reason,
+        lines=body.lines,
+        note=body.note,
+        ticket=ticket,
+        idempotency_key=idempotency_key,
+    )
     return _answer(resolution)
 
 
@@ -369,12 +359,9 @@ def _approval(approval_id: int) -> Approval:
 def approve(request: HttpRequest, body: ApproveIn, approval_id: int = APPROVAL_ID):
     """Needs resolutions.change_approval. Nobody approves their own request (403); an expired
     or already decided request is 409; a higher amount is 422."""
-    try:
-        resolution = services.do_approve(
-            actor=request.user, approval=_approval(approval_id), amount=body.amount
-        )
-    except services.ResolutionError as error:
-        raise _error(error) from None
+    resolution = services.do_approve(
+        actor=request.user, approval=_approval(approval_id), amount=body.amount
+    )
     return _answer(resolution)
 
 
@@ -386,12 +373,9 @@ def approve(request: HttpRequest, body: ApproveIn, approval_id: int = APPROVAL_I
 @permission_required(DECIDE)
 def decline(request: HttpRequest, body: DeclineIn, approval_id: int = APPROVAL_ID):
     """Needs resolutions.change_approval."""
-    try:
-        resolution = services.do_decline(
-            actor=request.user, approval=_approval(approval_id), reason=body.reason
-        )
-    except services.ResolutionError as error:
-        raise _error(error) from None
+    resolution = services.do_decline(
+        actor=request.user, approval=_approval(approval_id), reason=body.reason
+    )
     return _resolution_rows().get(pk=resolution.pk)
 
 

@@ -19,18 +19,16 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from storedesk.accounts.roles import Role
 from storedesk.audit.services import record_audit
-from storedesk.core.models import NamedSequence
+from storedesk.core.versioned import save_version
 from storedesk.resolutions.models import Kind, ResolutionLimits
 
 ACTIONS = ("refund", "reship", "coupon", "store_credit", "cancel", "no_compensation")
 MONEY_KEYS = ("max_amount", "per_order", "per_customer_90d")
 LIMIT_KEYS = (*MONEY_KEYS, "max_share", "reships_per_order")
-LIMITS_LOCK = "resolutions.limits"
 
 
 def action_of(kind: str) -> str:
@@ -126,7 +124,7 @@ def validate_limits(data: dict) -> dict:
 
 
 def latest_limits() -> ResolutionLimits | None:
-    return ResolutionLimits.objects.select_related("changed_by").order_by("-version").first()
+    return ResolutionLimits.newest()
 
 
 def limits_of(version: ResolutionLimits | None) -> dict:
@@ -141,20 +139,13 @@ def current_limits() -> dict:
 @transaction.atomic
 def do_save_limits(data: dict, *, actor, note: str = "") -> ResolutionLimits:
     """Validate the whole set and store it as a new version with an audit entry; an unchanged
-    set writes no version. Concurrent saves queue behind one lock row."""
+    set writes no version."""
     checked = validate_limits(data)
-    NamedSequence.objects.select_for_update().get_or_create(name=LIMITS_LOCK)
-    current = ResolutionLimits.objects.order_by("-version").first()
-    before = limits_of(current)
-    if current is not None and checked == before:
-        return current
-    saved = ResolutionLimits.objects.create(
-        version=(current.version if current else 0) + 1,
-        limits=checked,
-        note=(note or "").strip()[:200],
-        changed_by=actor if getattr(actor, "pk", None) else None,
-        changed_at=timezone.now(),
+    saved, before, written = save_version(
+        ResolutionLimits, "limits", checked, values_of=limits_of, actor=actor, note=note
     )
+    if not written:
+        return saved
     changed = {
         role: {
             a: [before[role][a], checked[role][a]]

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import MONEY
+from storedesk.core.models import VersionedSettings
 
 
 class Kind(models.TextChoices):
@@ -131,20 +132,13 @@ MONEY_KINDS = (Kind.REFUND, Kind.PARTIAL_REFUND, Kind.CANCEL)
 DEMO_GATEWAY = "demo"
 
 
-class ResolutionLimits(models.Model):
+class ResolutionLimits(VersionedSettings):
     """One version of the limits per role and action, as a lead saved them; the newest applies.
     Versions are never changed, so each decision can be traced to the limits of its day."""
 
-    version = models.PositiveIntegerField(unique=True)
     limits = models.JSONField(help_text="the whole set, validated (see resolutions.limits)")
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    changed_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-version"]
+    class Meta(VersionedSettings.Meta):
         verbose_name = _("resolution limits")
         verbose_name_plural = _("resolution limits")
 

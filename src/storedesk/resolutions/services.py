@@ -35,6 +35,7 @@ from storedesk.commerce.services import (
     do_settle_refund,
     lock_order,
 )
+from storedesk.core.errors import ServiceError
 from storedesk.core.events import record_event
 from storedesk.core.money import currency_exponent, quantize
 from storedesk.resolutions.gateways import (
@@ -101,20 +102,20 @@ CUSTOMER_TEMPLATES = {
 # --- Errors ------------------------------------------------------------------------------------
 
 
-class ResolutionError(Exception):
+class ResolutionError(ServiceError):
     """A refused request; `code` is for the API, the message for people, `status` the HTTP
     answer the API gives it."""
 
     code = "resolution_error"
-    status = 409
 
     def __init__(self, message, *, code: str = "", resolution=None, details=None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        if code:
-            self.code = code
+        super().__init__(message, code, details=details)
         self.resolution = resolution
-        self.details = details or {}
+
+    def api_details(self):
+        if self.resolution is None:
+            return super().api_details()
+        return {**self.details, "resolution_id": self.resolution.pk}
 
 
 class InvalidResolution(ResolutionError):

@@ -282,18 +282,15 @@ def create_decision(request: HttpRequest, body: DecisionIn, order_id: int = ORDE
     """Needs risk.review_order. Repeating a decision (a retry) returns the first one.
     409 when the order is not in review or already decided; 422 when a reason is missing."""
     order_risk = _review(order_id)
-    try:
-        decision = review.do_decide(
-            order_risk,
-            request.user,
-            body.kind.value,
-            reason=body.reason,
-            stage=body.stage.value if body.stage else "",
-            template=body.template.value if body.template else "",
-            message=body.message,
-        )
-    except review.ReviewError as refused:
-        raise ApiError(refused.status, refused.code, str(refused)) from None
+    decision = review.do_decide(
+        order_risk,
+        request.user,
+        body.kind.value,
+        reason=body.reason,
+        stage=body.stage.value if body.stage else "",
+        template=body.template.value if body.template else "",
+        message=body.message,
+    )
     order_risk.refresh_from_db(fields=["status", "stage", "fulfillment_held"])
     return Status(
         201,

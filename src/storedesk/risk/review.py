@@ -29,6 +29,7 @@ from storedesk.commerce.services import (
     lock_order,
     shipped_at_by_order,
 )
+from storedesk.core.errors import ServiceError
 from storedesk.core.events import handles, record_event
 from storedesk.core.money import quantize
 from storedesk.risk.extensions import refund_starter
@@ -49,7 +50,7 @@ BLOCK_LISTS = ("blocked_emails", "blocked_cards", "blocked_addresses", "blocked_
 STAGE_ORDER = [stage.value for stage in Stage]
 
 
-class ReviewError(Exception):
+class ReviewError(ServiceError):
     """A decision that cannot be taken; `code` is for the API, the message for people."""
 
     code = "review_error"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from storedesk.core.models import VersionedSettings
 from storedesk.triage.intents import Intent, Mood
 
 
@@ -223,20 +224,13 @@ class TicketPriority(models.Model):
         return f"priority {self.score} of ticket {self.ticket_id}"
 
 
-class PriorityWeights(models.Model):
+class PriorityWeights(VersionedSettings):
     """One version of the priority score's weights, as a lead saved it; the newest applies.
     Versions are never changed, so each ticket's score can be traced to the weights of its day."""
 
-    version = models.PositiveIntegerField(unique=True)
     weights = models.JSONField(help_text="the whole set, validated (see triage.priority)")
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    changed_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-version"]
+    class Meta(VersionedSettings.Meta):
         verbose_name = _("priority weights")
         verbose_name_plural = _("priority weights")
 

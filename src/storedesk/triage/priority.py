@@ -224,7 +224,7 @@ def level_thresholds(w: dict) -> dict[str, int]:
 
 
 def latest_weights() -> PriorityWeights | None:
-    return PriorityWeights.objects.select_related("changed_by").order_by("-version").first()
+    return PriorityWeights.newest()
 
 
 def weights_of(version: PriorityWeights | None) -> dict:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, ExpressionWrapper
 
 from storedesk.commerce.models import MONEY, Order, Refund
+from storedesk.core.errors import ServiceError
 
 ORDERS_PER_TRANSACTION = 2000
 ROWS_PER_INSERT = 1000
@@ -26,10 +27,11 @@ LIVE_REFUND_STATUSES = (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
 # --- Domain errors -----------------------------------------------------------------------------
 
 
-class CommerceError(Exception):
+class CommerceError(ServiceError):
     """A refused change; `code` is machine-readable for the API, the message is for people."""
 
     code = "commerce_error"
+    status = 422
 
 
 class RefundRefused(CommerceError):

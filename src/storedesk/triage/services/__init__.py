@@ -23,7 +23,6 @@ from storedesk.triage.services.playbooks import (
 )
 from storedesk.triage.services.priority import (
     RESCORE_BATCH,
-    WEIGHTS_LOCK,
     RescoreResult,
     do_rescore_open_tickets,
     do_rescore_ticket,
@@ -53,7 +52,6 @@ from storedesk.triage.services.sla import (
 __all__ = [
     "RESCORE_BATCH",
     "RescoreResult",
-    "WEIGHTS_LOCK",
     "do_acknowledge",
     "do_analyse_message",
     "do_answer_wismo",

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from storedesk.audit.services import record_audit
-from storedesk.core.models import NamedSequence
+from storedesk.core.versioned import save_version
 from storedesk.desk.models import Ticket
 from storedesk.desk.services import (
     do_set_priority,
@@ -32,8 +32,6 @@ from storedesk.triage.priority import (
     weights_of,
 )
 
-WEIGHTS_LOCK = "triage.priority_weights"
-
 
 @transaction.atomic
 def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWeights:
@@ -41,21 +39,17 @@ def do_save_priority_weights(data: dict, *, actor, note: str = "") -> PriorityWe
     saved when a value is wrong; an unchanged set writes no version (returns the current one).
     Tickets scored from now on use it; open tickets keep their score until re-scored."""
     checked = validate_weights(data)
-    # One lock row, there even before the first version: concurrent saves queue up behind it
-    # (locking the newest version left two first saves both writing version 1).
-    NamedSequence.objects.select_for_update().get_or_create(name=WEIGHTS_LOCK)
-    current = PriorityWeights.objects.order_by("-version").first()
-    before = validate_weights(weights_of(current))
-    if current is not None and checked == before:
-        return current
-    changed = {key: [before[key], checked[key]] for key in checked if checked[key] != before[key]}
-    saved = PriorityWeights.objects.create(
-        version=(current.version if current else 0) + 1,
-        weights=checked,
-        note=(note or "").strip()[:200],
-        changed_by=actor if getattr(actor, "pk", None) else None,
-        changed_at=timezone.now(),
+    saved, before, written = save_version(
+        PriorityWeights,
+        "weights",
+        checked,
+        values_of=lambda current: validate_weights(weights_of(current)),
+        actor=actor,
+        note=note,
     )
+    if not written:
+        return saved
+    changed = {key: [before[key], checked[key]] for key in checked if checked[key] != before[key]}
     record_audit(
         actor=actor,
         action="triage.priority_weights_saved",
