@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from storedesk.accounts.models import User
 from storedesk.accounts.roles import Role
@@ -39,7 +40,7 @@ BREAKDOWNS = ("agent", "intent", "channel", "template", "resolution_kind")
 BREAKDOWN_LABELS = {
     "agent": _("Agent"),
     "intent": _("Intent"),
-    "channel": _("Channel"),
+    "channel": pgettext_lazy("the way a ticket arrived: email, chat, web form", "Channel"),
     "template": _("Reply template"),
     "resolution_kind": _("Resolution"),
 }
