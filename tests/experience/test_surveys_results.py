@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from storedesk.accounts.roles import Role
+from storedesk.accounts.services import do_create_api_token
 from storedesk.audit.models import AuditEntry
 from storedesk.desk.models import ReplyTemplate
 from storedesk.experience.models import SurveyDefinition, SurveyInvitation, SurveyResponse
@@ -227,3 +228,26 @@ def test_an_empty_question_is_refused_and_nothing_changes(lead_client):
 
 def test_an_unknown_survey_kind_is_not_found(lead_client):
     assert lead_client.get("/surveys/texts/ces/").status_code == 404
+
+
+AUTH = 3  # token and user, user permissions, group permissions
+# the team's zone; figures, sent, months; five breakdowns and the agent and template labels
+API_QUERIES = 11
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_api_costs_a_fixed_number_of_queries(make_user, count, django_assert_num_queries):
+    template = ReplyTemplate.objects.order_by("pk").first()
+    for n in range(count):
+        agent = make_user(Role.AGENT, username=f"agent{n}")
+        answer("csat", 1 + n % 5, MARCH, agent=agent, template=template, intent="wismo")
+        answer("nps", n % 11, APRIL)
+    _token, raw_key = do_create_api_token(make_user(Role.LEAD, username="lead"), name="reports")
+    client = Client(headers={"Authorization": f"Bearer {raw_key}"})
+    client.get("/api/v1/surveys/results", RANGE)  # the token's first use is recorded once
+
+    with django_assert_num_queries(AUTH + API_QUERIES):
+        response = client.get("/api/v1/surveys/results", RANGE)
+
+    assert response.status_code == 200
+    assert response.json()["csat"]["responses"] == count
