@@ -32,6 +32,7 @@ FUTURE_BY_DESIGN = {
     ("TicketSla", "breached_for"),
     ("Dispute", "evidence_due_by"),
     ("ScheduledRun", "slot"),
+    ("Approval", "expires_at"),
 }
 
 

@@ -37,7 +37,13 @@ from storedesk.commerce.models import (
 from storedesk.commerce.services import do_create_store, do_ingest_orders
 
 # Importing a scenario module registers its scenarios.
-from storedesk.demo import builtin, desk_scenarios, risk_scenarios, surveys  # noqa: F401
+from storedesk.demo import (  # noqa: F401
+    builtin,
+    desk_scenarios,
+    resolution_scenarios,
+    risk_scenarios,
+    surveys,
+)
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, registered
 from storedesk.demo.world import Catalog, World
