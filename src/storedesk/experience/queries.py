@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, F, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Avg, Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -269,17 +268,20 @@ def survey_results(period: ReportRange, *, breakdowns: bool = True) -> SurveyRes
     by_kind = {row["kind"]: row for row in responses.values("kind").annotate(**_FIGURES)}
     empty = dict.fromkeys(_FIGURES, 0) | {"average": None}
     sent = SurveyInvitation.objects.filter(
-        created_at__gte=period.since, created_at__lt=period.until, sent_at__isnull=False
+        kind__in=SurveyKind.values,
+        created_at__gte=period.since,
+        created_at__lt=period.until,
+        sent_at__isnull=False,
     ).aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
     months: dict[date, MonthRow] = {}
     month_rows = (
-        responses.annotate(month=TruncMonth("created_at", tzinfo=zoneinfo.ZoneInfo(period.zone)))
+        responses.annotate(month=_month_of(period))
         .values("month", "kind")
         .annotate(**_FIGURES)
         .order_by("month", "kind")
     )
     for row in month_rows:
-        month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+        month = date.fromisoformat(row["month"])
         item = months.setdefault(month, MonthRow(month, CsatFigures(), NpsFigures()))
         if row["kind"] == SurveyKind.CSAT:
             item.csat = _csat(row)
@@ -297,6 +299,22 @@ def survey_results(period: ReportRange, *, breakdowns: bool = True) -> SurveyRes
         for dimension in BREAKDOWNS:
             results.breakdowns[dimension] = csat_breakdown(period, dimension)
     return results
+
+
+def _month_of(period: ReportRange) -> Case:
+    """The month (team time) an answer falls in, as plain SQL ranges: SQLite's time zone
+    conversion is a Python function called per row, ten times slower on a year of answers."""
+    zone = zoneinfo.ZoneInfo(period.zone)
+    whens, month = [], period.start.replace(day=1)
+    while month <= period.end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        since = datetime.combine(month, time(0), zone).astimezone(UTC)
+        until = datetime.combine(following, time(0), zone).astimezone(UTC)
+        whens.append(
+            When(created_at__gte=since, created_at__lt=until, then=Value(month.isoformat()))
+        )
+        month = following
+    return Case(*whens, output_field=CharField())
 
 
 def csat_breakdown(period: ReportRange, dimension: str) -> list[BreakdownRow]:
