@@ -124,3 +124,13 @@ def test_two_solves_at_the_same_moment_send_one_survey(customer):
 
     assert sum(isinstance(result, SurveyInvitation) for result in results) == 1
     assert SurveyInvitation.objects.count() == 1
+
+
+def test_a_buyer_asked_for_nps_two_months_ago_is_not_asked_again_yet():
+    now = timezone.now()
+    OrderFactory(created_at=now - timedelta(days=80), email="ava@mail.example")
+    assert len(do_invite_recent_buyers(now=now - timedelta(days=60))) == 1
+    OrderFactory(created_at=now - timedelta(days=20), email="ava@mail.example")
+
+    assert do_invite_recent_buyers(now=now) == []
+    assert SurveyInvitation.objects.filter(kind=SurveyKind.NPS).count() == 1

@@ -35,6 +35,7 @@ SATISFIED_FROM = 4  # CSAT 4 and 5 count as satisfied
 PROMOTER_FROM, DETRACTOR_UP_TO = 9, 6  # NPS: 9–10 promoters, 0–6 detractors
 BAD_SCORE = {SurveyKind.CSAT: 2, SurveyKind.NPS: DETRACTOR_UP_TO}  # at or below: a follow-up
 DEFAULT_RESULTS_DAYS = 365
+NPS_REPEAT_DAYS = 180  # a buyer is asked the NPS question at most twice a year
 BREAKDOWNS = ("agent", "intent", "channel", "template", "resolution_kind")
 BREAKDOWN_LABELS = {
     "agent": _("Agent"),
@@ -116,11 +117,14 @@ def follow_up_lead() -> User | None:
 
 def recent_buyers(now: datetime, *, min_days: int, max_days: int, limit: int) -> list[Order]:
     """Paid orders placed `min_days`–`max_days` ago, one per address (the latest), whose
-    buyer has not been invited to any survey in the throttle window nor to an NPS survey
-    in `max_days`; the caller's lock re-checks the throttle."""
+    buyer was sent no survey in the last `max_days` days and no NPS survey in
+    NPS_REPEAT_DAYS; the caller's lock re-checks the throttle."""
     since, until = now - timedelta(days=max_days), now - timedelta(days=min_days)
     recently_surveyed = SurveyRecipient.objects.filter(
         last_invited_at__gte=now - timedelta(days=max_days)
+    ).values("email")
+    asked_nps = SurveyInvitation.objects.filter(
+        kind=SurveyKind.NPS, created_at__gte=now - timedelta(days=NPS_REPEAT_DAYS)
     ).values("email")
     orders = (
         Order.objects.filter(
@@ -134,6 +138,7 @@ def recent_buyers(now: datetime, *, min_days: int, max_days: int, limit: int) ->
         )
         .exclude(email="")
         .exclude(email__in=recently_surveyed)
+        .exclude(email__in=asked_nps)
         .select_related("customer", "store")
         .order_by("-created_at", "-pk")
     )

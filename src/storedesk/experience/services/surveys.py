@@ -178,6 +178,12 @@ def _invite(kind: str, *, email: str, store, now: datetime, **fields) -> SurveyI
         expires_at=now + timedelta(days=valid_days()),
         **fields,
     )
+    record_audit(
+        actor=None,
+        action="experience.survey_invited",
+        obj=invitation,
+        changes={"kind": kind, "ticket": fields.get("ticket") and fields["ticket"].pk},
+    )
     record_event("survey_invitation_created", invitation_id=invitation.pk, kind=kind)
     return invitation
 
