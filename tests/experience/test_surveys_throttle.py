@@ -16,7 +16,7 @@ from storedesk.experience.services import (
     do_invite_recent_buyers,
     send_survey_invitation,
 )
-from storedesk.experience.tasks import invite_recent_buyers
+from storedesk.experience.tasks import invite_recent_buyers, retry_survey_mail
 from tests.concurrency import run_at_once
 from tests.desk.builders import make_ticket
 from tests.experience.conftest import solve
@@ -134,3 +134,31 @@ def test_a_buyer_asked_for_nps_two_months_ago_is_not_asked_again_yet():
 
     assert do_invite_recent_buyers(now=now) == []
     assert SurveyInvitation.objects.filter(kind=SurveyKind.NPS).count() == 1
+
+
+def test_a_transient_mail_failure_is_sent_by_the_retry_sweep_later(customer, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.experience.failing_mailer.Disconnecting"}}
+    invitation = do_invite_after_solve(_solved(customer.email).pk)
+    assert send_survey_invitation(invitation.pk) == "retry"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts, invitation.sent_at) == ("queued", 1, None)
+    assert "Connection unexpectedly closed" in invitation.error
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    mail.outbox.clear()
+
+    assert retry_survey_mail.call() == 0  # not yet: the sweep waits a few minutes
+    SurveyInvitation.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    assert retry_survey_mail.call() == 1
+
+    assert len(mail.outbox) == 1
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts) == ("sent", 2)
+
+
+def test_transient_failures_stop_after_three_attempts(customer, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.experience.failing_mailer.Disconnecting"}}
+    invitation = do_invite_after_solve(_solved(customer.email).pk)
+
+    outcomes = [send_survey_invitation(invitation.pk) for _ in range(4)]
+
+    assert outcomes == ["retry", "retry", "failed", "skipped"]

@@ -13,6 +13,7 @@ from storedesk.experience.services import (
     do_invite_recent_buyers,
     send_survey_invitation,
 )
+from storedesk.experience.services.surveys import queued_invitations
 
 # --- surveys ----------------------------------------------------------------------------------
 
@@ -45,3 +46,13 @@ def invite_recent_buyers() -> int:
     for invitation_id in created:
         send_survey.enqueue(invitation_id)
     return len(created)
+
+
+@periodic("survey-mail-retry", every=timedelta(minutes=10))
+@task()
+def retry_survey_mail() -> int:
+    """Queued invitations whose mail failed for a moment, or whose task was lost, are sent."""
+    sent = 0
+    for invitation_id in queued_invitations():
+        sent += send_survey_invitation(invitation_id) == "sent"
+    return sent

@@ -56,6 +56,7 @@ class Migration(migrations.Migration):
                 ('token_hash', models.CharField(max_length=64, unique=True)),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=8)),
                 ('error', models.TextField(blank=True)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
                 ('created_at', models.DateTimeField()),
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('expires_at', models.DateTimeField()),

@@ -89,6 +89,7 @@ class SurveyInvitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()

@@ -7,7 +7,9 @@ customer's tickets are solved at the same moment. A ticket is surveyed once (a u
 constraint), however often it is solved again or its event re-dispatched.
 
 Sending is at most once: the invitation is marked sent, with a fresh token, in a short
-transaction before the mail server is called; a failure marks it failed with the error. Only
+transaction before the mail server is called. A failure the server reports before accepting
+the mail (a 4xx, a refused connection) puts it back in the queue for the retry sweep, up to
+MAX_SEND_ATTEMPTS; a permanent one (5xx, a bad address) marks it failed with the error. Only
 the token's SHA-256 is stored: the raw token lives in the e-mail alone.
 """
 
@@ -29,6 +31,7 @@ from django.utils import timezone, translation
 
 from storedesk.audit.services import record_audit
 from storedesk.core.events import record_event
+from storedesk.desk.mail_out import PermanentDeliveryError, classify_failure
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.services import do_add_note, do_assign, do_open_ticket, lock_ticket
 from storedesk.experience.models import (
@@ -73,6 +76,8 @@ DEFAULT_TEXTS = {
         "thank_you": "Thank you for taking the time. It means a lot to us.",
     },
 }
+MAX_SEND_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=5)  # a queued invitation this old lost its task or failed
 TEXT_FIELDS = ("subject", "intro", "question", "follow_up_question", "thank_you")
 SCALE_WORDS = {
     SurveyKind.CSAT: ("Very unhappy", "Very happy"),
@@ -315,7 +320,8 @@ def send_survey_invitation(invitation_id: int) -> str:
         invitation.token_hash = token_hash
         invitation.status = SurveyInvitation.Status.SENT
         invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["token_hash", "status", "sent_at"])
+        invitation.attempts += 1
+        invitation.save(update_fields=["token_hash", "status", "sent_at", "attempts"])
     try:
         mail = render_survey_email(invitation, raw_token)
         from_address, reply_to = _sender(invitation)
@@ -331,14 +337,31 @@ def send_survey_invitation(invitation_id: int) -> str:
         if not message.send():
             raise OSError("the mail backend accepted nothing")
     except Exception as error:  # every failure is kept on the invitation, never raised to a 500
+        permanent = classify_failure(error) is PermanentDeliveryError
+        again = not permanent and invitation.attempts < MAX_SEND_ATTEMPTS
         logger.warning("Survey invitation %s not sent: %s", invitation_id, error)
         SurveyInvitation.objects.filter(pk=invitation_id).update(
-            status=SurveyInvitation.Status.FAILED,
+            status=SurveyInvitation.Status.QUEUED if again else SurveyInvitation.Status.FAILED,
             sent_at=None,
             error=f"{type(error).__name__}: {error}"[:2000],
         )
-        return "failed"
+        return "retry" if again else "failed"
     return "sent"
+
+
+def queued_invitations(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Invitations still queued a while after they were made (a transient mail failure, or a
+    task lost with its worker) and still worth sending: the retry sweep's work."""
+    now = now or timezone.now()
+    return list(
+        SurveyInvitation.objects.filter(
+            status=SurveyInvitation.Status.QUEUED,
+            created_at__lt=now - RETRY_AFTER,
+            expires_at__gt=now + timedelta(days=1),
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 # --- answering --------------------------------------------------------------------------------
