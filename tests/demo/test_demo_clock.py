@@ -34,6 +34,7 @@ FUTURE_BY_DESIGN = {
     ("ScheduledRun", "slot"),
     ("Approval", "expires_at"),
     ("SurveyInvitation", "expires_at"),
+    ("AccountHealthCase", "deadline"),
 }
 
 

@@ -39,10 +39,12 @@ def test_the_demo_resolves_recent_problems_through_the_limits_and_approvals():
 
 def test_the_demo_reset_wipes_the_resolutions():
     _demo("--orders", "1500", "--months", "1")
-    first = Resolution.objects.count()
+    first = set(Resolution.objects.values_list("pk", flat=True))
     _demo("--orders", "1500", "--months", "1", "--reset")
 
-    assert Resolution.objects.count() == first > 0
+    assert first
+    assert not Resolution.objects.filter(pk__in=first).exists()
+    assert not Resolution.objects.exclude(store=demo_store()).exists()
 
 
 def test_a_demo_of_a_past_window_makes_no_resolutions_after_its_end():

@@ -41,6 +41,8 @@ from storedesk.desk.services import AttachmentIn, do_reply
 from storedesk.desk.views.public import CONFIRMATION_SALT
 from storedesk.disputes.models import Dispute, ReasonRule
 from storedesk.disputes.services import do_ingest_disputes
+from storedesk.experience.models import HelpCategory
+from storedesk.experience.services import do_save_article, ensure_help_categories
 from storedesk.gateways.services import CaseIn, do_open_case
 from storedesk.integrations.connections.services import do_connect, do_mark_broken
 from storedesk.resolutions.models import Resolution
@@ -126,6 +128,22 @@ ACCESS: dict[str, Rule] = {
     # The first-run page: open only while there is no store (admins then get a 404 here).
     "onboarding:first_run": Rule(get=ADMINS, post=ADMINS),
     # desk
+    "experience:help_home": Rule(get=PUBLIC),
+    "experience:help_search": Rule(get=PUBLIC),
+    "experience:help_suggest": Rule(get=PUBLIC),
+    "experience:help_category": Rule(get=PUBLIC),
+    "experience:help_article": Rule(get=PUBLIC),
+    "experience:help_vote": Rule(post=PUBLIC),
+    "experience:help_policy": Rule(get=PUBLIC),
+    "experience:help_policy_version": Rule(get=PUBLIC),
+    # The help center in the desk: everyone reads articles; leads write, publish and report.
+    "experience:desk_help_articles": Rule(get=EVERY_ROLE, post_as_get=True),
+    "experience:desk_help_article_new": Rule(get=LEADS, post=LEADS),
+    "experience:desk_help_article_preview": Rule(post=EVERY_ROLE),
+    "experience:desk_help_report": Rule(get=LEADS, post_as_get=True),
+    "experience:desk_help_article": Rule(get=EVERY_ROLE, post=LEADS),
+    "experience:desk_help_article_publish": Rule(post=LEADS),
+    "experience:desk_help_article_archive": Rule(post=LEADS),
     "desk:inbox": Rule(get=EVERY_ROLE, post_as_get=True),
     "desk:bulk": Rule(post=EVERY_ROLE),
     "desk:save_view": Rule(post=EVERY_ROLE),
@@ -160,6 +178,8 @@ ACCESS: dict[str, Rule] = {
     "disputes:refresh": Rule(post=DISPUTE_DESK),
     "disputes:submit": Rule(post=DISPUTE_DESK),
     "disputes:accept": Rule(post=DISPUTE_DESK),
+    "disputes:offer": Rule(post=DISPUTE_DESK),
+    "disputes:escalate": Rule(post=DISPUTE_DESK),
     "disputes:reason_rules": Rule(get=DISPUTE_DESK, post_as_get=True),
     "disputes:reason_rule": Rule(get=DISPUTE_DESK, post=ADMINS),
     # The customers' side: chat widget and contact form.
@@ -296,6 +316,8 @@ ACCESS: dict[str, Rule] = {
     "api-v1:put_evidence": Rule(get=DISPUTE_DESK, put=DISPUTE_DESK),
     "api-v1:submit_evidence": Rule(post=DISPUTE_DESK),
     "api-v1:accept_dispute": Rule(post=DISPUTE_DESK),
+    "api-v1:make_offer": Rule(post=DISPUTE_DESK),
+    "api-v1:escalate": Rule(post=DISPUTE_DESK),
     "api-v1:evidence_pdf": Rule(get=DISPUTE_DESK),
     "api-v1:list_connections": Rule(get=ADMINS, post=ADMINS),
     "api-v1:create_connection": Rule(get=ADMINS, post=ADMINS),
@@ -420,7 +442,17 @@ def small_store(store, full_order, make_user):
         idempotency_key="matrix-approval",
     )
     failed = make_resolution(full_order, actor=lead, status=Resolution.Status.FAILED)
+    ensure_help_categories()  # a transactional test's flush may have taken the seeded ones
+    help_article = do_save_article(
+        store,
+        actor=lead,
+        title="Ring sizes",
+        body="Measure your finger.",
+        category=HelpCategory.objects.get(slug="sizing"),
+        publish=True,
+    ).article
     return {
+        "help_article": help_article,
         "connection": connection,
         "approval": over_the_limit.approval,
         "lead": lead,
@@ -474,7 +506,8 @@ def path_arguments(name: str, store: dict) -> dict:
         "token": default_token_generator.make_token(store["lead"]),
         "done": signing.dumps(ticket.pk, salt=CONFIRMATION_SALT),
         "dispute_id": store["dispute"].pk,
-        "kind": "csat",
+        "kind": "returns",
+        "version": 1,
     }
     pk_by_url = {
         "commerce:order": order.pk,
@@ -488,6 +521,8 @@ def path_arguments(name: str, store: dict) -> dict:
                 "refresh",
                 "submit",
                 "accept",
+                "offer",
+                "escalate",
             )
         },
         "disputes:reason_rule": ReasonRule.objects.order_by("pk").first().pk,
@@ -513,10 +548,20 @@ def path_arguments(name: str, store: dict) -> dict:
         "gateways:assign": store["account_case"].pk,
         "gateways:resolve": store["account_case"].pk,
         "resolutions:retry": store["failed_resolution"].pk,
+        **{
+            f"experience:{name}": store["help_article"].pk
+            for name in (
+                "desk_help_article",
+                "desk_help_article_publish",
+                "desk_help_article_archive",
+            )
+        },
         "resolutions:approve": store["approval"].pk,
         "resolutions:decline": store["approval"].pk,
     }
     by_parameter["pk"] = pk_by_url.get(name)
+    if name == "experience:survey_texts_edit":
+        by_parameter["kind"] = "csat"
     return by_parameter
 
 

@@ -15,6 +15,7 @@ PAGES = [
     "/customers/{customer}/",
     "/audit/commerce/order/{order}/",
     "/accounts/preferences/",
+    "/desk/help-center/",
 ]
 SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
 

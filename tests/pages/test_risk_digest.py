@@ -114,8 +114,9 @@ def test_without_a_store(agent_client, db):
 
 # session, user, user and group permissions, store; then the digest: first order, orders,
 # payments, decisions, refunds, disputes, early fraud warnings, flag reasons, the anomalies'
-# orders and payments
-QUIET_QUERIES = 15
+# orders and payments, and the month's network ratios (card payments, chargebacks, early
+# fraud warnings, thresholds in force), and the month's care budget (plan, spend)
+QUIET_QUERIES = 21
 BUSY_QUERIES = QUIET_QUERIES + 1  # the anomalies' order totals
 
 
@@ -247,3 +248,20 @@ def test_the_disputed_orders_list_needs_the_dispute_permission(
     response = client.get(f"/risk/digest/orders/?date={yesterday}&filter=dispute&value=fraudulent")
     assert response.status_code == (200 if SEES_DISPUTE_REASONS[role] else 403)
     assert (disputed.order.number in response.text) is SEES_DISPUTE_REASONS[role]
+
+
+def test_the_digest_page_shows_the_network_ratio_watch(agent_client, store, yesterday):
+    from tests.factories import OrderFactory
+    from tests.gateways.builders import dispute, payments
+
+    start = at(yesterday.replace(day=1), 1)
+    order = OrderFactory(store=store, created_at=start)
+    sold = payments(order, 40, start, brand="visa")
+    for payment in sold[:4]:
+        dispute(payment, start)
+
+    page = agent_client.get("/risk/digest/").content.decode()
+
+    assert 'data-testid="digest-ratio-warnings"' in page
+    assert "Visa VAMP" in page
+    assert "4 counted so far on 40 transactions" in page

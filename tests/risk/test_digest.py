@@ -314,8 +314,10 @@ def test_today_is_marked_partial(store, day):
 
 def test_the_digest_costs_a_fixed_number_of_queries(store, day, django_assert_num_queries):
     # first order, orders, payments, decisions, refunds, disputes, early fraud warnings, flag
-    # reasons, and the anomalies' window orders and payments
-    with django_assert_num_queries(10):
+    # reasons, the anomalies' window orders and payments, and the month's network ratios
+    # (card payments, chargebacks, early fraud warnings, thresholds in force), and the month's
+    # care budget (its plan, its spend)
+    with django_assert_num_queries(16):
         build_digest(store, DAY, now=NOW)
 
 
@@ -544,3 +546,68 @@ def test_the_command_refuses_bad_dates(store, date_text, message):
 def test_the_command_without_a_store(db):
     with pytest.raises(CommandError, match="There is no store yet"):
         call_command("risk-digest", stdout=StringIO())
+
+
+def test_the_digest_warns_when_the_months_dispute_ratio_is_projected_over_the_early_warning(
+    store,
+):
+    from tests.factories import OrderFactory
+    from tests.gateways.builders import dispute, payments
+
+    order = OrderFactory(store=store, created_at=at(date(2026, 2, 1), 12))
+    payments(order, 1000, at(date(2026, 2, 10), 12), brand="mastercard")  # February's sales
+    march = payments(order, 50, at(date(2026, 3, 3), 12), brand="mastercard")
+    for payment in march[:8]:
+        dispute(payment, at(date(2026, 3, 10), 12))
+
+    digest = build_digest(store, DAY, now=NOW)
+
+    ecm = next(w for w in digest.ratio_warnings if w.program == "Mastercard ECM")
+    assert (ecm.gateway, ecm.network, ecm.level) == ("Stripe", "mastercard", "early_warning")
+    # 8 chargebacks by the end of March 20 (New York): 479 of the month's 743 hours gone, so
+    # 12.4 by the month's end, on February's 1000 transactions: over the 1 % early warning.
+    assert ecm.projected_ratio == Decimal("0.0124")
+    assert "8 counted so far" in ecm.reason
+    for figure in ("1.24 %", "1.00 %", "1.50 %"):
+        assert figure in ecm.reason
+    rendered = render_digest(digest)
+    assert "NETWORK RATIO WATCH" in rendered.text
+    assert "Early warning: Mastercard ECM, Stripe mastercard" in rendered.text
+    assert "Mastercard ECM" in rendered.html
+
+    quiet = build_digest(store, date(2026, 2, 20), now=NOW)
+    assert quiet.ratio_warnings == []
+    assert "No card network ratio is projected" in render_digest(quiet).text
+
+
+def test_the_digest_names_the_care_budget_lines_at_their_warning_level_or_over(store):
+    from storedesk.resolutions.models import CareBudget, Kind
+    from tests.factories import OrderFactory
+    from tests.pages.resolution_builders import make_resolution
+
+    CareBudget.objects.create(
+        store=store,
+        month=DAY.replace(day=1),
+        currency="USD",
+        refunds=Decimal("100"),
+        coupons=Decimal("10"),
+        reships=Decimal("500"),
+        updated_at=NOW,
+    )
+    order = OrderFactory(store=store, created_at=at(date(2026, 3, 2), 12))
+    done = at(date(2026, 3, 5), 12)
+    make_resolution(order, cost=Decimal("90"), done_at=done)  # a partial refund: 90 %
+    make_resolution(order, kind=Kind.COUPON, cost=Decimal("15"), done_at=done)  # over
+    make_resolution(order, kind=Kind.RESHIP, cost=Decimal("40"), done_at=done)  # 8 %: quiet
+
+    digest = build_digest(store, DAY, now=NOW)
+
+    assert digest.budget_warnings == [
+        "Refunds: 90.00 USD of the month's 100.00 USD spent (90%).",
+        "Coupons: 15.00 USD spent, over the month's plan of 10.00 USD (150%).",
+    ]
+    rendered = render_digest(digest)
+    assert "CARE BUDGET" in rendered.text
+    assert "plan of 10.00 USD (150%)" in rendered.html
+    april = build_digest(store, date(2026, 4, 20), now=datetime(2026, 4, 23, tzinfo=UTC))
+    assert april.budget_warnings == []  # no plan that month: nothing to warn about

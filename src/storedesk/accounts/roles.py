@@ -47,6 +47,7 @@ _CARE = [
     "resolutions.add_resolution",
     "resolutions.view_approval",
     "resolutions.view_carebudget",
+    "experience.view_helparticle",
 ]
 # Leads and payments specialists decide approvals; leads also set the limits and the budget.
 _APPROVE = ["resolutions.change_approval"]
@@ -96,6 +97,12 @@ _GATEWAYS = [
 # Payments specialists work disputes; admins also edit the reason rules.
 _DISPUTES = ["disputes.work_dispute", "disputes.view_reasonrule"]
 
+# Leads write and publish help articles and read the deflection report.
+_HELP_CENTER = [
+    "experience.add_helparticle",
+    "experience.change_helparticle",
+    "experience.view_helpevent",
+]
 ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
     Role.AGENT: _CARE,
     Role.LEAD: [
@@ -114,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         *_APPROVE,
         *_RESOLUTION_SETUP,
         *_SURVEYS,
+        *_HELP_CENTER,
     ],
     Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES, *_GATEWAYS],
     Role.ADMIN: "__all__",

@@ -231,6 +231,23 @@ class LineItem(models.Model):
         return f"{self.quantity} × {self.title}"
 
 
+def _fill_payment_stores(payments) -> None:
+    """Copy each payment's order's store onto it (one query for those not known yet)."""
+    missing = {p.order_id for p in payments if p.store_id is None and p.order_id}
+    stores = dict(Order.objects.filter(pk__in=missing).values_list("pk", "store_id"))
+    for payment in payments:
+        if payment.store_id is None:
+            cached = Payment.order.field.get_cached_value(payment, None)
+            payment.store_id = cached.store_id if cached else stores.get(payment.order_id)
+
+
+class PaymentManager(models.Manager):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        _fill_payment_stores(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Payment(models.Model):
     """A charge/capture at a gateway with its authorization and risk results (Stripe `charge`,
     PayPal capture, Shopify transaction)."""
@@ -250,6 +267,11 @@ class Payment(models.Model):
         PAYPAL = "paypal", "PayPal"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    # The order's store, copied (an order never changes store) so per-store aggregates over
+    # payments (the network ratios) read one index without joining orders.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
     gateway = models.CharField(max_length=20, choices=Gateway.choices)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.CARD)
     provider_id = models.CharField(max_length=64, help_text="ch_…, PayPal capture id …")
@@ -291,6 +313,8 @@ class Payment(models.Model):
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True, help_text="the provider's object as received")
 
+    objects = PaymentManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -305,6 +329,12 @@ class Payment(models.Model):
                 name="payment_fingerprint_idx",
             ),
             models.Index(fields=["-created_at"], name="payment_created_idx"),
+            # Covers the ratio count: a store's settled card payments of a month, per gateway
+            # and brand, read from the index alone.
+            models.Index(
+                fields=["store", "created_at", "method", "status", "gateway", "card_brand"],
+                name="payment_store_ratio_idx",
+            ),
         ]
         permissions = [
             ("view_payment_details", "Can see card fingerprints and full gateway risk data")
@@ -312,6 +342,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_gateway_display()} {self.provider_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.store_id is None:
+            _fill_payment_stores([self])
+        super().save(*args, **kwargs)
 
 
 class Refund(models.Model):

@@ -307,6 +307,25 @@ def policy_in_force(store: Store | int, kind: str, at: datetime) -> Policy | Non
     )
 
 
+POLICY_PATH = "/help/policies/{kind}/v{version}/"
+
+
+def policy_path(kind: str, version: int) -> str:
+    """Where customers read exactly this version of a policy (the help center serves it), for
+    evidence packs, templates and e-mails that must link the text a buyer was shown."""
+    return POLICY_PATH.format(kind=kind, version=int(version))
+
+
+def policy_version(store: Store | int, kind: str, version: int) -> Policy | None:
+    """One published version of a policy, by its number (a unique index answers it)."""
+    return Policy.objects.filter(store=store, kind=kind, version=version).first()
+
+
+def policy_versions(store: Store | int, kind: str) -> QuerySet[Policy]:
+    """Every version of one policy, newest first, without their texts."""
+    return Policy.objects.filter(store=store, kind=kind).defer("body").order_by("-version")
+
+
 def policies_at(order: Order) -> list[Policy]:
     """The latest version of each policy in force when the order was placed, in one query."""
     return list(policies_in_force(order.store_id, order.created_at).values())

@@ -40,6 +40,8 @@ from storedesk.commerce.services import do_create_store, do_ingest_orders
 from storedesk.demo import (  # noqa: F401
     builtin,
     desk_scenarios,
+    gateway_scenarios,
+    help_center,
     resolution_scenarios,
     risk_scenarios,
     surveys,

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from storedesk.audit.services import record_audit
 from storedesk.commerce.models import Store
 from storedesk.core.safe_urls import safe_http_url
+from storedesk.desk.deflection import record_contact_after_help
 from storedesk.desk.models import Channel, ChatSession, Message, Participant, Ticket, TicketEvent
 from storedesk.desk.services import (
     InboundMessage,
@@ -184,6 +185,7 @@ def do_start_chat(
     ip: str | None = None,
     user_agent: str = "",
     store: Store | None = None,
+    help_session: str = "",
 ) -> ChatSession:
     """A visitor's first message opens a chat ticket and a session with a fresh secret."""
     text = clean_chat_text(text)
@@ -210,6 +212,7 @@ def do_start_chat(
         visitor_seen_at=now,
     )
     do_receive_message(ticket, _inbound(session, text))
+    record_contact_after_help(ticket, help_session, Channel.CHAT)
     return session
 
 

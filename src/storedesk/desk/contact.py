@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from storedesk.commerce.models import Order, Store
 from storedesk.commerce.queries import number_keys
+from storedesk.desk.deflection import record_contact_after_help
 from storedesk.desk.mail_out import do_send_acknowledgement
 from storedesk.desk.models import Channel, Ticket
 from storedesk.desk.services import (
@@ -64,6 +65,7 @@ class ContactSubmission:
     ip: str = ""
     user_agent: str = ""
     page: str = ""
+    help_session: str = ""  # the help center's token for this visitor's tab, when it has one
 
 
 def matching_order(store: Store | None, number: str, email: str) -> Order | None:
@@ -131,6 +133,7 @@ def do_submit_contact_form(submission: ContactSubmission, *, store: Store | None
         ),
     )
     do_set_tags(ticket, [f"reason-{reason}", "web-form"], actor=None)
+    record_contact_after_help(ticket, submission.help_session, Channel.FORM)
     ticket.refresh_from_db()
     first_name = (submission.name.strip().split() or ["there"])[0]
     with translation.override("en-us"):  # customers are written to in US English

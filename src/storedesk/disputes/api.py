@@ -3,6 +3,7 @@ edit, PDF), and the responses (submit, accept). Reads need disputes.view_dispute
 responses disputes.work_dispute. A response refused before sending is a 409 with the reason."""
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -149,6 +150,20 @@ class ResponseIn(Schema):
     note: str = Field("", max_length=2000)
 
 
+class OfferType(StrEnum):
+    REFUND = "REFUND"
+    REFUND_WITH_RETURN = "REFUND_WITH_RETURN"
+    REFUND_WITH_REPLACEMENT = "REFUND_WITH_REPLACEMENT"
+    REPLACEMENT_WITHOUT_REFUND = "REPLACEMENT_WITHOUT_REFUND"
+
+
+class OfferIn(ResponseIn):
+    amount: Decimal = Field(
+        ..., gt=0, max_digits=12, decimal_places=2, description="refund offered, e.g. 30.00"
+    )
+    offer_type: OfferType = OfferType.REFUND
+
+
 class SubmissionOut(Schema):
     id: int
     action: str
@@ -156,6 +171,13 @@ class SubmissionOut(Schema):
     warnings: list[str]
     error: str
     created_at: datetime
+    refund: dict[str, Any] | None = Field(
+        None, description="An accepted inquiry's refund: its resolution id and status."
+    )
+
+    @staticmethod
+    def resolve_refund(obj: DisputeSubmission) -> dict[str, Any] | None:
+        return (obj.response or {}).get("storedesk_refund") or None
 
 
 def _dispute(dispute_id: int) -> Dispute:
@@ -283,8 +305,50 @@ def submit_evidence(request: HttpRequest, body: ResponseIn, dispute_id: int = DI
 )
 @permission_required(WORK)
 def accept_dispute(request: HttpRequest, body: ResponseIn, dispute_id: int = DISPUTE_ID):
-    """Needs disputes.work_dispute; the same refusals as submit."""
+    """Needs disputes.work_dispute; the same refusals as submit. A Stripe inquiry is refunded
+    first through the resolutions path (the answer's `refund`); a refused refund is a 422 with
+    nothing sent."""
     return _respond(request, dispute_id, body, DisputeSubmission.Action.ACCEPT)
+
+
+@router.post(
+    "/disputes/{dispute_id}/offer",
+    response={200: SubmissionOut, **RESPONSE_ERRORS},
+    summary="PayPal inquiries: offer the buyer a refund, return or replacement (once)",
+)
+@permission_required(WORK)
+def make_offer(request: HttpRequest, body: OfferIn, dispute_id: int = DISPUTE_ID):
+    """Needs disputes.work_dispute. 409 when the gateway or stage takes no offer, the amount
+    is above the disputed amount, or an offer was already made."""
+    dispute = _dispute(dispute_id)
+    try:
+        return services.do_make_offer(
+            dispute,
+            actor=request.user,
+            idempotency_key=body.idempotency_key,
+            amount=body.amount,
+            offer_type=str(body.offer_type),
+            note=body.note,
+        )
+    except DisputeResponseError as refused:
+        raise ApiError(refused.status, refused.code, str(refused)) from None
+
+
+@router.post(
+    "/disputes/{dispute_id}/escalate",
+    response={200: SubmissionOut, **RESPONSE_ERRORS},
+    summary="PayPal inquiries: ask PayPal to decide (the inquiry becomes a claim)",
+)
+@permission_required(WORK)
+def escalate(request: HttpRequest, body: ResponseIn, dispute_id: int = DISPUTE_ID):
+    """Needs disputes.work_dispute; the same refusals as submit."""
+    dispute = _dispute(dispute_id)
+    try:
+        return services.do_escalate(
+            dispute, actor=request.user, idempotency_key=body.idempotency_key, note=body.note
+        )
+    except DisputeResponseError as refused:
+        raise ApiError(refused.status, refused.code, str(refused)) from None
 
 
 @router.get(

@@ -126,6 +126,23 @@ class ConfirmForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000)
 
 
+OFFER_TYPES = [
+    ("REFUND", _("Refund")),
+    ("REFUND_WITH_RETURN", _("Refund after the item is returned")),
+    ("REFUND_WITH_REPLACEMENT", _("Refund and a replacement")),
+    ("REPLACEMENT_WITHOUT_REFUND", _("Replacement, no refund")),
+]
+
+
+class OfferForm(ConfirmForm):
+    """A PayPal offer to the buyer instead of the claim: what, and how much back."""
+
+    offer_type = forms.ChoiceField(label=_("Offer"), choices=OFFER_TYPES, initial="REFUND")
+    amount = forms.DecimalField(
+        label=_("Refund amount"), min_value=0, max_digits=12, decimal_places=2
+    )
+
+
 class ReasonRuleForm(forms.Form):
     family = forms.ChoiceField(label=_("Reason family"), choices=Family.choices)
     response_days = forms.IntegerField(

@@ -301,6 +301,8 @@ class DisputeReminder(models.Model):
     )
     created_at = models.DateTimeField()
     seen_at = models.DateTimeField(null=True, blank=True)
+    # When the owner was e-mailed (claimed before sending, cleared again if the mailer failed).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -308,7 +310,10 @@ class DisputeReminder(models.Model):
                 fields=["dispute", "hours_before", "due_by"], name="dispute_reminder_once"
             )
         ]
-        indexes = [models.Index(fields=["owner", "seen_at"], name="dispute_reminder_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "seen_at"], name="dispute_reminder_owner_idx"),
+            models.Index(fields=["emailed_at", "created_at"], name="dispute_reminder_mail_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"reminder {self.hours_before}h before {self.due_by:%Y-%m-%d %H:%M}"

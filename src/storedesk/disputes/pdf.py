@@ -84,3 +84,39 @@ def render_pack_pdf(facts: dict, rebuttal: str) -> bytes:
 
     html = render_pack_html(facts, rebuttal)
     return HTML(string=html, base_url=None).write_pdf()
+
+
+# The gateways' file limits (see the payments reference): Stripe takes evidence files of
+# at most 4.5 MB together; PayPal 10 MB a file.
+STRIPE_EVIDENCE_BYTES = 4_500_000
+PAYPAL_EVIDENCE_BYTES = 10_000_000
+
+
+def fit_pack_pdf(facts: dict, rebuttal: str, *, limit: int, gateway: str) -> tuple[bytes, list]:
+    """The pack PDF within `limit` bytes, with a warning of what was left out: the earliest
+    messages of the conversation go first (halving what is kept until it fits; the PDF says
+    so). Never refused: if even the shortest pack is too big it is sent as it is, with a
+    warning, and the gateway decides."""
+    pdf = render_pack_pdf(facts, rebuttal)
+    if len(pdf) <= limit:
+        return pdf, []
+    size, messages = len(pdf), facts["messages"]
+    kept = len(messages)
+    while len(pdf) > limit and kept:
+        kept //= 2
+        pdf = render_pack_pdf(
+            {
+                **facts,
+                "messages": messages[-kept:] if kept else [],
+                "messages_omitted": (len(messages) - kept),
+            },
+            rebuttal,
+        )
+    warning = (
+        f"the evidence PDF was {size / 1_000_000:.1f} MB, over {gateway}'s "
+        f"{limit / 1_000_000:.1f} MB limit: it carries the latest {kept} of the "
+        f"{len(messages)} messages (the whole conversation stays in Storedesk)"
+    )
+    if len(pdf) > limit:
+        warning += f"; still {len(pdf) / 1_000_000:.1f} MB, sent as it is"
+    return pdf, [warning]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import batched
 from typing import Any
@@ -44,7 +44,7 @@ from storedesk.disputes.models import (
     Stage,
 )
 from storedesk.disputes.reasons import families_for
-from storedesk.disputes.responders import dispute_client
+from storedesk.disputes.responders import dispute_client, refund_requester
 
 logger = logging.getLogger(__name__)
 
@@ -867,7 +867,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
     PayPal gets provide-evidence with the PDF. Refused, with nothing sent, after the deadline
     or once a response was sent."""
     from storedesk.disputes.evidence import paypal_evidence, stripe_evidence
-    from storedesk.disputes.pdf import render_pack_pdf
+    from storedesk.disputes.pdf import PAYPAL_EVIDENCE_BYTES, STRIPE_EVIDENCE_BYTES, fit_pack_pdf
 
     dispute, submission, fresh = _claim_response(
         dispute.pk, DisputeSubmission.Action.SUBMIT, actor=actor, idempotency_key=idempotency_key
@@ -880,10 +880,13 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
     filename = f"evidence-{dispute.order.number.lstrip('#')}.pdf"
 
     def send():
-        pdf = render_pack_pdf(pack.facts, pack.rebuttal)
         if dispute.gateway == Payment.Gateway.STRIPE:
             stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
+            pdf, file_warnings = fit_pack_pdf(
+                pack.facts, pack.rebuttal, limit=STRIPE_EVIDENCE_BYTES, gateway="Stripe"
+            )
             evidence, warnings = stripe_evidence(pack.facts, pack.rebuttal, pack.overrides)
+            warnings = [*warnings, *file_warnings]
             file_id = stripe_disputes.upload_evidence_file(
                 pdf, filename, idempotency_key=f"{idempotency_key}-file"
             )
@@ -894,6 +897,9 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
             ), warnings
         if dispute.gateway == Payment.Gateway.PAYPAL:
             paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
+            pdf, file_warnings = fit_pack_pdf(
+                pack.facts, pack.rebuttal, limit=PAYPAL_EVIDENCE_BYTES, gateway="PayPal"
+            )
             answer = paypal_disputes.provide_evidence(
                 dispute.provider_id,
                 paypal_evidence(pack.facts, pack.rebuttal),
@@ -901,7 +907,7 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
                 filename,
                 idempotency_key=idempotency_key,
             )
-            return answer, []
+            return answer, file_warnings
         raise GatewayRefused(
             f"responding to {dispute.get_gateway_display()} disputes is not supported yet",
             "unsupported",
@@ -913,8 +919,9 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
 def do_accept_dispute(
     dispute: Dispute, *, actor, idempotency_key: str, note: str = ""
 ) -> DisputeSubmission:
-    """Accept the dispute at the gateway (Stripe: close it, the loss accepted; PayPal:
-    accept-claim with a refund, recorded on the order exactly once)."""
+    """Accept the dispute at the gateway (Stripe: close it, the loss accepted; a Stripe
+    inquiry is refunded first through the registered refund path; PayPal: accept-claim, which
+    refunds the buyer at PayPal, recorded on the order exactly once)."""
     dispute, submission, fresh = _claim_response(
         dispute.pk, DisputeSubmission.Action.ACCEPT, actor=actor, idempotency_key=idempotency_key
     )
@@ -925,9 +932,13 @@ def do_accept_dispute(
     def send():
         if dispute.gateway == Payment.Gateway.STRIPE:
             stripe_disputes = dispute_client(Payment.Gateway.STRIPE)
-            return stripe_disputes.close_dispute(
+            refund, warnings = {}, []
+            if dispute.kind == Dispute.Kind.INQUIRY:
+                refund, warnings = _refund_accepted_inquiry(dispute, actor, note, idempotency_key)
+            answer = stripe_disputes.close_dispute(
                 dispute.provider_id, idempotency_key=idempotency_key
-            ), []
+            )
+            return ({**answer, "storedesk_refund": refund} if refund else answer), warnings
         if dispute.gateway == Payment.Gateway.PAYPAL:
             paypal_disputes = dispute_client(Payment.Gateway.PAYPAL)
             answer = paypal_disputes.accept_claim(
@@ -940,6 +951,33 @@ def do_accept_dispute(
         )
 
     return _send(dispute, submission, actor, send)
+
+
+def _refund_accepted_inquiry(
+    dispute: Dispute, actor, note: str, idempotency_key: str
+) -> tuple[dict, list[str]]:
+    """A Stripe inquiry is no chargeback yet: the money is still the store's, so accepting it
+    refunds the customer through the registered refund path (resolutions: its rules, the
+    gateway call, audit), once per key. A refusal stops the accept before anything is sent."""
+    started = refund_requester()(
+        dispute=dispute,
+        amount=dispute.amount,
+        actor=actor,
+        note=note,
+        idempotency_key=f"dispute-accept-{idempotency_key}",
+    )
+    if "refused" in started:
+        raise GatewayRefused(
+            f"the refund was refused ({started['refused']}); the inquiry was not closed",
+            "refund_refused",
+        )
+    warnings = []
+    if started.get("status") not in {"done", "processing"}:
+        warnings.append(
+            f"the refund (resolution {started.get('resolution_id')}) is "
+            f"{str(started.get('status', '')).replace('_', ' ')}"
+        )
+    return started, warnings
 
 
 def _record_accepted_refund(dispute: Dispute, actor, idempotency_key: str) -> list[str]:
@@ -1007,7 +1045,66 @@ def do_send_reminders(now=None) -> int:
                     ]
                 )
         created += added
+    emailed = do_email_reminders(now)
+    if emailed:
+        logger.info("dispute reminders: %s e-mailed to their owners", emailed)
     return created
+
+
+REMINDER_MAIL_WINDOW_HOURS = 24
+
+
+def _reminder_mail(reminder: DisputeReminder) -> tuple[str, str]:
+    from django.urls import reverse
+
+    dispute = reminder.dispute
+    base = str(settings.DESK_URL or "http://127.0.0.1:8000").rstrip("/")
+    due = dispute.evidence_due_by
+    subject = (
+        f"Dispute on order {dispute.order.number} is due within {reminder.hours_before} "
+        f"business hours"
+    )
+    body = (
+        f"The {dispute.get_gateway_display()} dispute {dispute.provider_id} on order "
+        f"{dispute.order.number} ({dispute.amount} {dispute.currency}, {dispute.reason}) must be "
+        f"answered by {due:%Y-%m-%d %H:%M} UTC.\n\n"
+        f"Open it: {base}{reverse('disputes:detail', args=[dispute.pk])}\n"
+    )
+    return subject, body
+
+
+def do_email_reminders(now=None) -> int:
+    """E-mail each owner their reminders of the last day, once: a reminder is claimed
+    (emailed_at set) before the mail goes, and released if the mailer fails, so the next
+    sweep tries again and a sweep running twice never mails twice."""
+    from django.core.mail import EmailMessage
+
+    now = now or timezone.now()
+    since = now - timedelta(hours=REMINDER_MAIL_WINDOW_HOURS)
+    waiting = (
+        DisputeReminder.objects.filter(emailed_at__isnull=True, created_at__gte=since)
+        .exclude(owner__isnull=True)
+        .exclude(owner__email="")
+        .filter(owner__is_active=True, dispute__responded_at__isnull=True)
+        .select_related("owner", "dispute", "dispute__order")
+        .order_by("created_at", "pk")
+    )
+    sent = 0
+    for reminder in waiting:
+        claimed = DisputeReminder.objects.filter(pk=reminder.pk, emailed_at__isnull=True).update(
+            emailed_at=now
+        )
+        if not claimed:
+            continue
+        subject, body = _reminder_mail(reminder)
+        try:
+            EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [reminder.owner.email]).send()
+        except Exception:  # any mailer failure: released, tried again by the next sweep
+            logger.exception("dispute reminder %s: the e-mail failed", reminder.pk)
+            DisputeReminder.objects.filter(pk=reminder.pk).update(emailed_at=None)
+            continue
+        sent += 1
+    return sent
 
 
 # --- Prevention: early fraud warnings --------------------------------------------------------

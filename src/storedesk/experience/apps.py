@@ -9,5 +9,6 @@ class ExperienceConfig(AppConfig):
     verbose_name = "Customer experience"
 
     def ready(self) -> None:
-        # Registers the periodic jobs and the outbox handlers (surveys after a solve).
+        # Importing the tasks registers the periodic jobs and the outbox handlers (help center
+        # deflection, surveys after a solve).
         from storedesk.experience import tasks  # noqa: F401

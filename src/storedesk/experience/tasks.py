@@ -1,5 +1,4 @@
-"""Background work of the experience app, one section per feature. Tasks take ids, re-read
-the state and are idempotent."""
+"""Background work of the experience app: the outbox events it handles, by feature."""
 
 from datetime import timedelta
 
@@ -11,9 +10,26 @@ from storedesk.core.tasks import enqueue_on_commit
 from storedesk.experience.services import (
     do_invite_after_solve,
     do_invite_recent_buyers,
+    do_record_contact_after_help,
     send_survey_invitation,
 )
 from storedesk.experience.services.surveys import queued_invitations
+
+# --- help center
+
+
+@handles("contact_after_help")
+def count_contact_after_help(event) -> None:
+    """A contact form or chat opened by a visitor who had been shown help articles: the
+    deflection report counts it as not deflected (recorded once per ticket)."""
+    payload = event.payload
+    do_record_contact_after_help(
+        help_session=payload.get("help_session", ""),
+        ticket_id=payload["ticket_id"],
+        channel=payload.get("channel", ""),
+        store_id=payload.get("store_id"),
+    )
+
 
 # --- surveys ----------------------------------------------------------------------------------
 

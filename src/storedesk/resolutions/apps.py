@@ -14,6 +14,11 @@ class ResolutionsConfig(AppConfig):
 
         register_refund_starter(start_refund_for_review)
 
+        from storedesk.disputes.responders import register_refund_requester
+        from storedesk.resolutions.services import refund_for_dispute
+
+        register_refund_requester(refund_for_dispute)  # accepting an inquiry refunds it
+
         from storedesk.resolutions import extensions
 
         extensions.register()  # Home's resolution tiles and care budget warning

@@ -358,6 +358,47 @@ def start_refund_for_review(*, order, actor, reason: str, fraud: bool, idempoten
     }
 
 
+DISPUTE_FAMILY_REASONS = {
+    "fraud": Reason.FRAUD,
+    "not_received": Reason.NOT_RECEIVED,
+    "not_as_described": Reason.QUALITY,
+    "duplicate": Reason.DUPLICATE,
+    "credit_not_processed": Reason.CANCELLATION,
+    "subscription": Reason.CANCELLATION,
+}
+
+
+def refund_for_dispute(*, dispute, amount, actor, note: str, idempotency_key: str) -> dict:
+    """The refund of a dispute the specialist accepts (registered with disputes.responders):
+    a resolution started and carried out at once (the disputes permission authorized it; the
+    rules still apply); the same key again returns the first one. Call outside a transaction."""
+    order = Order.objects.get(pk=dispute.order_id)
+    whole = quantize(Decimal(amount), dispute.currency) >= order.total_price - order.total_refunded
+    try:
+        resolution = do_start_resolution(
+            actor=actor,
+            order=order,
+            kind=Kind.REFUND if whole else Kind.PARTIAL_REFUND,
+            amount=None if whole else amount,
+            reason=DISPUTE_FAMILY_REASONS.get(dispute.family, Reason.GOODWILL),
+            note=f"Dispute {dispute.provider_id} accepted. {note}"[:MAX_NOTE_LENGTH],
+            idempotency_key=idempotency_key,
+        )
+    except ResolutionError as refused:
+        return {"refused": refused.message}
+    # The refund is called now, so the dispute is closed after the money moved (the task the
+    # event queued finds it finished, or leased, and leaves it be).
+    resolution = do_execute_resolution(resolution.pk)
+    if resolution.status == Status.FAILED:
+        return {"refused": resolution.error, "resolution_id": resolution.pk}
+    return {
+        "resolution_id": resolution.pk,
+        "status": resolution.status,
+        "amount": str(resolution.amount),
+        "currency": resolution.currency,
+    }
+
+
 def _replay(existing: Resolution, order: Order, kind: str) -> Resolution:
     if existing.order_id != order.pk or existing.kind != kind:
         raise InvalidResolution(

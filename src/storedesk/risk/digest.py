@@ -21,6 +21,7 @@ from storedesk.commerce.queries import day_bounds
 from storedesk.core.money import quantize
 from storedesk.disputes.labels import reason_label
 from storedesk.disputes.models import Dispute, EarlyFraudWarning
+from storedesk.gateways.ratios import Level, month_ratios
 from storedesk.risk.anomalies import (
     DIMENSION_LABELS,
     AnomalyReport,
@@ -29,6 +30,7 @@ from storedesk.risk.anomalies import (
     find_anomalies,
     history_days_before,
 )
+from storedesk.risk.extensions import digest_warnings
 from storedesk.risk.language import Action
 from storedesk.risk.models import OrderRisk, RiskDecision
 from storedesk.risk.reference import geoip
@@ -107,6 +109,71 @@ class Row:
     extra: int = 0
 
 
+@dataclass(frozen=True)
+class RatioWarning:
+    """A card network program whose ratio, projected to the month's end, reaches its early
+    warning: which gateway and network, how far, and why (the counts behind the projection)."""
+
+    gateway: str
+    network: str
+    program: str
+    level: str
+    projected_ratio: Decimal
+    early_warning: Decimal
+    threshold: Decimal
+    reason: str
+
+    @property
+    def excessive(self) -> bool:
+        return self.level == Level.EXCESSIVE
+
+    @property
+    def projected_percent(self) -> str:
+        return _percent(self.projected_ratio)
+
+
+def _percent(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)} %"
+
+
+def _ratio_warnings(store: Store, day: date, end: datetime, now: datetime) -> list[RatioWarning]:
+    """The month of `day` as of the day's end (or now, for today): each program whose projected
+    ratio reaches its early warning, worst first (four queries, see gateways.ratios)."""
+    result = month_ratios(store, day.replace(day=1), now=min(now, end))
+    gateways = dict(Payment.Gateway.choices)
+    found = []
+    for row, program in result.warnings:
+        reason = _(
+            "%(count)s counted so far on %(transactions)s transactions (%(ratio)s); at this pace "
+            "%(projected_count)s on %(projected_transactions)s by the month's end, %(projected)s "
+            "against the early warning at %(early)s and the threshold at %(threshold)s "
+            "(%(minimum)s cases at least)."
+        ) % {
+            "count": program.count,
+            "transactions": program.transactions,
+            "ratio": _percent(program.ratio) if program.ratio is not None else "–",
+            "projected_count": program.projected_count,
+            "projected_transactions": program.projected_transactions,
+            "projected": _percent(program.projected_ratio),
+            "early": _percent(program.early_warning),
+            "threshold": _percent(program.threshold),
+            "minimum": program.min_count,
+        }
+        found.append(
+            RatioWarning(
+                gateway=str(gateways.get(row.gateway, row.gateway)),
+                network=row.network,
+                program=program.label,
+                level=program.level,
+                projected_ratio=program.projected_ratio,
+                early_warning=program.early_warning,
+                threshold=program.threshold,
+                reason=str(reason),
+            )
+        )
+    return sorted(found, key=lambda w: (not w.excessive, -w.projected_ratio, w.gateway, w.network))
+
+
 @dataclass
 class DailyDigest:
     store: Store
@@ -142,6 +209,8 @@ class DailyDigest:
     early_fraud_warnings: int = 0  # warned on the day, about this store's orders
     early_fraud_warnings_unmatched: int = 0  # warned on the day, charge not known here yet
     notes: list[str] = field(default_factory=list)
+    ratio_warnings: list[RatioWarning] = field(default_factory=list)
+    budget_warnings: list[str] = field(default_factory=list)  # the month's care budget
     dispute_reasons_hidden: bool = False  # the reader's role may not see disputes
 
     @property
@@ -502,6 +571,8 @@ def build_digest(store: Store, day: date, *, now: datetime) -> DailyDigest:
                 )
             )
     digest = DailyDigest(
+        ratio_warnings=_ratio_warnings(store, day, w.day_end, now),
+        budget_warnings=digest_warnings(store, day),
         store=store,
         day=day,
         start=w.day_start,

@@ -2,7 +2,8 @@
 
 A review's "Cancel" refunds what was captured; the refund itself belongs to `resolutions`
 (above risk), which registers how to start one from its AppConfig.ready(). Without it, the
-cancel leaves a "refund needed" task for a person, as before.
+cancel leaves a "refund needed" task for a person, as before. The daily digest likewise
+shows the care budget's warnings that resolutions computes.
 """
 
 from __future__ import annotations
@@ -23,3 +24,18 @@ def register_refund_starter(starter: RefundStarter) -> None:
 
 def refund_starter() -> RefundStarter | None:
     return _refund_starter
+
+
+# (store, day) -> the lines the daily digest shows under "Care budget": the month's care
+# budget categories at their warning level or over (resolutions fills it).
+DigestWarnings = Callable[..., list[str]]
+_digest_warnings: list[DigestWarnings] = []
+
+
+def register_digest_warnings(provider: DigestWarnings) -> None:
+    if provider not in _digest_warnings:
+        _digest_warnings.append(provider)
+
+
+def digest_warnings(store, day) -> list[str]:
+    return [line for provider in _digest_warnings for line in provider(store, day)]

@@ -156,7 +156,7 @@ def _add_payments(order: Order, order_in: OrderIn) -> int:
         key = (payment_in.gateway, payment_in.provider_id)
         if key not in seen:
             seen.add(key)
-            rows.append(_payment_row(order.pk, payment_in))
+            rows.append(_payment_row(order.pk, payment_in, order.store_id))
     if rows:
         from storedesk.commerce.models import Payment
 

@@ -92,7 +92,7 @@ def _ingest_order_batch(
     result.orders_created = len(rows)
     result.order_ids = [order_id for order_id, _ in pairs]
     result.line_items_created = _insert_line_items(store, pairs)
-    result.payments_created = _insert_payments(pairs)
+    result.payments_created = _insert_payments(store, pairs)
     result.shipments_created, result.shipment_events_created = _insert_shipments(pairs)
     refresh_customer_aggregates({row["customer_id"] for row in rows if row["customer_id"]})
     # Instances for the audit trail with only the fields it reads (the rest deferred): building
@@ -288,7 +288,7 @@ def _insert_line_items(store: Store, pairs) -> int:
     return len(rows)
 
 
-def _insert_payments(pairs) -> int:
+def _insert_payments(store: Store, pairs) -> int:
     """Insert payments not seen before; (gateway, provider id) is unique, so replays are no-ops."""
     incoming = [
         (order_id, payment_in) for order_id, order_in in pairs for payment_in in order_in.payments
@@ -302,7 +302,7 @@ def _insert_payments(pairs) -> int:
         if key in seen:
             continue
         seen.add(key)
-        rows.append(_payment_row(order_id, payment_in))
+        rows.append(_payment_row(order_id, payment_in, store.pk))
     bulk_insert(Payment, rows, ignore_conflicts=True)
     return len(rows)
 
@@ -312,9 +312,10 @@ def _existing_payment_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return set(Payment.objects.filter(condition).values_list("gateway", "provider_id"))
 
 
-def _payment_row(order_id: int, p) -> dict:
+def _payment_row(order_id: int, p, store_id: int) -> dict:
     return {
         "order_id": order_id,
+        "store_id": store_id,
         "gateway": p.gateway,
         "method": p.method,
         "provider_id": p.provider_id,

@@ -29,7 +29,7 @@ def do_record_payment(order: Order, payment_in: PaymentIn, *, actor=None) -> tup
         raise ValueError(
             f"order {locked.number} is in {locked.currency}, not {payment_in.currency}"
         )
-    payment = Payment.objects.create(**_payment_row(locked.pk, payment_in))
+    payment = Payment.objects.create(**_payment_row(locked.pk, payment_in, locked.store_id))
     record_audit(
         actor=actor,
         action="payment.recorded",

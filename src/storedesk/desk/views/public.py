@@ -199,6 +199,7 @@ def chat_start(request):
             ip=ip or None,
             user_agent=request.headers.get("User-Agent", ""),
             store=_store(data.get("store", "")),
+            help_session=data.get("help_session", ""),
         )
     except ValidationError as exc:
         return _invalid(exc)
@@ -296,6 +297,8 @@ class ContactForm(forms.Form):
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling bots.
     fax_number = forms.CharField(label=_("Leave this field empty"), required=False)
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Filled in by the page's script with the help center's token for this tab (suggestions).
+    help_session = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def clean_message(self):
         text = self.cleaned_data["message"].replace("\x00", "").strip()
@@ -396,6 +399,7 @@ def contact(request, embed: bool = False):
                     ip=ip,
                     user_agent=request.headers.get("User-Agent", ""),
                     page=request.headers.get("Referer", ""),
+                    help_session=data["help_session"],
                 ),
                 store=store,
             )

@@ -20,7 +20,7 @@ from storedesk.disputes.evidence import (
     draft_rebuttal,
     stripe_evidence,
 )
-from storedesk.disputes.forms import AssignForm, ConfirmForm, EvidenceForm
+from storedesk.disputes.forms import AssignForm, ConfirmForm, EvidenceForm, OfferForm
 from storedesk.disputes.models import Dispute
 from storedesk.disputes.pdf import render_pack_pdf
 from storedesk.disputes.reasons import ACTION_LABELS, actions_allowed, rule_for
@@ -75,6 +75,7 @@ def _context(request, dispute: Dispute, evidence_form: EvidenceForm | None = Non
         "evidence_form": evidence_form
         or EvidenceForm(initial={"rebuttal": view["rebuttal"]}, field_values=view["evidence"]),
         "assign_form": AssignForm(initial={"owner": dispute.owner_id}),
+        "offer_form": OfferForm(initial={"amount": dispute.amount, "offer_type": "REFUND"}),
         "idempotency_key": uuid.uuid4().hex,
         "can_work": request.user.has_perm(WORK),
         "team_zone": queries.team_calendar().zone,
@@ -185,6 +186,68 @@ def accept(request, pk: int):
     return _respond(request, pk, services.do_accept_dispute, _("Dispute accepted."))
 
 
+def _sent(request, pk: int, send, done: str):
+    try:
+        submission = send()
+    except DisputeResponseError as refused:
+        messages.error(request, _("Nothing was sent: %(reason)s") % {"reason": refused})
+    else:
+        messages.success(request, done)
+        for warning in submission.warnings:
+            messages.warning(request, warning)
+    return redirect("disputes:detail", pk=pk)
+
+
+@require_POST
+@permission_required(WORK)
+def offer(request, pk: int):
+    """Make the PayPal buyer an offer (a refund, a return or a replacement) instead of the claim."""
+    dispute = _dispute(pk)
+    form = OfferForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("disputes:detail", pk=pk)
+    data = form.cleaned_data
+    return _sent(
+        request,
+        pk,
+        lambda: services.do_make_offer(
+            dispute,
+            actor=request.user,
+            idempotency_key=data["idempotency_key"],
+            amount=data["amount"],
+            offer_type=data["offer_type"],
+            note=data["note"],
+        ),
+        _("Offer sent to the buyer."),
+    )
+
+
+@require_POST
+@permission_required(WORK)
+def escalate(request, pk: int):
+    """Ask PayPal to decide the inquiry (it becomes a claim)."""
+    dispute = _dispute(pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The form expired; reload the page and try again."))
+        return redirect("disputes:detail", pk=pk)
+    data = form.cleaned_data
+    return _sent(
+        request,
+        pk,
+        lambda: services.do_escalate(
+            dispute,
+            actor=request.user,
+            idempotency_key=data["idempotency_key"],
+            note=data["note"],
+        ),
+        _("Escalated to PayPal as a claim."),
+    )
+
+
 urlpatterns = [
     path("<int:pk>/", detail, name="detail"),
     path("<int:pk>/evidence.pdf", evidence_pdf, name="evidence_pdf"),
@@ -193,4 +256,6 @@ urlpatterns = [
     path("<int:pk>/refresh/", refresh, name="refresh"),
     path("<int:pk>/submit/", submit, name="submit"),
     path("<int:pk>/accept/", accept, name="accept"),
+    path("<int:pk>/offer/", offer, name="offer"),
+    path("<int:pk>/escalate/", escalate, name="escalate"),
 ]

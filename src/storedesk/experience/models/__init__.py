@@ -4,6 +4,22 @@ Each module's models are re-exported here so Django finds them and callers impor
 `storedesk.experience.models`.
 """
 
+from storedesk.experience.models.help import (
+    HelpArticle,
+    HelpArticleVersion,
+    HelpCategory,
+    HelpEvent,
+    HelpVote,
+)
+
+__all__ = [
+    "HelpArticle",
+    "HelpArticleVersion",
+    "HelpCategory",
+    "HelpEvent",
+    "HelpVote",
+]
+
 # --- surveys
 from storedesk.experience.models.surveys import (  # noqa: F401
     SCORE_RANGE,

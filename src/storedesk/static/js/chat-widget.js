@@ -6,6 +6,11 @@
  * X-Chat-Token header. Replies arrive as server-sent events read through fetch (so the token
  * stays out of URLs), with one-and-a-half-second polling as the fallback. Every message is
  * shown with textContent: nothing a visitor or agent types is ever parsed as HTML.
+ *
+ * Before the first message, the help center's articles matching what the visitor types are
+ * listed under the box (titles set with textContent). A random help-session token for this tab
+ * goes with those requests and with the first message, so the desk can tell visitors who found
+ * their answer from those who wrote to us anyway.
  */
 (function () {
   "use strict";
@@ -18,6 +23,8 @@
   var storageKey = "storedesk-chat:" + base + ":" + store;
   var state = { token: null, last: 0, online: false, email: "", streaming: false, seen: {} };
   var ui = {};
+  var helpKey = "storedesk-help:" + base;
+  var suggestTimer = null, lastAsked = "";
 
   function load() {
     try { return JSON.parse(window.sessionStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
@@ -30,6 +37,45 @@
   function forget() {
     state.token = null; state.last = 0; state.seen = {};
     try { window.sessionStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+  }
+
+  function helpSession() {
+    var value = null;
+    try { value = window.sessionStorage.getItem(helpKey); } catch (e) { /* private mode */ }
+    if (!value || !/^[A-Za-z0-9_-]{16,64}$/.test(value)) {
+      var bytes = new Uint8Array(18);
+      window.crypto.getRandomValues(bytes);
+      value = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+      try { window.sessionStorage.setItem(helpKey, value); } catch (e) { /* this page only */ }
+    }
+    return value;
+  }
+
+  function showSuggestions(data) {
+    ui.suggest.textContent = "";
+    var items = (data && data.articles) || [];
+    if (!items.length || state.token) { ui.suggest.hidden = true; return; }
+    ui.suggest.appendChild(el("p", { "class": "sdchat-suggest-title" }, "These articles may help:"));
+    var list = el("ul", {});
+    items.forEach(function (item) {
+      var li = el("li", {});
+      li.appendChild(el("a", { href: item.url, target: "_blank", rel: "noopener" }, item.title));
+      list.appendChild(li);
+    });
+    ui.suggest.appendChild(list);
+    ui.suggest.hidden = false;
+  }
+
+  function askSuggestions() {
+    var text = ui.text.value.trim().slice(0, 200);
+    if (state.token || text.length < 4 || text === lastAsked) { return; }
+    lastAsked = text;
+    window.fetch(base + "/help/suggest?q=" + encodeURIComponent(text) + "&session=" +
+      encodeURIComponent(helpSession()) + "&channel=chat" + (store ? "&store=" + encodeURIComponent(store) : ""),
+      { credentials: "omit", mode: "cors" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(showSuggestions)
+      .catch(function () { /* suggestions never get in the way of the chat */ });
   }
 
   function api(method, path, body) {
@@ -96,6 +142,8 @@
     ui.form.appendChild(el("label", { "for": "sdchat-text", "class": "sdchat-hidden-label" }, "Message"));
     ui.text = el("textarea", { id: "sdchat-text", rows: "2", maxlength: "5000", placeholder: "Type your message…" });
     ui.form.appendChild(ui.text);
+    ui.suggest = el("div", { "class": "sdchat-suggest", "aria-live": "polite", hidden: "" });
+    ui.form.appendChild(ui.suggest);
     ui.send = el("button", { type: "submit", "class": "sdchat-send" }, "Send");
     ui.form.appendChild(ui.send);
 
@@ -111,6 +159,10 @@
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); onSend(event); }
     });
     ui.emailForm.addEventListener("submit", onEmail);
+    ui.text.addEventListener("input", function () {
+      window.clearTimeout(suggestTimer);
+      suggestTimer = window.setTimeout(askSuggestions, 400);
+    });
   }
 
   function toggle(open) {
@@ -160,8 +212,9 @@
       ? api("POST", "send", { text: text })
       : api("POST", "start", {
         text: text, name: ui.nameInput.value.trim(), email: ui.startEmail.value.trim(),
-        page_url: window.location.href, store: store
+        page_url: window.location.href, store: store, help_session: helpSession()
       }).then(function (data) {
+        ui.suggest.hidden = true;
         state.token = data.token; state.online = data.agents_online;
         state.email = ui.startEmail.value.trim();
         save();

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('commerce', '0006_merge_demo_flag_and_tracking'),
         ('desk', '0008_merge_reply_key_and_search_vectors'),
-        ('experience', '0001_initial'),
+        ('experience', '0002_help_center'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
