@@ -33,6 +33,7 @@ FUTURE_BY_DESIGN = {
     ("Dispute", "evidence_due_by"),
     ("ScheduledRun", "slot"),
     ("Approval", "expires_at"),
+    ("SurveyInvitation", "expires_at"),
     ("AccountHealthCase", "deadline"),
 }
 

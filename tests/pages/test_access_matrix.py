@@ -262,6 +262,12 @@ ACCESS: dict[str, Rule] = {
     "experience:track_link": Rule(get=PUBLIC),
     "experience:track_report": Rule(post=PUBLIC),
     "experience:tracking_notices": Rule(get=EVERY_ROLE),
+    # experience, surveys: the customer's answer page takes the link's token, no login; leads
+    # read the results and edit the texts.
+    "experience:survey_answer": Rule(get=PUBLIC, post=PUBLIC),
+    "experience:survey_results": Rule(get=LEADS, post_as_get=True),
+    "experience:survey_texts": Rule(get=LEADS, post_as_get=True),
+    "experience:survey_texts_edit": Rule(get=LEADS, post=LEADS),
     # gateways: account health and the networks' ratios are the payments specialist's.
     "gateways:health": Rule(get=GATEWAY_DESK, post_as_get=True),
     "gateways:assign": Rule(post=GATEWAY_DESK),
@@ -324,6 +330,7 @@ ACCESS: dict[str, Rule] = {
     "api-v1:get_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:put_priority_weights": Rule(get=LEADS, put=LEADS),
     "api-v1:get_sla_report": Rule(get=LEADS),
+    "api-v1:get_survey_results": Rule(get=LEADS),
     "api-v1:list_cases": Rule(get=GATEWAY_DESK),
     "api-v1:get_ratios": Rule(get=GATEWAY_DESK),
     "api-v1:list_disputes": Rule(get=DISPUTE_DESK),
@@ -593,6 +600,8 @@ def path_arguments(name: str, store: dict) -> dict:
     by_parameter["pk"] = pk_by_url.get(name)
     if name == "experience:unsubscribe":
         by_parameter["token"] = unsubscribe_token(store["recipient"].pk)
+    if name == "experience:survey_texts_edit":
+        by_parameter["kind"] = "csat"
     return by_parameter
 
 

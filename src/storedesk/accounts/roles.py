@@ -81,6 +81,12 @@ _TRIAGE_SETUP = [
     "triage.change_priorityweights",
     "triage.view_sla_report",
 ]
+# Leads read the survey results and edit the survey texts.
+_SURVEYS = [
+    "experience.view_survey_results",
+    "experience.view_surveydefinition",
+    "experience.change_surveydefinition",
+]
 _PAYMENT_DETAILS = [
     "commerce.view_payment_details",
     "disputes.view_dispute",
@@ -126,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, list[str] | str] = {
         *_APPROVE,
         *_RESOLUTION_SETUP,
         *_OUTREACH,
+        *_SURVEYS,
         *_HELP_CENTER,
     ],
     Role.PAYMENTS: [*_CARE, *_PAYMENT_DETAILS, *_RISK, *_APPROVE, *_DISPUTES, *_GATEWAYS],

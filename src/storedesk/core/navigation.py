@@ -196,6 +196,24 @@ SETTINGS_AREAS = (
         ),
     ),
     SettingsArea(
+        "surveys",
+        _("Customer surveys"),
+        (
+            SettingsPage(
+                "experience:survey_results",
+                _("Survey results"),
+                _("CSAT and NPS by month, agent, intent, channel, template and resolution."),
+                "experience.view_survey_results",
+            ),
+            SettingsPage(
+                "experience:survey_texts",
+                _("Survey texts"),
+                _("What customers read in the CSAT and NPS survey emails and pages."),
+                "experience.view_surveydefinition",
+            ),
+        ),
+    ),
+    SettingsArea(
         "connections",
         _("Connections"),
         (

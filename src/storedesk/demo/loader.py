@@ -45,6 +45,7 @@ from storedesk.demo import (  # noqa: F401
     outreach,
     resolution_scenarios,
     risk_scenarios,
+    surveys,
 )
 from storedesk.demo.models import GroundTruth
 from storedesk.demo.scenarios import DemoContext, OrderPlan, registered

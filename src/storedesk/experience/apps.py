@@ -11,4 +11,6 @@ class ExperienceConfig(AppConfig):
     def ready(self) -> None:
         # Registers the outbox handlers and periodic jobs of each feature (help center
         # deflection, tracking's proactive notices, outreach sending, …).
+        # Importing the tasks registers the periodic jobs and the outbox handlers (help center
+        # deflection, surveys after a solve).
         from storedesk.experience import tasks  # noqa: F401

@@ -13,7 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from storedesk.desk.forms import MultipleFileField
 from storedesk.desk.services import AttachmentIn, validate_attachment
 from storedesk.experience.help_markdown import MAX_MARKDOWN_LENGTH
-from storedesk.experience.models import Campaign, HelpArticle, HelpCategory, Segment, TrackingReport
+from storedesk.experience.models import (
+    Campaign,
+    HelpArticle,
+    HelpCategory,
+    Segment,
+    SurveyDefinition,
+    TrackingReport,
+)
 from storedesk.experience.services.outreach import MAX_CONTROL_PERCENT, VARIABLES, unknown_variables
 
 # --- help center
@@ -306,3 +313,34 @@ class CampaignForm(forms.Form):
     @classmethod
     def initial_for(cls, campaign: Campaign) -> dict:
         return {name: getattr(campaign, name) for name in cls.base_fields}
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+class SurveyAnswerForm(forms.Form):
+    """The customer's score (and an optional comment); the range is checked per kind by the
+    service, which knows the invitation."""
+
+    score = forms.IntegerField(min_value=0, max_value=10)
+    comment = forms.CharField(required=False, max_length=4000, widget=forms.Textarea)
+
+
+class SurveyCommentForm(forms.Form):
+    comment = forms.CharField(max_length=4000, widget=forms.Textarea)
+
+
+class SurveyTextsForm(forms.ModelForm):
+    """A lead's edit of a survey's texts; {first_name}, {ticket}, {order} and {store} are
+    filled in each e-mail."""
+
+    class Meta:
+        model = SurveyDefinition
+        fields = ["subject", "intro", "question", "follow_up_question", "thank_you"]
+        widgets = {
+            "intro": forms.Textarea(attrs={"rows": 4}),
+            "thank_you": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "subject": _("You may use {first_name}, {ticket}, {order} and {store}."),
+        }

@@ -3,21 +3,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import holidays
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from storedesk.accounts.models import User
+from storedesk.accounts.roles import Role
 from storedesk.commerce import queries as commerce_queries
 from storedesk.commerce.models import Customer, Order, Policy, Shipment, ShipmentEvent, Store
 from storedesk.commerce.queries import current_store, number_keys, vip_thresholds
@@ -27,7 +48,7 @@ from storedesk.commerce.services.tracking import (
     stuck_thresholds,
     threshold_for,
 )
-from storedesk.desk.models import Ticket
+from storedesk.desk.models import Channel, Message, ReplyTemplate, Ticket
 from storedesk.desk.search import fts5_match, highlight, pg_tsquery, search_terms
 from storedesk.disputes.models import Dispute
 from storedesk.experience.models import (
@@ -41,10 +62,18 @@ from storedesk.experience.models import (
     MarketingSuppression,
     Segment,
     ShippingProblem,
+    SurveyDefinition,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyRecipient,
+    SurveyResponse,
     TrackingReport,
 )
+from storedesk.resolutions.models import Kind as ResolutionKind
 from storedesk.resolutions.models import Resolution
+from storedesk.triage.intents import Intent
 from storedesk.triage.models import MessageAnalysis
+from storedesk.triage.queries import ReportRange, report_range, team_zone
 
 # --- help center
 
@@ -1046,3 +1075,327 @@ def recipient_for_token(recipient_id: int) -> CampaignRecipient | None:
 
 def is_suppressed(store_id: int, email: str) -> bool:
     return MarketingSuppression.objects.filter(store_id=store_id, email=email.lower()).exists()
+
+
+# --- surveys -------------------------------------------------------------------------------
+
+SATISFIED_FROM = 4  # CSAT 4 and 5 count as satisfied
+PROMOTER_FROM, DETRACTOR_UP_TO = 9, 6  # NPS: 9–10 promoters, 0–6 detractors
+BAD_SCORE = {SurveyKind.CSAT: 2, SurveyKind.NPS: DETRACTOR_UP_TO}  # at or below: a follow-up
+DEFAULT_RESULTS_DAYS = 365
+NPS_REPEAT_DAYS = 180  # a buyer is asked the NPS question at most twice a year
+BREAKDOWNS = ("agent", "intent", "channel", "template", "resolution_kind")
+BREAKDOWN_LABELS = {
+    "agent": _("Agent"),
+    "intent": _("Intent"),
+    "channel": pgettext_lazy("the way a ticket arrived: email, chat, web form", "Channel"),
+    "template": _("Reply template"),
+    "resolution_kind": _("Resolution"),
+}
+
+
+def hash_survey_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def invitation_for_token(raw: str) -> SurveyInvitation | None:
+    """The invitation a link names, with its answer; None for a forged or mangled token."""
+    if not raw or len(raw) > 100:
+        return None
+    return (
+        SurveyInvitation.objects.select_related("store", "response")
+        .filter(token_hash=hash_survey_token(raw))
+        .first()
+    )
+
+
+def survey_definitions() -> list[SurveyDefinition]:
+    return list(SurveyDefinition.objects.select_related("updated_by").order_by("kind"))
+
+
+def recently_invited(email: str, since: datetime) -> bool:
+    return SurveyRecipient.objects.filter(email=email, last_invited_at__gte=since).exists()
+
+
+def ticket_snapshot(ticket: Ticket) -> dict:
+    """What the reports group a CSAT answer by, as the ticket stands when it is solved: the
+    agent, the last analysed intent, the channel, the last reply template and the last done
+    resolution."""
+    intent = (
+        MessageAnalysis.objects.filter(ticket=ticket)
+        .order_by("-analysed_at", "-pk")
+        .values_list("primary_intent", flat=True)
+        .first()
+    )
+    template_id = (
+        Message.objects.filter(ticket=ticket, kind=Message.Kind.OUTBOUND, template__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values_list("template_id", flat=True)
+        .first()
+    )
+    resolution_kind = (
+        Resolution.objects.filter(ticket=ticket, status=Resolution.Status.DONE)
+        .order_by("-created_at", "-pk")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return {
+        "agent_id": ticket.assignee_id,
+        "intent": intent or "",
+        "channel": ticket.channel,
+        "template_id": template_id,
+        "resolution_kind": resolution_kind or "",
+    }
+
+
+def follow_up_lead() -> User | None:
+    """The active lead with the fewest open tickets (then the oldest account)."""
+    open_statuses = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.LEAD.value)
+        .annotate(
+            open_tickets=Count(
+                "assigned_tickets", filter=Q(assigned_tickets__status__in=open_statuses)
+            )
+        )
+        .order_by("open_tickets", "pk")
+        .first()
+    )
+
+
+def recent_buyers(now: datetime, *, min_days: int, max_days: int, limit: int) -> list[Order]:
+    """Paid orders placed `min_days`–`max_days` ago, one per address (the latest), whose
+    buyer was sent no survey in the last `max_days` days and no NPS survey in
+    NPS_REPEAT_DAYS; the caller's lock re-checks the throttle."""
+    since, until = now - timedelta(days=max_days), now - timedelta(days=min_days)
+    recently_surveyed = SurveyRecipient.objects.filter(
+        last_invited_at__gte=now - timedelta(days=max_days)
+    ).values("email")
+    asked_nps = SurveyInvitation.objects.filter(
+        kind=SurveyKind.NPS, created_at__gte=now - timedelta(days=NPS_REPEAT_DAYS)
+    ).values("email")
+    orders = (
+        Order.objects.filter(
+            created_at__gte=since,
+            created_at__lt=until,
+            cancelled_at__isnull=True,
+            financial_status__in=[
+                Order.FinancialStatus.PAID,
+                Order.FinancialStatus.PARTIALLY_REFUNDED,
+            ],
+        )
+        .exclude(email="")
+        .exclude(email__in=recently_surveyed)
+        .exclude(email__in=asked_nps)
+        .select_related("customer", "store")
+        .order_by("-created_at", "-pk")
+    )
+    chosen, seen = [], set()
+    for order in orders[: limit * 4]:
+        email = order.email.strip().lower()
+        if email in seen:
+            continue
+        seen.add(email)
+        chosen.append(order)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def results_range(start: str | date | None, end: str | date | None) -> ReportRange:
+    """Days in the team's zone; by default the last 365 days up to today. ValueError for the
+    page or the API when a date is unreadable or the range is backwards or too long."""
+    zone = team_zone()
+    period = report_range(start, end, zone)
+    if start in (None, ""):
+        period = report_range(
+            period.end - timedelta(days=DEFAULT_RESULTS_DAYS - 1), period.end, zone
+        )
+    return period
+
+
+def _pct(part: int, whole: int) -> float | None:
+    if not whole:
+        return None
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+def _average(value) -> float | None:
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+@dataclass
+class CsatFigures:
+    responses: int = 0
+    average: float | None = None
+    satisfied: int = 0
+
+    @property
+    def satisfied_pct(self) -> float | None:
+        return _pct(self.satisfied, self.responses)
+
+
+@dataclass
+class NpsFigures:
+    responses: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @property
+    def score(self) -> float | None:
+        """%promoters − %detractors, from −100 to 100."""
+        if not self.responses:
+            return None
+        value = Decimal(self.promoters - self.detractors) * 100 / Decimal(self.responses)
+        return float(value.quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+@dataclass
+class BreakdownRow:
+    key: object
+    label: str
+    csat: CsatFigures
+
+
+@dataclass
+class MonthRow:
+    month: date
+    csat: CsatFigures
+    nps: NpsFigures
+
+
+@dataclass
+class SurveyResults:
+    period: ReportRange
+    csat: CsatFigures
+    nps: NpsFigures
+    invitations_sent: int
+    invitations_answered: int
+    months: list[MonthRow]
+    breakdowns: dict[str, list[BreakdownRow]] = field(default_factory=dict)
+
+    @property
+    def response_rate(self) -> float | None:
+        return _pct(self.invitations_answered, self.invitations_sent)
+
+
+_FIGURES = {
+    "responses": Count("pk"),
+    "average": Avg("score"),
+    "satisfied": Count("pk", filter=Q(score__gte=SATISFIED_FROM)),
+    "promoters": Count("pk", filter=Q(score__gte=PROMOTER_FROM)),
+    "detractors": Count("pk", filter=Q(score__lte=DETRACTOR_UP_TO)),
+}
+
+
+def _csat(row: dict) -> CsatFigures:
+    return CsatFigures(row["responses"], _average(row["average"]), row["satisfied"])
+
+
+def _nps(row: dict) -> NpsFigures:
+    passives = row["responses"] - row["promoters"] - row["detractors"]
+    return NpsFigures(row["responses"], row["promoters"], passives, row["detractors"])
+
+
+def responses_in(period: ReportRange) -> QuerySet[SurveyResponse]:
+    return SurveyResponse.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+
+
+def _labels(dimension: str, keys: list) -> dict:
+    if dimension == "agent":
+        return {user.pk: user.display_name for user in User.objects.filter(pk__in=keys)}
+    if dimension == "template":
+        return dict(ReplyTemplate.objects.filter(pk__in=keys).values_list("pk", "name"))
+    choices = {"intent": Intent, "channel": Channel, "resolution_kind": ResolutionKind}[dimension]
+    return {value: str(label) for value, label in choices.choices}
+
+
+def survey_results(period: ReportRange, *, breakdowns: bool = True) -> SurveyResults:
+    """CSAT and NPS of the answers given in the range, the response rate of the invitations
+    sent in it, a trend per month (team time) and the CSAT by agent, intent, channel, reply
+    template and resolution kind. A fixed number of grouped queries, whatever the rows."""
+    responses = responses_in(period)
+    by_kind = {row["kind"]: row for row in responses.values("kind").annotate(**_FIGURES)}
+    empty = dict.fromkeys(_FIGURES, 0) | {"average": None}
+    sent = SurveyInvitation.objects.filter(
+        kind__in=SurveyKind.values,
+        created_at__gte=period.since,
+        created_at__lt=period.until,
+        sent_at__isnull=False,
+    ).aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    months: dict[date, MonthRow] = {}
+    month_rows = (
+        responses.annotate(month=_month_of(period))
+        .values("month", "kind")
+        .annotate(**_FIGURES)
+        .order_by("month", "kind")
+    )
+    for row in month_rows:
+        month = date.fromisoformat(row["month"])
+        item = months.setdefault(month, MonthRow(month, CsatFigures(), NpsFigures()))
+        if row["kind"] == SurveyKind.CSAT:
+            item.csat = _csat(row)
+        else:
+            item.nps = _nps(row)
+    results = SurveyResults(
+        period=period,
+        csat=_csat(by_kind.get(SurveyKind.CSAT, empty)),
+        nps=_nps(by_kind.get(SurveyKind.NPS, empty)),
+        invitations_sent=sent["sent"],
+        invitations_answered=sent["answered"],
+        months=list(months.values()),
+    )
+    if breakdowns:
+        for dimension in BREAKDOWNS:
+            results.breakdowns[dimension] = csat_breakdown(period, dimension)
+    return results
+
+
+def _month_of(period: ReportRange) -> Case:
+    """The month (team time) an answer falls in, as plain SQL ranges: SQLite's time zone
+    conversion is a Python function called per row, ten times slower on a year of answers."""
+    zone = zoneinfo.ZoneInfo(period.zone)
+    whens, month = [], period.start.replace(day=1)
+    while month <= period.end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        since = datetime.combine(month, time(0), zone).astimezone(UTC)
+        until = datetime.combine(following, time(0), zone).astimezone(UTC)
+        whens.append(
+            When(created_at__gte=since, created_at__lt=until, then=Value(month.isoformat()))
+        )
+        month = following
+    return Case(*whens, output_field=CharField())
+
+
+def csat_breakdown(period: ReportRange, dimension: str) -> list[BreakdownRow]:
+    """The CSAT answers of the range grouped by one snapshotted dimension, most answers first
+    (two queries: the groups, then their labels)."""
+    column = {"agent": "invitation__agent_id", "template": "invitation__template_id"}.get(
+        dimension, f"invitation__{dimension}"
+    )
+    rows = list(
+        responses_in(period)
+        .filter(kind=SurveyKind.CSAT)
+        .values(key=F(column))
+        .annotate(**_FIGURES)
+        .order_by("-responses", "key")
+    )
+    keys = [row["key"] for row in rows if row["key"] not in (None, "")]
+    labels = _labels(dimension, keys) if keys else {}
+    return [
+        BreakdownRow(row["key"], str(labels.get(row["key"], row["key"] or "—")), _csat(row))
+        for row in rows
+    ]
+
+
+def survey_comments(period: ReportRange) -> QuerySet[SurveyResponse]:
+    """Answers with a comment, newest first, for the paginated list under the figures."""
+    return (
+        responses_in(period)
+        .exclude(comment="")
+        .select_related("invitation", "invitation__agent", "invitation__ticket", "follow_up_ticket")
+        .order_by("-created_at", "-pk")
+    )

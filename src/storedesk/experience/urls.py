@@ -4,7 +4,7 @@ pages that manage them."""
 from django.urls import path
 
 from storedesk.experience.views import help as help_views
-from storedesk.experience.views import outreach, tracking
+from storedesk.experience.views import outreach, surveys, tracking
 
 app_name = "experience"
 
@@ -62,4 +62,9 @@ urlpatterns = [
     path("track/<str:token>/", tracking.track_link, name="track_link"),
     path("track/<str:token>/report/", tracking.track_report, name="track_report"),
     path("tracking/notices/", tracking.tracking_notices, name="tracking_notices"),
+    # --- surveys
+    path("s/<str:token>/", surveys.survey_answer, name="survey_answer"),
+    path("surveys/", surveys.survey_results_page, name="survey_results"),
+    path("surveys/texts/", surveys.survey_texts_page, name="survey_texts"),
+    path("surveys/texts/<slug:kind>/", surveys.survey_texts_edit, name="survey_texts_edit"),
 ]

@@ -261,6 +261,9 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Storedesk <desk@localhost>")
 DESK_URL = os.environ.get("DESK_URL", "http://127.0.0.1:8000")  # links in emails sent by tasks
+# Surveys: at most one (CSAT or NPS) per customer address in this many days; links valid as long.
+SURVEY_THROTTLE_DAYS = int(os.environ.get("SURVEY_THROTTLE_DAYS", "30"))
+SURVEY_LINK_DAYS = int(os.environ.get("SURVEY_LINK_DAYS", "30"))
 from storedesk.core.email_url import mailers_from_url  # noqa: E402
 
 MAILERS = mailers_from_url(EMAIL_URL)

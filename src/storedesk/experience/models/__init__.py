@@ -32,3 +32,13 @@ __all__ = [
     "ShippingProblem",
     "TrackingReport",
 ]
+
+# --- surveys
+from storedesk.experience.models.surveys import (  # noqa: F401
+    SCORE_RANGE,
+    SurveyDefinition,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyRecipient,
+    SurveyResponse,
+)
