@@ -924,6 +924,8 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
                 shipping_address=dispute.order.shipping_address,
                 idempotency_key=idempotency_key,
             )
+            # Nothing is attached at Shopify: a trimmed text's "attached PDF" is the pack here.
+            warnings = [w.replace("attached PDF", "pack kept here") for w in warnings]
             return answer, [*warnings, SHOPIFY_NO_FILES]
         raise GatewayRefused(
             f"responding to {dispute.get_gateway_display()} disputes is not supported yet",

@@ -11,6 +11,7 @@ from graphql import build_client_schema, parse, validate
 from graphql.utilities import validate_input_value
 
 from storedesk.disputes.errors import GatewayRefused, GatewayUnavailable
+from storedesk.disputes.evidence import TRIM_MARKER
 from storedesk.disputes.models import DisputeSubmission
 from storedesk.disputes.services import (
     SHOPIFY_NO_FILES,
@@ -112,7 +113,7 @@ def test_the_documents_and_the_input_are_valid_against_shopify_s_schema():
             "customer_email_address": "olivia@mail.example",
             "refund_policy_disclosure": "Returns within 30 days",
             "shipping_tracking_number": "9400111899",
-            "uncategorized_text": REBUTTAL,
+            "uncategorized_text": REBUTTAL + TRIM_MARKER.format(count=1200),
         },
         {"first_name": "Olivia", "address1": "1 Main St", "city": "Austin", "country_code": "us"},
     )
@@ -125,6 +126,9 @@ def test_the_documents_and_the_input_are_valid_against_shopify_s_schema():
     assert errors == []
     assert shopify_input["shippingAddress"]["countryCode"] == "US"
     assert "Tracking number: 9400111899" in shopify_input["uncategorizedText"]
+    # A trimmed text does not point Shopify's reviewer at a PDF that was not sent.
+    assert "1200 characters trimmed" in shopify_input["uncategorizedText"]
+    assert "attached PDF" not in shopify_input["uncategorizedText"]
 
 
 def test_evidence_is_sent_and_submitted_through_dispute_evidence_update(admin, dispute):

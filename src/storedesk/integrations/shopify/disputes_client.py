@@ -129,6 +129,8 @@ def evidence_input(evidence: dict, shipping_address: dict | None = None) -> dict
     if not address and evidence.get("shipping_address"):
         extra = f"Shipping address: {evidence['shipping_address']}\n{extra}".strip()
     text = "\n\n".join(p for p in (str(evidence.get("uncategorized_text") or ""), extra) if p)
+    # The pack trims long text saying the whole is in the attached PDF; no PDF goes to Shopify.
+    text = text.replace("the full text is in the attached PDF", "the full text is in our records")
     if text:
         shopify_input["uncategorizedText"] = text
     shopify_input["submitEvidence"] = True
