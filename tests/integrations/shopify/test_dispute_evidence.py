@@ -10,6 +10,7 @@ import pytest
 from graphql import build_client_schema, parse, validate
 from graphql.utilities import validate_input_value
 
+from storedesk.audit.models import AuditEntry
 from storedesk.disputes.errors import GatewayRefused, GatewayUnavailable
 from storedesk.disputes.evidence import TRIM_MARKER
 from storedesk.disputes.models import DisputeSubmission
@@ -164,6 +165,9 @@ def test_evidence_is_sent_and_submitted_through_dispute_evidence_update(admin, d
     assert sent["shippingAddress"]["address1"] == order.shipping_address["address1"]
     dispute.refresh_from_db()
     assert dispute.responded_at is not None
+    assert AuditEntry.objects.filter(
+        action="dispute.submit_sent", object_id=str(dispute.pk)
+    ).exists()
 
 
 def test_user_errors_are_a_refusal_with_shopify_s_message_and_nothing_is_submitted(admin, dispute):
@@ -190,6 +194,11 @@ def test_user_errors_are_a_refusal_with_shopify_s_message_and_nothing_is_submitt
     assert "past due" in submission.error
     dispute.refresh_from_db()
     assert dispute.responded_at is None
+    actions = set(
+        AuditEntry.objects.filter(object_id=str(dispute.pk)).values_list("action", flat=True)
+    )
+    assert "dispute.submit_failed" in actions
+    assert "dispute.submit_sent" not in actions
 
 
 def test_evidence_shopify_already_has_is_refused_without_sending_it_again(admin, dispute):
