@@ -2,7 +2,8 @@
 from its AppConfig, so this app never imports the integrations (they import it to deliver
 disputes). A client is a module or object with the calls its gateway allows: Stripe's
 `upload_evidence_file`, `submit_evidence`, `close_dispute`; PayPal's `provide_evidence`,
-`accept_claim`, `make_offer`, `escalate`."""
+`accept_claim`, `make_offer`, `escalate`; Shopify Payments' `submit_evidence` and
+`accept_dispute` (which refuses: Shopify has no accept call)."""
 
 from storedesk.disputes.errors import GatewayRefused
 

@@ -861,10 +861,16 @@ def _send(dispute: Dispute, submission: DisputeSubmission, actor, send) -> Dispu
     )
 
 
+SHOPIFY_NO_FILES = (
+    "Shopify Payments: the pack PDF was not attached; its text went in the evidence text fields"
+)
+
+
 def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> DisputeSubmission:
     """Send the pack to the gateway once: Stripe gets its `evidence` hash (text trimmed to fit,
     with a warning) and the pack PDF as `uncategorized_file` and `customer_communication`;
-    PayPal gets provide-evidence with the PDF. Refused, with nothing sent, after the deadline
+    PayPal gets provide-evidence with the PDF; Shopify Payments gets `disputeEvidenceUpdate`
+    with the text fields, submitted (no file). Refused, with nothing sent, after the deadline
     or once a response was sent."""
     from storedesk.disputes.evidence import paypal_evidence, stripe_evidence
     from storedesk.disputes.pdf import PAYPAL_EVIDENCE_BYTES, STRIPE_EVIDENCE_BYTES, fit_pack_pdf
@@ -908,6 +914,19 @@ def do_submit_evidence(dispute: Dispute, *, actor, idempotency_key: str) -> Disp
                 idempotency_key=idempotency_key,
             )
             return answer, file_warnings
+        if dispute.gateway == Payment.Gateway.SHOPIFY_PAYMENTS:
+            shopify_disputes = dispute_client(Payment.Gateway.SHOPIFY_PAYMENTS)
+            evidence, warnings = stripe_evidence(pack.facts, pack.rebuttal, pack.overrides)
+            answer = shopify_disputes.submit_evidence(
+                dispute.order.store_id,
+                dispute.provider_id,
+                evidence,
+                shipping_address=dispute.order.shipping_address,
+                idempotency_key=idempotency_key,
+            )
+            # Nothing is attached at Shopify: a trimmed text's "attached PDF" is the pack here.
+            warnings = [w.replace("attached PDF", "pack kept here") for w in warnings]
+            return answer, [*warnings, SHOPIFY_NO_FILES]
         raise GatewayRefused(
             f"responding to {dispute.get_gateway_display()} disputes is not supported yet",
             "unsupported",
@@ -921,7 +940,8 @@ def do_accept_dispute(
 ) -> DisputeSubmission:
     """Accept the dispute at the gateway (Stripe: close it, the loss accepted; a Stripe
     inquiry is refunded first through the registered refund path; PayPal: accept-claim, which
-    refunds the buyer at PayPal, recorded on the order exactly once)."""
+    refunds the buyer at PayPal, recorded on the order exactly once). Shopify Payments has no
+    accept call: its client refuses, saying that not responding by the due date accepts it."""
     dispute, submission, fresh = _claim_response(
         dispute.pk, DisputeSubmission.Action.ACCEPT, actor=actor, idempotency_key=idempotency_key
     )
@@ -945,6 +965,12 @@ def do_accept_dispute(
                 dispute.provider_id, note, idempotency_key=idempotency_key
             )
             return answer, _record_accepted_refund(dispute, actor, idempotency_key)
+        if dispute.gateway == Payment.Gateway.SHOPIFY_PAYMENTS:
+            # Shopify has no accept call: its client refuses, saying how to accept there.
+            shopify_disputes = dispute_client(Payment.Gateway.SHOPIFY_PAYMENTS)
+            return shopify_disputes.accept_dispute(
+                dispute.provider_id, idempotency_key=idempotency_key
+            ), []
         raise GatewayRefused(
             f"responding to {dispute.get_gateway_display()} disputes is not supported yet",
             "unsupported",

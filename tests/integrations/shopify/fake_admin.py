@@ -3,6 +3,7 @@ bulk operations, paged orders, throttling (HTTP 429 + Retry-After, GraphQL THROT
 cost extension), userErrors, 401 for a revoked token, 5xx."""
 
 import json
+import re
 from collections import defaultdict, deque
 
 from werkzeug import Response
@@ -10,6 +11,7 @@ from werkzeug import Response
 from tests.integrations.shopify.helpers import TOKEN
 
 PATH = "/admin/api/2025-01/graphql.json"
+OPERATION = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
 
 
 def cost(available=1900.0, requested=52, actual=12):
@@ -97,15 +99,18 @@ class FakeAdmin:
             return unauthorized()
         body = request.get_json()
         query = body["query"]
+        named = OPERATION.match(query)
         operation = next(
             (
                 name
                 for name in ("RunBulk", "CurrentBulk", "BulkStatus", "OrdersPage")
                 if name in query
             ),
-            "?",
+            named.group(1) if named else "?",
         )
-        self.requests.append({"operation": operation, "variables": body.get("variables")})
+        self.requests.append(
+            {"operation": operation, "variables": body.get("variables"), "query": query}
+        )
         queue = self.script[operation]
         return queue.popleft() if len(queue) > 1 else queue[0]
 
