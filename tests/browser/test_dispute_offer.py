@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def paypal_api(httpserver, settings):
     settings.PAYPAL_CLIENT_ID = "client"
     settings.PAYPAL_CLIENT_SECRET = "secret"  # noqa: S105 - a local test server's
-    settings.PAYPAL_API_BASE = httpserver.url_for("")
+    settings.PAYPAL_API_BASE_URL = httpserver.url_for("")
     httpserver.expect_request("/v1/oauth2/token", method="POST").respond_with_json(
         {"access_token": "A21AAbrowser", "token_type": "Bearer", "expires_in": 32400}
     )
