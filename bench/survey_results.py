@@ -14,12 +14,12 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from _django import measure_in_child
 
 ROOT = Path(__file__).resolve().parents[1]
 END = datetime(2026, 6, 30, 10, 0, tzinfo=UTC)
@@ -145,18 +145,11 @@ def main() -> None:
         f"{'queries':>8} {'page ms':>8}"
     )
     for count in args.answers:
-        with tempfile.TemporaryDirectory(prefix="survey-results-bench-") as var_dir:
-            env = {**os.environ, "STOREDESK_VAR_DIR": var_dir}
-            env.pop("DATABASE_URL", None)
-            child = subprocess.run(  # noqa: S603 - this very script, with our own arguments
-                [sys.executable, __file__, "--child", "--answers", str(count)]
-                + ["--seed", str(args.seed)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result = measure_in_child(
+            __file__,
+            ["--answers", str(count), "--seed", str(args.seed)],
+            prefix="survey-results-bench-",
+        )
         for row in result["ranges"]:
             print(
                 f"{result['answers']:>11} {result['fill_s']:>7} {row['range']:>9} "
